@@ -1,0 +1,37 @@
+# Two entry points for a fresh Debian 12 machine, as root: `make run` and `make test`.
+# Both install what is missing (Debian packages, a virtualenv) and are quick the second time.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export WEBVIRT_DEV := 1
+
+.PHONY: run test deps lint bench services
+
+run: deps
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py bootstrap
+	exec deploy/dev/run.sh
+
+test: deps services
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+deps: $(VENV)/.installed
+
+# Debian packages first (libvirt-dev and gcc build libvirt-python), then the virtualenv.
+$(VENV)/.installed: requirements.txt deploy/dev/install-packages.sh
+	deploy/dev/install-packages.sh
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+services:
+	deploy/dev/start-services.sh
+
+lint: deps
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: deps services
+	$(PY) bench/inventory.py

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install the Debian packages webvirt needs, only those missing (so a second run costs nothing).
+set -euo pipefail
+packages=(
+  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
+  qemu-system-x86 qemu-utils ipxe ovmf redis-server openssh-server openssh-client
+  gcc python3-dev python3-venv chromium
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "Installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

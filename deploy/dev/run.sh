@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make run`: the ASGI server, a Celery worker and beat, plus Redis and libvirtd when they are not
+# already running, all in the foreground under honcho; Ctrl-C stops everything started here.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+redis_url=${REDIS_URL:-redis://127.0.0.1:6379/0}
+procfile=data/Procfile.run
+mkdir -p data
+: > "$procfile"
+
+if [ -e /dev/kvm ]; then chgrp kvm /dev/kvm && chmod 660 /dev/kvm; fi
+if ! redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
+  echo "redis: redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no" >> "$procfile"
+fi
+if ! pgrep -x virtlogd >/dev/null; then echo "virtlogd: virtlogd" >> "$procfile"; fi
+if ! pgrep -x libvirtd >/dev/null; then echo "libvirtd: libvirtd" >> "$procfile"; fi
+cat >> "$procfile" <<PROCS
+web: .venv/bin/uvicorn webvirt.asgi:application --host 127.0.0.1 --port ${PORT:-8000}
+worker: .venv/bin/celery -A webvirt worker --loglevel INFO --concurrency 2
+beat: .venv/bin/celery -A webvirt beat --loglevel INFO --schedule data/celerybeat-schedule
+PROCS
+echo "webvirt: http://127.0.0.1:${PORT:-8000}/"
+exec .venv/bin/honcho -f "$procfile" -d . start

@@ -1,0 +1,108 @@
+"""Shared personas, hosts on libvirt's test driver, and Celery running tasks in-process.
+
+Fast tests run every task eagerly, after the request's transaction commits, so the same code as
+in production acts on a real libvirt driver (the test driver). Each test gets its own test-driver
+XML file, hence its own host state.
+"""
+
+import uuid as uuidlib
+
+import factory
+import pytest
+from django.contrib.auth import get_user_model
+from lxml import etree
+
+from webvirt import celery_app
+from webvirt.hosts.models import Host
+from webvirt.hosts.sync import sync_host
+
+PASSWORD = "a-Long-test-passw0rd"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def saved(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+@pytest.fixture
+def admin(db):
+    return UserFactory(username="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def outsider_client(client, outsider):
+    client.force_login(outsider)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks():
+    """Run Celery tasks in-process; the e2e tests switch this off and run a real worker."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = False
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def host_file_xml(guests):
+    """A test-driver host file holding `guests`: dicts with name, state and optional uuid/vcpus/memory_mib."""
+    node = etree.Element("node")
+    for spec in guests:
+        domain = etree.SubElement(node, "domain", type="test")
+        etree.SubElement(domain, "name").text = spec["name"]
+        etree.SubElement(domain, "uuid").text = spec.get("uuid") or str(uuidlib.uuid4())
+        etree.SubElement(domain, "memory", unit="MiB").text = str(spec.get("memory_mib", 128))
+        etree.SubElement(domain, "vcpu").text = str(spec.get("vcpus", 1))
+        os_element = etree.SubElement(domain, "os")
+        etree.SubElement(os_element, "type").text = "hvm"
+        devices = etree.SubElement(domain, "devices")
+        disk = etree.SubElement(devices, "disk", type="file", device="disk")
+        etree.SubElement(disk, "source", file=f"/images/{spec['name']}.qcow2")
+        etree.SubElement(disk, "target", dev="vda", bus="virtio")
+        nic = etree.SubElement(devices, "interface", type="network")
+        etree.SubElement(nic, "source", network="default")
+        etree.SubElement(nic, "mac", address=spec.get("mac", "52:54:00:00:00:01"))
+        if spec.get("state", "running") == "shutoff":
+            # The test driver starts every domain it loads; <runstate> sets another initial state.
+            etree.SubElement(domain, "{http://libvirt.org/schemas/domain/test/1.0}runstate").text = "5"
+    return etree.tostring(node, encoding="unicode")
+
+
+@pytest.fixture
+def make_test_host(db, tmp_path):
+    """Register (and sync) a host backed by a fresh test-driver file holding the given guests."""
+
+    def make(name="testhost", guests=({"name": "alpha"}, {"name": "beta", "state": "shutoff"}), sync=True):
+        path = tmp_path / f"{name}.xml"
+        path.write_text(host_file_xml(guests))
+        host = Host.objects.create(name=name, transport="test", test_path=str(path))
+        if sync:
+            sync_host(host)
+        return host
+
+    return make
+
+
+@pytest.fixture
+def test_host(make_test_host):
+    return make_test_host()

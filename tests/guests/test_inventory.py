@@ -1,0 +1,60 @@
+"""Inventory rows follow the host by UUID: renames keep identity, vanished guests are marked gone."""
+
+import uuid
+
+from webvirt.guests.inventory import apply_guests
+from webvirt.guests.models import Guest
+from webvirt.hosts.sync import sync_host
+from webvirt.hypervisor import DiskFacts, GuestFacts, NicFacts
+
+
+def facts(name, guest_uuid, **changes):
+    values = {
+        "state": "running",
+        "vcpus": 1,
+        "memory_mib": 128,
+        "disks": [DiskFacts(target="vda", source=f"/img/{name}.qcow2")],
+        "nics": [NicFacts(mac="52:54:00:00:00:01", kind="network", source="default")],
+        **changes,
+    }
+    return GuestFacts(uuid=guest_uuid, name=name, **values)
+
+
+def test_sync_reads_guests_with_disks_and_nics(test_host):
+    alpha = Guest.objects.get(host=test_host, name="alpha")
+    assert (alpha.state, alpha.vcpus, alpha.memory_mib, alpha.domain_type) == ("running", 1, 128, "test")
+    assert [(d.target, d.source) for d in alpha.disks.all()] == [("vda", "/images/alpha.qcow2")]
+    assert [(n.mac, n.source) for n in alpha.nics.all()] == [("52:54:00:00:00:01", "default")]
+    assert Guest.objects.get(host=test_host, name="beta").state == "shutoff"
+
+
+def test_rename_keeps_identity_and_device_changes_are_written(test_host):
+    guest_uuid = str(uuid.uuid4())
+    apply_guests(test_host, [facts("old-name", guest_uuid)], complete=False)
+    original = Guest.objects.get(uuid=guest_uuid)
+    apply_guests(
+        test_host,
+        [facts("new-name", guest_uuid, vcpus=4, disks=[DiskFacts(target="vdb", source="/img/x.raw")])],
+        complete=False,
+    )
+    renamed = Guest.objects.get(uuid=guest_uuid)
+    assert renamed.pk == original.pk
+    assert (renamed.name, renamed.vcpus) == ("new-name", 4)
+    assert list(renamed.disks.values_list("target", "source")) == [("vdb", "/img/x.raw")]
+
+
+def test_vanished_guests_are_marked_gone_and_come_back(test_host):
+    alpha = Guest.objects.get(host=test_host, name="alpha")
+    apply_guests(test_host, [], complete=True)
+    alpha.refresh_from_db()
+    assert alpha.is_gone
+    assert Guest.objects.filter(host=test_host).count() == 2  # kept, with its history
+    sync_host(test_host)
+    alpha.refresh_from_db()
+    assert not alpha.is_gone
+
+
+def test_unchanged_resync_writes_nothing_but_the_sync_time(test_host, django_assert_max_num_queries):
+    with django_assert_max_num_queries(4):  # read guests, stamp synced_at, mark gone
+        created, changed = apply_guests(test_host, [], complete=False)
+    assert (created, changed) == (0, 0)

@@ -1,0 +1,110 @@
+"""Host facts and reachability, through Operations run by the real task code on real libvirt drivers."""
+
+import socket
+import threading
+
+import pytest
+from django.urls import reverse
+
+from webvirt.core.models import Operation
+from webvirt.guests.models import Guest
+from webvirt.hosts.models import Host
+
+
+def test_adding_a_host_refreshes_its_inventory(admin_client, tmp_path, django_capture_on_commit_callbacks):
+    from tests.conftest import host_file_xml
+
+    path = tmp_path / "h.xml"
+    path.write_text(host_file_xml([{"name": "one"}, {"name": "two", "state": "shutoff"}]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("hosts:add"), {"name": "lab", "transport": "test", "test_path": str(path), "enabled": "on"}
+        )
+    host = Host.objects.get(name="lab")
+    assert response.url == host.get_absolute_url()
+    operation = Operation.objects.get(kind="host.resync", host=host)
+    assert operation.status == "succeeded", operation.message
+    assert operation.actor.username == "admin"
+    host.refresh_from_db()
+    assert host.reachable is True and host.last_seen_at and host.last_error == ""
+    assert (host.hypervisor, host.libvirt_version, host.acceleration) == ("TEST", "9.0.0", "test driver")
+    assert sorted(Guest.objects.filter(host=host).values_list("name", "state")) == [
+        ("one", "running"),
+        ("two", "shutoff"),
+    ]
+    page = admin_client.get(host.get_absolute_url()).content.decode()
+    assert "reachable" in page and "1 running" in page and "1 shut off" in page
+
+
+def test_unreachable_host_is_marked_with_the_reason(admin_client, admin, django_capture_on_commit_callbacks):
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    host = Host(name="gone", transport="tcp", hostname="127.0.0.1", port=port, username="u")
+    host.set_secrets({"password": "pw"})
+    host.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("hosts:resync", args=[host.pk]))
+    operation = Operation.objects.get(host=host)
+    assert operation.status == "failed"
+    assert operation.attempts == 4  # the first try and three retries
+    assert f"Cannot reach 127.0.0.1:{port}" in operation.message
+    host.refresh_from_db()
+    assert host.reachable is False and "Connection refused" in host.last_error
+    page = admin_client.get(host.get_absolute_url()).content.decode()
+    assert "unreachable" in page and "Connection refused" in page
+    assert "pw" not in operation.message
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never says a word: a hung libvirtd."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+def test_a_host_that_never_answers_does_not_hang_the_worker(
+    admin, settings, silent_server, django_capture_on_commit_callbacks
+):
+    from webvirt.hosts import services
+
+    settings.WEBVIRT_CONNECT_TIMEOUT = 0.5
+    host = Host(name="hung", transport="tcp", hostname="127.0.0.1", port=silent_server, username="u")
+    host.set_secrets({"password": "pw"})
+    host.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.host_resync(host=host, actor=admin)
+    operation = Operation.objects.get(host=host)
+    assert operation.status == "failed"
+    assert "did not answer within 0.5 s" in operation.message
+    assert (operation.finished_at - operation.started_at).total_seconds() < 10
+
+
+def test_removing_a_host_keeps_its_operations(admin_client, test_host, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("hosts:resync", args=[test_host.pk]))
+    assert admin_client.get(reverse("hosts:delete", args=[test_host.pk])).status_code == 200
+    response = admin_client.post(reverse("hosts:delete", args=[test_host.pk]))
+    assert response.url == reverse("hosts:list")
+    assert not Host.objects.exists() and not Guest.objects.exists()
+    operation = Operation.objects.get()
+    assert (operation.host, operation.target, operation.status) == (None, "testhost", "succeeded")
+    assert "testhost" in admin_client.get(reverse("core:operations")).content.decode()

@@ -1,0 +1,71 @@
+from lxml import etree
+
+from webvirt.hypervisor import build_minimal_domain
+from webvirt.hypervisor.domain_xml import disk_file_paths, guest_facts_from_xml
+
+RUNNING_DOMAIN = """
+<domain type='kvm' id='3'>
+  <name>web01</name>
+  <uuid>0F2A3C8E-5D4B-4C1A-9E7F-1234567890AB</uuid>
+  <description>front end</description>
+  <memory unit='KiB'>2097152</memory>
+  <currentMemory unit='KiB'>1048576</currentMemory>
+  <vcpu placement='static' current='2'>4</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/web01.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='volume' device='disk'>
+      <driver name='qemu' type='raw'/><source pool='fast' volume='web01-data'/><target dev='vdb' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <source file='/isos/debian.iso'/><target dev='sda' bus='sata'/><readonly/>
+    </disk>
+    <interface type='network'>
+      <mac address='52:54:00:AA:BB:CC'/><source network='default'/><model type='virtio'/>
+    </interface>
+    <interface type='bridge'><mac address='52:54:00:11:22:33'/><source bridge='br0'/></interface>
+    <graphics type='vnc' port='5901' autoport='yes' listen='127.0.0.1'>
+      <listen type='address' address='127.0.0.1'/>
+    </graphics>
+  </devices>
+</domain>
+"""
+
+
+def test_reads_identity_sizing_devices_and_vnc():
+    facts = guest_facts_from_xml(RUNNING_DOMAIN)
+    assert (facts.uuid, facts.name, facts.domain_type) == ("0f2a3c8e-5d4b-4c1a-9e7f-1234567890ab", "web01", "kvm")
+    assert (facts.vcpus, facts.memory_mib, facts.max_memory_mib) == (2, 1024, 2048)
+    assert facts.description == "front end"
+    assert [(d.target, d.device, d.source, d.format) for d in facts.disks] == [
+        ("vda", "disk", "/var/lib/libvirt/images/web01.qcow2", "qcow2"),
+        ("vdb", "disk", "fast/web01-data", "raw"),
+        ("sda", "cdrom", "/isos/debian.iso", ""),
+    ]
+    assert [(n.mac, n.kind, n.source, n.model) for n in facts.nics] == [
+        ("52:54:00:aa:bb:cc", "network", "default", "virtio"),
+        ("52:54:00:11:22:33", "bridge", "br0", ""),
+    ]
+    assert (facts.vnc_listen, facts.vnc_port, facts.vnc_socket) == ("127.0.0.1", 5901, "")
+
+
+def test_only_disk_files_are_deletion_candidates_never_cdroms():
+    assert disk_file_paths(RUNNING_DOMAIN) == ["/var/lib/libvirt/images/web01.qcow2"]
+
+
+def test_autoport_before_start_has_no_port():
+    xml = RUNNING_DOMAIN.replace("port='5901'", "port='-1'")
+    assert guest_facts_from_xml(xml).vnc_port is None
+
+
+def test_built_domain_escapes_hostile_names():
+    hostile = "x</name><devices><disk/></devices><name>&amp;"
+    xml = build_minimal_domain(name=hostile, domain_type="qemu", memory_mib=64, vcpus=1)
+    root = etree.fromstring(xml)
+    assert root.findtext("name") == hostile
+    assert root.find("devices/disk") is None
+    facts = guest_facts_from_xml(xml)
+    assert (facts.name, facts.memory_mib, facts.vcpus, facts.vnc_listen) == (hostile, 64, 1, "127.0.0.1")

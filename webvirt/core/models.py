@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.db import models
+
+
+class Operation(models.Model):
+    """One slow action, written before its task is enqueued; pages read this row, never Celery."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED)
+
+    kind = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    host = models.ForeignKey("hosts.Host", null=True, blank=True, on_delete=models.SET_NULL, related_name="operations")
+    guest = models.ForeignKey(
+        "guests.Guest", null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
+    )
+    target = models.CharField(max_length=255, help_text="What it acted on, kept when the target is removed.")
+    params = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True, help_text="The outcome, or the error on failure.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.label} {self.target} ({self.status})"
+
+    @property
+    def label(self):
+        from .operations import label_for
+
+        return label_for(self.kind)
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINISHED

@@ -1,0 +1,78 @@
+"""Operations: record a slow action, enqueue it on commit, run it in a worker, record the outcome.
+
+Apps register a handler per kind with `@handler("guest.power", "Power")`. A handler receives the
+Operation, does the work through webvirt.hypervisor and returns a short message for the user.
+Typed hypervisor errors decide what happens on failure: HostUnreachable is retried with backoff,
+any other HypervisorError fails the Operation with its text.
+"""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Operation
+
+log = logging.getLogger(__name__)
+
+_HANDLERS = {}
+_LABELS = {}
+
+
+def handler(kind, label):
+    def register(function):
+        _HANDLERS[kind] = function
+        _LABELS[kind] = label
+        return function
+
+    return register
+
+
+def label_for(kind):
+    return _LABELS.get(kind, kind)
+
+
+def enqueue(*, kind, actor, target, host=None, guest=None, params=None):
+    """Create the Operation row, and have a worker run it once the transaction commits."""
+    if kind not in _HANDLERS:
+        raise ValueError(f"No handler for operation kind {kind!r}.")
+    operation = Operation.objects.create(
+        kind=kind, actor=actor, host=host, guest=guest, target=target[:255], params=params or {}
+    )
+    from .tasks import run_operation
+
+    transaction.on_commit(lambda: run_operation.delay(operation.pk))
+    return operation
+
+
+def start(operation_id):
+    """Mark the operation running; returns None when it no longer needs running."""
+    with transaction.atomic():
+        operation = (
+            Operation.objects.select_for_update().filter(pk=operation_id).exclude(status__in=Operation.FINISHED).first()
+        )
+        if operation is None:
+            return None
+        operation.status = Operation.Status.RUNNING
+        operation.attempts += 1
+        operation.started_at = operation.started_at or timezone.now()
+        operation.save(update_fields=["status", "attempts", "started_at"])
+    return Operation.objects.select_related("host", "guest", "guest__host", "actor").get(pk=operation_id)
+
+
+def execute(operation):
+    return _HANDLERS[operation.kind](operation)
+
+
+def finish(operation, *, status, message):
+    operation.status = status
+    operation.message = message
+    operation.finished_at = timezone.now()
+    operation.save(update_fields=["status", "message", "finished_at"])
+    log.info("operation %s %s %s: %s", operation.pk, operation.kind, status, message)
+
+
+def note(operation, message):
+    """Record progress text on an operation that is still going (e.g. a retry)."""
+    operation.message = message
+    operation.save(update_fields=["message"])

@@ -1,0 +1,37 @@
+import logging
+
+from celery import shared_task
+
+from webvirt.hypervisor import HostUnreachable, HypervisorError
+
+from . import operations
+from .models import Operation
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS_S = (2, 5, 15)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=len(RETRY_DELAYS_S))
+def run_operation(self, operation_id):
+    """Run one Operation. Safe to deliver twice: finished operations are skipped, handlers converge."""
+    operation = operations.start(operation_id)
+    if operation is None:
+        return
+    try:
+        message = operations.execute(operation)
+    except HostUnreachable as exc:
+        if self.request.retries < self.max_retries:
+            delay = RETRY_DELAYS_S[self.request.retries]
+            operations.note(operation, f"{exc} Retrying in {delay} s.")
+            raise self.retry(countdown=delay) from None
+        operations.finish(operation, status=Operation.Status.FAILED, message=str(exc))
+    except HypervisorError as exc:
+        operations.finish(operation, status=Operation.Status.FAILED, message=str(exc))
+    except Exception:
+        log.exception("operation %s (%s) crashed", operation.pk, operation.kind)
+        operations.finish(
+            operation, status=Operation.Status.FAILED, message="Internal error; the details are in the worker log."
+        )
+    else:
+        operations.finish(operation, status=Operation.Status.SUCCEEDED, message=message or "Done.")

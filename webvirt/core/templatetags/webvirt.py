@@ -1,0 +1,37 @@
+from django import template
+
+from webvirt.core import policy
+
+register = template.Library()
+
+
+@register.filter
+def mib(value):
+    """Memory in MiB, shown as GiB from 1 GiB up."""
+    if value in (None, ""):
+        return "—"
+    value = int(value)
+    return f"{value / 1024:.1f} GiB" if value >= 1024 else f"{value} MiB"
+
+
+@register.simple_tag
+def can(user, action, obj=None):
+    return policy.can(user, action, obj)
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters replaced (for sort and page links)."""
+    query = context["request"].GET.copy()
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def sort_query(context, column):
+    """Query string that sorts by `column`, reversing it when it is already the sort."""
+    query = context["request"].GET.copy()
+    query["sort"] = f"-{column}" if query.get("sort", "name") == column else column
+    query.pop("page", None)
+    return query.urlencode()

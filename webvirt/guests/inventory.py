@@ -1,0 +1,100 @@
+"""Write what a host reports into inventory rows, in a few bulk queries per host.
+
+Guests are matched by (host, UUID); a guest the host no longer reports is marked gone, never
+deleted, so its history stays. Disks and NICs are rewritten only for guests whose devices changed.
+"""
+
+import hashlib
+from dataclasses import astuple
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Disk, Guest, Nic
+
+SYNCED_FIELDS = (
+    "name",
+    "state",
+    "domain_type",
+    "vcpus",
+    "memory_mib",
+    "max_memory_mib",
+    "description",
+    "persistent",
+    "autostart",
+    "vnc_listen",
+    "vnc_port",
+    "vnc_socket",
+    "devices_digest",
+)
+
+
+def _devices_digest(facts):
+    text = repr([astuple(d) for d in facts.disks]) + repr([astuple(n) for n in facts.nics])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _values(facts):
+    values = {field: getattr(facts, field) for field in SYNCED_FIELDS if field != "devices_digest"}
+    values["devices_digest"] = _devices_digest(facts)
+    return values
+
+
+def _replace_devices(guests_with_facts):
+    guest_ids = [guest.pk for guest, _ in guests_with_facts]
+    Disk.objects.filter(guest_id__in=guest_ids).delete()
+    Nic.objects.filter(guest_id__in=guest_ids).delete()
+    Disk.objects.bulk_create(
+        Disk(guest=guest, target=d.target, device=d.device, bus=d.bus, source=d.source, format=d.format)
+        for guest, facts in guests_with_facts
+        for d in facts.disks
+    )
+    Nic.objects.bulk_create(
+        Nic(guest=guest, mac=n.mac, kind=n.kind, source=n.source, model=n.model)
+        for guest, facts in guests_with_facts
+        for n in facts.nics
+    )
+
+
+@transaction.atomic
+def apply_guests(host, facts_list, *, complete):
+    """Upsert these guests of `host`; with complete=True, mark the ones not listed as gone."""
+    now = timezone.now()
+    uuids = [facts.uuid for facts in facts_list]
+    lookup = Guest.objects.filter(host=host) if complete else Guest.objects.filter(host=host, uuid__in=uuids)
+    existing = {guest.uuid: guest for guest in lookup}
+    created, changed, devices_changed = [], [], []
+    for facts in facts_list:
+        values = _values(facts)
+        guest = existing.get(facts.uuid)
+        if guest is None:
+            guest = Guest(host=host, uuid=facts.uuid, synced_at=now, **values)
+            created.append((guest, facts))
+            continue
+        if guest.devices_digest != values["devices_digest"]:
+            devices_changed.append((guest, facts))
+        if guest.gone_at is not None or any(getattr(guest, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(guest, key, value)
+            guest.gone_at = None
+            changed.append(guest)
+    if created:
+        Guest.objects.bulk_create([guest for guest, _ in created])
+        if any(guest.pk is None for guest, _ in created):  # backends that return no ids
+            ids = dict(Guest.objects.filter(host=host, uuid__in=[g.uuid for g, _ in created]).values_list("uuid", "id"))
+            for guest, _ in created:
+                guest.pk = ids[guest.uuid]
+    if changed:
+        Guest.objects.bulk_update(changed, [*SYNCED_FIELDS, "gone_at"], batch_size=500)
+    if created or devices_changed:
+        _replace_devices(created + devices_changed)
+    Guest.objects.filter(host=host, uuid__in=uuids).update(synced_at=now)
+    if complete:
+        Guest.objects.filter(host=host, gone_at__isnull=True).exclude(uuid__in=uuids).update(gone_at=now)
+    return len(created), len(changed)
+
+
+def mark_gone(guest):
+    if guest.gone_at is None:
+        guest.gone_at = timezone.now()
+        guest.save(update_fields=["gone_at"])

@@ -1,0 +1,91 @@
+from django.db import models
+from django.urls import reverse
+
+from webvirt.core.querysets import RestrictedQuerySet
+
+
+class GuestQuerySet(RestrictedQuerySet):
+    def present(self):
+        return self.filter(gone_at__isnull=True)
+
+
+class Guest(models.Model):
+    """A libvirt domain as last seen, keyed by (host, UUID) so renames keep its identity and history."""
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        PAUSED = "paused"
+        SHUTTING_DOWN = "shutting-down", "shutting down"
+        SHUTOFF = "shutoff", "shut off"
+        CRASHED = "crashed"
+        PMSUSPENDED = "pmsuspended", "suspended (power management)"
+        UNKNOWN = "unknown"
+
+    host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="guests")
+    uuid = models.CharField(max_length=36)
+    name = models.CharField(max_length=255, db_index=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.UNKNOWN, db_index=True)
+    domain_type = models.CharField(max_length=16, blank=True)
+    vcpus = models.PositiveIntegerField(default=0)
+    memory_mib = models.PositiveBigIntegerField(default=0)
+    max_memory_mib = models.PositiveBigIntegerField(default=0)
+    description = models.TextField(blank=True)
+    persistent = models.BooleanField(default=True)
+    autostart = models.BooleanField(default=False)
+    vnc_listen = models.CharField(max_length=255, blank=True)
+    vnc_port = models.PositiveIntegerField(null=True, blank=True)
+    vnc_socket = models.CharField(max_length=255, blank=True)
+    devices_digest = models.CharField(max_length=64, blank=True, editable=False)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    gone_at = models.DateTimeField(null=True, blank=True, help_text="When it disappeared from its host.")
+
+    objects = GuestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["host", "uuid"], name="guest_unique_per_host")]
+        indexes = [models.Index(fields=["gone_at", "name"])]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("guests:detail", args=[self.pk])
+
+    @property
+    def is_gone(self):
+        return self.gone_at is not None
+
+    @property
+    def is_active(self):
+        return self.state in {self.State.RUNNING, self.State.PAUSED, self.State.SHUTTING_DOWN, self.State.PMSUSPENDED}
+
+
+class Disk(models.Model):
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="disks")
+    target = models.CharField(max_length=32)
+    device = models.CharField(max_length=16)
+    bus = models.CharField(max_length=16, blank=True)
+    source = models.CharField(max_length=1024, blank=True)
+    format = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["target"]
+
+    def __str__(self):
+        return f"{self.target} ({self.source or 'empty'})"
+
+
+class Nic(models.Model):
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="nics")
+    mac = models.CharField(max_length=17)
+    kind = models.CharField(max_length=16, blank=True)
+    source = models.CharField(max_length=255, blank=True)
+    model = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["mac"]
+
+    def __str__(self):
+        return self.mac

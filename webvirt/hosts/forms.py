@@ -1,0 +1,160 @@
+from pathlib import Path
+
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_ssh_private_key
+from cryptography.x509 import load_pem_x509_certificate
+from django import forms
+
+from webvirt import hypervisor
+
+from .models import Host
+
+SECRET_HELP = "Stored encrypted and never shown again; leave blank to keep the current one."
+
+
+class HostForm(forms.ModelForm):
+    """Connection fields per transport; the URI is built from them, never typed in."""
+
+    password = forms.CharField(
+        label="SASL password", required=False, widget=forms.PasswordInput(render_value=False), help_text=SECRET_HELP
+    )
+    ssh_private_key = forms.CharField(
+        label="SSH private key",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        help_text="OpenSSH or PEM format, without a passphrase. " + SECRET_HELP,
+    )
+    tls_client_key = forms.CharField(
+        label="TLS client key", required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text=SECRET_HELP
+    )
+
+    class Meta:
+        model = Host
+        fields = [
+            "name",
+            "transport",
+            "hostname",
+            "port",
+            "username",
+            "test_path",
+            "ssh_verify_host_key",
+            "ssh_known_hosts",
+            "tls_ca_cert",
+            "tls_client_cert",
+            "enabled",
+        ]
+        error_messages = {"port": {"max_value": "The port must be between 1 and 65535."}}
+        widgets = {
+            "ssh_known_hosts": forms.Textarea(attrs={"rows": 2}),
+            "tls_ca_cert": forms.Textarea(attrs={"rows": 3}),
+            "tls_client_cert": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "hostname": "Host name or IPv4 address of the libvirt host.",
+            "port": "Leave blank for the transport's default (SSH 22, TCP 16509, TLS 16514).",
+            "test_path": "Absolute path of a test driver XML file; blank for test:///default.",
+            "ssh_known_hosts": "Lines for known_hosts; blank uses the worker's own known_hosts.",
+        }
+
+    def _secret(self, name):
+        typed = self.cleaned_data.get(name, "").strip()
+        return typed or (self.instance.get_secrets().get(name, "") if self.instance.credentials else "")
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name or any(c in name for c in "<>&\"'/\\"):
+            raise forms.ValidationError("Use letters, digits, spaces, '.', '_' or '-' in host names.")
+        return name
+
+    def clean_hostname(self):
+        return self._validated("hostname", hypervisor.validate_hostname)
+
+    def clean_username(self):
+        return self._validated("username", hypervisor.validate_username)
+
+    def _validated(self, name, validate):
+        value = (self.cleaned_data.get(name) or "").strip()
+        if value:
+            try:
+                validate(value)
+            except hypervisor.HypervisorError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return value
+
+    def clean_ssh_private_key(self):
+        key = self.cleaned_data.get("ssh_private_key", "").strip()
+        if key:
+            try:
+                if "OPENSSH PRIVATE KEY" in key:
+                    load_ssh_private_key(key.encode(), password=None)
+                else:
+                    load_pem_private_key(key.encode(), password=None)
+            except (ValueError, TypeError):
+                raise forms.ValidationError(
+                    "This is not an unencrypted private key in OpenSSH or PEM format."
+                ) from None
+        return key
+
+    def _check_certificate(self, name):
+        text = self.cleaned_data.get(name, "").strip()
+        if text:
+            try:
+                load_pem_x509_certificate(text.encode())
+            except ValueError:
+                self.add_error(name, "This is not a PEM certificate.")
+
+    def clean(self):
+        data = super().clean()
+        transport = data.get("transport")
+        if not transport:
+            return data
+        for field in ("hostname", "username", "test_path"):
+            data[field] = (data.get(field) or "").strip()
+        remote = transport in hypervisor.DEFAULT_PORTS
+        if not remote:
+            data["hostname"], data["port"], data["username"] = "", None, ""
+        if transport != "test":
+            data["test_path"] = ""
+        if remote and not data["hostname"]:
+            self.add_error("hostname", "A host name is required for this connection type.")
+        if transport == "ssh" and not self._secret("ssh_private_key"):
+            self.add_error("ssh_private_key", "An SSH private key is required for SSH connections.")
+        if transport == "ssh" and not data["username"]:
+            self.add_error("username", "A user name is required for SSH connections.")
+        if transport == "tcp" and not (data["username"] and self._secret("password")):
+            self.add_error("password", "TCP connections need a SASL user name and password.")
+        if transport == "tls":
+            self._check_certificate("tls_ca_cert")
+            self._check_certificate("tls_client_cert")
+            given = [
+                bool(data.get("tls_ca_cert")),
+                bool(data.get("tls_client_cert")),
+                bool(self._secret("tls_client_key")),
+            ]
+            if any(given) and not all(given):
+                self.add_error("tls_ca_cert", "Give the CA certificate, client certificate and client key together.")
+        if transport == "test" and data["test_path"]:
+            path = Path(data["test_path"])
+            if not path.is_absolute() or not path.is_file():
+                self.add_error("test_path", "No such file on this server.")
+        if self.errors:
+            return data
+        try:
+            hypervisor.build_uri(
+                transport,
+                hostname=data["hostname"],
+                port=data.get("port"),
+                username=data["username"],
+                test_path=data["test_path"],
+            )
+        except hypervisor.HypervisorError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return data
+
+    def save(self, commit=True):
+        host = super().save(commit=False)
+        for field in ("hostname", "port", "username", "test_path"):
+            setattr(host, field, self.cleaned_data[field])
+        host.set_secrets({name: self._secret(name) for name in ("password", "ssh_private_key", "tls_client_key")})
+        if commit:
+            host.save()
+        return host

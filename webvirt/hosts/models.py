@@ -1,0 +1,96 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from webvirt import hypervisor
+from webvirt.core.crypto import decrypt_json, encrypt_json
+from webvirt.core.querysets import RestrictedQuerySet
+
+SECRET_FIELDS = ("password", "ssh_private_key", "tls_client_key")
+
+
+class HostQuerySet(RestrictedQuerySet):
+    def restrict(self, user, action="host.view"):
+        return super().restrict(user, action)
+
+
+class Host(models.Model):
+    """A libvirt host. Connection fields are structured; secrets live encrypted in `credentials`."""
+
+    name = models.CharField(max_length=64, unique=True)
+    transport = models.CharField(max_length=8, choices=list(hypervisor.TRANSPORTS.items()))
+    hostname = models.CharField(max_length=253, blank=True)
+    port = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(65535), MinValueValidator(1)]
+    )
+    username = models.CharField(max_length=32, blank=True)
+    test_path = models.CharField("test driver file", max_length=255, blank=True)
+    ssh_known_hosts = models.TextField(blank=True)
+    ssh_verify_host_key = models.BooleanField(default=True)
+    tls_ca_cert = models.TextField("TLS CA certificate", blank=True)
+    tls_client_cert = models.TextField("TLS client certificate", blank=True)
+    credentials = models.TextField(blank=True, editable=False, help_text="Fernet-encrypted JSON of the secrets.")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # What the last contact told us; written by resyncs, read by pages.
+    reachable = models.BooleanField(null=True, default=None)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    reported_hostname = models.CharField(max_length=255, blank=True)
+    libvirt_version = models.CharField(max_length=32, blank=True)
+    hypervisor = models.CharField(max_length=32, blank=True)
+    hypervisor_version = models.CharField(max_length=32, blank=True)
+    arch = models.CharField(max_length=32, blank=True)
+    cpu_model = models.CharField(max_length=128, blank=True)
+    cpus = models.PositiveIntegerField(null=True, blank=True)
+    memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
+    domain_types = models.JSONField(default=list, blank=True)
+    preferred_domain_type = models.CharField(max_length=16, blank=True)
+
+    objects = HostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("hosts:detail", args=[self.pk])
+
+    @property
+    def uri(self):
+        """The display URI (no secrets, no parameters)."""
+        return self.connection_spec().display_uri
+
+    @property
+    def acceleration(self):
+        if not self.domain_types:
+            return ""
+        return {"kvm": "KVM", "qemu": "TCG (no KVM)", "test": "test driver"}.get(self.preferred_domain_type, "")
+
+    def get_secrets(self):
+        return decrypt_json(self.credentials)
+
+    def set_secrets(self, values):
+        kept = {k: v for k, v in values.items() if k in SECRET_FIELDS and v}
+        self.credentials = encrypt_json(kept) if kept else ""
+
+    def connection_spec(self):
+        secrets = self.get_secrets() if self.credentials else {}
+        return hypervisor.ConnectionSpec(
+            transport=self.transport,
+            hostname=self.hostname,
+            port=self.port,
+            username=self.username,
+            test_path=self.test_path,
+            password=secrets.get("password", ""),
+            ssh_private_key=secrets.get("ssh_private_key", ""),
+            ssh_known_hosts=self.ssh_known_hosts,
+            ssh_verify_host_key=self.ssh_verify_host_key,
+            tls_ca_cert=self.tls_ca_cert,
+            tls_client_cert=self.tls_client_cert,
+            tls_client_key=secrets.get("tls_client_key", ""),
+        )

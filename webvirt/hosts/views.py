@@ -1,0 +1,71 @@
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from webvirt.core import policy
+from webvirt.core.shortcuts import get_for_user_or_404
+from webvirt.guests.models import Guest
+
+from . import services
+from .forms import HostForm
+from .models import Host
+
+
+def _host(request, pk, action=None):
+    return get_for_user_or_404(Host.objects.all(), request.user, pk, view_action="host.view", action=action)
+
+
+def host_list(request):
+    hosts = Host.objects.restrict(request.user).annotate(
+        guest_count=Count("guests", filter=Q(guests__gone_at__isnull=True))
+    )
+    return render(request, "hosts/host_list.html", {"hosts": hosts})
+
+
+def host_detail(request, pk):
+    host = _host(request, pk)
+    by_state = dict(
+        Guest.objects.present().filter(host=host).values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    states = [(label, by_state.get(value, 0)) for value, label in Guest.State.choices if by_state.get(value)]
+    return render(
+        request,
+        "hosts/host_detail.html",
+        {
+            "host": host,
+            "states": states,
+            "guest_total": sum(by_state.values()),
+            "operations": host.operations.select_related("actor", "guest")[:20],
+        },
+    )
+
+
+def host_form(request, pk=None):
+    host = _host(request, pk, "host.manage") if pk else None
+    if host is None:
+        policy.require(request.user, "host.manage")
+    form = HostForm(request.POST or None, instance=host)
+    if request.method == "POST" and form.is_valid():
+        host = services.host_save(form=form, actor=request.user)
+        messages.success(request, f"Saved {host.name}; its inventory is being refreshed.")
+        return redirect(host)
+    return render(request, "hosts/host_form.html", {"form": form, "host": host})
+
+
+def host_delete(request, pk):
+    host = _host(request, pk, "host.manage")
+    if request.method == "POST":
+        name = host.name
+        services.host_delete(host=host, actor=request.user)
+        messages.success(request, f"Removed host {name} from webvirt. Its guests were not touched.")
+        return redirect("hosts:list")
+    return render(request, "hosts/host_confirm_delete.html", {"host": host})
+
+
+@require_POST
+def host_resync(request, pk):
+    host = _host(request, pk, "host.manage")
+    services.host_resync(host=host, actor=request.user)
+    messages.info(request, f"Refreshing {host.name}.")
+    return redirect(host)

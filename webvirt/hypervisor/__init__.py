@@ -1,0 +1,34 @@
+"""The only package that talks to libvirt. Everything else uses these functions and errors."""
+
+from .connection import ConnectionSpec, forget_connection
+from .domain_xml import DiskFacts, GuestFacts, NicFacts, build_minimal_domain
+from .errors import GuestNotFound, HostUnreachable, HypervisorError, InvalidState
+from .guests import POWER_ACTIONS, define_guest, delete_guest, list_guests, power, read_guest
+from .hosts import HostFacts, read_host_facts
+from .uri import DEFAULT_PORTS, TRANSPORTS, build_uri, validate_hostname, validate_username
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "POWER_ACTIONS",
+    "TRANSPORTS",
+    "ConnectionSpec",
+    "DiskFacts",
+    "GuestFacts",
+    "GuestNotFound",
+    "HostFacts",
+    "HostUnreachable",
+    "HypervisorError",
+    "InvalidState",
+    "NicFacts",
+    "build_minimal_domain",
+    "build_uri",
+    "define_guest",
+    "delete_guest",
+    "forget_connection",
+    "list_guests",
+    "power",
+    "read_guest",
+    "read_host_facts",
+    "validate_hostname",
+    "validate_username",
+]

@@ -1,0 +1,185 @@
+"""Read and write libvirt domain XML with lxml; nothing here formats XML as strings."""
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from .errors import HypervisorError
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
+
+
+@dataclass
+class DiskFacts:
+    target: str
+    device: str = "disk"  # disk, cdrom, floppy, lun
+    bus: str = ""
+    source: str = ""  # file path, block device, pool/volume or network name
+    format: str = ""
+
+
+@dataclass
+class NicFacts:
+    mac: str
+    kind: str = ""  # network, bridge, direct, user...
+    source: str = ""
+    model: str = ""
+
+
+@dataclass
+class GuestFacts:
+    uuid: str
+    name: str
+    state: str = "unknown"
+    domain_type: str = ""
+    vcpus: int = 0
+    memory_mib: int = 0
+    max_memory_mib: int = 0
+    description: str = ""
+    persistent: bool = True
+    autostart: bool = False
+    vnc_listen: str = ""
+    vnc_port: int | None = None
+    vnc_socket: str = ""
+    disks: list[DiskFacts] = field(default_factory=list)
+    nics: list[NicFacts] = field(default_factory=list)
+
+
+def parse(xml_text):
+    try:
+        return etree.fromstring(xml_text.encode() if isinstance(xml_text, str) else xml_text, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise HypervisorError(f"Malformed domain XML: {exc}") from None
+
+
+def _kib_to_mib(element):
+    if element is None or not (element.text or "").strip():
+        return 0
+    unit = element.get("unit", "KiB")
+    factor = {"b": 1 / 1024, "bytes": 1 / 1024, "KiB": 1, "k": 1, "MiB": 1024, "M": 1024, "GiB": 1024**2, "G": 1024**2}
+    return int(int(element.text) * factor.get(unit, 1) / 1024)
+
+
+def _disk_source(disk):
+    source = disk.find("source")
+    if source is None:
+        return ""
+    if source.get("pool"):
+        return f"{source.get('pool')}/{source.get('volume', '')}"
+    return source.get("file") or source.get("dev") or source.get("name") or source.get("dir") or ""
+
+
+def _nic_source(nic):
+    source = nic.find("source")
+    if source is None:
+        return ""
+    return source.get("network") or source.get("bridge") or source.get("dev") or ""
+
+
+def _vnc(root):
+    """(listen address, port or None, unix socket path) of the first VNC display."""
+    graphics = root.find("devices/graphics[@type='vnc']")
+    if graphics is None:
+        return "", None, ""
+    listen = graphics.find("listen")
+    socket_path = graphics.get("socket") or (listen.get("socket") if listen is not None else None) or ""
+    address = graphics.get("listen") or (listen.get("address") if listen is not None else None) or ""
+    port = int(graphics.get("port", "-1"))
+    return address, (port if port > 0 else None), socket_path
+
+
+def guest_facts_from_xml(xml_text):
+    """The inventory's view of a domain: identity, sizing, devices and the VNC endpoint."""
+    root = parse(xml_text)
+    vcpu = root.find("vcpu")
+    vnc_listen, vnc_port, vnc_socket = _vnc(root)
+    facts = GuestFacts(
+        uuid=(root.findtext("uuid") or "").strip().lower(),
+        name=(root.findtext("name") or "").strip(),
+        domain_type=root.get("type", ""),
+        vcpus=int(vcpu.get("current", vcpu.text)) if vcpu is not None else 0,
+        memory_mib=_kib_to_mib(root.find("currentMemory")) or _kib_to_mib(root.find("memory")),
+        max_memory_mib=_kib_to_mib(root.find("memory")),
+        description=root.findtext("description") or "",
+        vnc_listen=vnc_listen,
+        vnc_port=vnc_port,
+        vnc_socket=vnc_socket,
+    )
+    for disk in root.iterfind("devices/disk"):
+        target = disk.find("target")
+        driver = disk.find("driver")
+        facts.disks.append(
+            DiskFacts(
+                target=target.get("dev", "") if target is not None else "",
+                device=disk.get("device", "disk"),
+                bus=target.get("bus", "") if target is not None else "",
+                source=_disk_source(disk),
+                format=driver.get("type", "") if driver is not None else "",
+            )
+        )
+    for nic in root.iterfind("devices/interface"):
+        mac = nic.find("mac")
+        model = nic.find("model")
+        facts.nics.append(
+            NicFacts(
+                mac=mac.get("address", "").lower() if mac is not None else "",
+                kind=nic.get("type", ""),
+                source=_nic_source(nic),
+                model=model.get("type", "") if model is not None else "",
+            )
+        )
+    return facts
+
+
+def disk_file_paths(xml_text):
+    """Paths of the file and block disks (not CD-ROMs: their media are shared)."""
+    root = parse(xml_text)
+    paths = []
+    for disk in root.iterfind("devices/disk[@device='disk']"):
+        source = disk.find("source")
+        if source is not None and (source.get("file") or source.get("dev")):
+            paths.append(source.get("file") or source.get("dev"))
+    return paths
+
+
+def _sub(parent, tag, text=None, **attributes):
+    element = etree.SubElement(parent, tag, {k.rstrip("_"): str(v) for k, v in attributes.items()})
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def build_minimal_domain(*, name, domain_type, memory_mib, vcpus, disk_path=None, iso_path=None, uuid=None):
+    """A small guest with a virtio disk, an optional CD-ROM, VNC on loopback and a serial console."""
+    root = etree.Element("domain", type=domain_type)
+    _sub(root, "name", name)
+    if uuid:
+        _sub(root, "uuid", uuid)
+    _sub(root, "memory", memory_mib, unit="MiB")
+    _sub(root, "vcpu", vcpus)
+    os_element = _sub(root, "os")
+    _sub(os_element, "type", "hvm", arch="x86_64")
+    _sub(os_element, "boot", dev="cdrom" if iso_path else "hd")
+    if iso_path:
+        _sub(os_element, "boot", dev="hd")
+    features = _sub(root, "features")
+    _sub(features, "acpi")
+    devices = _sub(root, "devices")
+    if disk_path:
+        disk = _sub(devices, "disk", type="file", device="disk")
+        _sub(disk, "driver", name="qemu", type="qcow2")
+        _sub(disk, "source", file=disk_path)
+        _sub(disk, "target", dev="vda", bus="virtio")
+    if iso_path:
+        cdrom = _sub(devices, "disk", type="file", device="cdrom")
+        _sub(cdrom, "driver", name="qemu", type="raw")
+        _sub(cdrom, "source", file=iso_path)
+        _sub(cdrom, "target", dev="sda", bus="sata")
+        _sub(cdrom, "readonly")
+    graphics = _sub(devices, "graphics", type="vnc", port="-1", autoport="yes", listen="127.0.0.1")
+    _sub(graphics, "listen", type="address", address="127.0.0.1")
+    serial = _sub(devices, "serial", type="pty")
+    _sub(serial, "target", port="0")
+    console = _sub(devices, "console", type="pty")
+    _sub(console, "target", type="serial", port="0")
+    return etree.tostring(root, encoding="unicode")

@@ -1,0 +1,171 @@
+"""Guests on a host: inventory reads, power actions and deletion, all idempotent.
+
+Each action converges on its desired state, so a retried task does no harm: starting a running
+guest, or deleting a guest that is already gone, succeeds and changes nothing.
+"""
+
+import contextlib
+import time
+
+import libvirt
+
+from .connection import session
+from .domain_xml import disk_file_paths, guest_facts_from_xml
+from .errors import GuestNotFound, HypervisorError, InvalidState
+
+STATES = {
+    libvirt.VIR_DOMAIN_NOSTATE: "unknown",
+    libvirt.VIR_DOMAIN_RUNNING: "running",
+    libvirt.VIR_DOMAIN_BLOCKED: "running",
+    libvirt.VIR_DOMAIN_PAUSED: "paused",
+    libvirt.VIR_DOMAIN_SHUTDOWN: "shutting-down",
+    libvirt.VIR_DOMAIN_SHUTOFF: "shutoff",
+    libvirt.VIR_DOMAIN_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PMSUSPENDED: "pmsuspended",
+}
+POWER_ACTIONS = ("start", "shutdown", "destroy", "reboot", "reset", "suspend", "resume")
+
+
+def _facts(domain):
+    facts = guest_facts_from_xml(domain.XMLDesc(0))
+    facts.state = STATES.get(domain.state()[0], "unknown")
+    facts.persistent = bool(domain.isPersistent())
+    if facts.persistent:
+        with contextlib.suppress(libvirt.libvirtError):
+            facts.autostart = bool(domain.autostart())
+    return facts
+
+
+def list_guests(spec, timeout=10.0):
+    """Facts of every guest defined or running on the host."""
+    with session(spec, timeout) as conn:
+        guests = []
+        for domain in conn.listAllDomains(0):
+            try:
+                guests.append(_facts(domain))
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:  # vanished while listing
+                    raise
+        return guests
+
+
+def _lookup(conn, uuid):
+    try:
+        return conn.lookupByUUIDString(uuid)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            raise GuestNotFound(f"Guest {uuid} is not defined on this host.") from None
+        raise
+
+
+def read_guest(spec, uuid, timeout=10.0):
+    with session(spec, timeout) as conn:
+        return _facts(_lookup(conn, uuid))
+
+
+def define_guest(spec, xml, timeout=10.0):
+    """Define a persistent guest from XML built by domain_xml; returns its UUID."""
+    with session(spec, timeout) as conn:
+        return conn.defineXML(xml).UUIDString()
+
+
+def _state(domain):
+    return STATES.get(domain.state()[0], "unknown")
+
+
+def _wait_until_off(domain, deadline_s):
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if not domain.isActive():
+            return True
+        time.sleep(0.5)
+    return not domain.isActive()
+
+
+def power(spec, uuid, action, *, shutdown_timeout=120.0, timeout=10.0):
+    """Bring the guest to the state `action` asks for; returns a short note of what happened."""
+    if action not in POWER_ACTIONS:
+        raise HypervisorError(f"Unknown power action {action!r}.")
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        state = _state(domain)
+        active = bool(domain.isActive())
+        if action == "start":
+            if active:
+                return f"Already {state}."
+            domain.create()
+            return "Started."
+        if action == "destroy":
+            if not active:
+                return "Already off."
+            domain.destroy()
+            return "Forced off."
+        if action == "shutdown":
+            if not active:
+                return "Already off."
+            domain.shutdown()
+            if not _wait_until_off(domain, shutdown_timeout):
+                raise HypervisorError(
+                    f"The guest did not shut down within {shutdown_timeout:g} s; its operating system may "
+                    "ignore ACPI shutdown requests. Use force off to stop it."
+                )
+            return "Shut down."
+        if action == "suspend":
+            if state == "paused":
+                return "Already paused."
+            if not active:
+                raise InvalidState("The guest is not running, so it cannot be suspended.")
+            domain.suspend()
+            return "Paused."
+        if action == "resume":
+            if state != "paused":
+                if active:
+                    return f"Already {state}."
+                raise InvalidState("The guest is not running, so there is nothing to resume.")
+            domain.resume()
+            return "Resumed."
+        if not active:
+            raise InvalidState(
+                f"The guest is not running, so it cannot be {'rebooted' if action == 'reboot' else 'reset'}."
+            )
+        if action == "reboot":
+            domain.reboot(0)
+            return "Reboot requested."
+        domain.reset(0)
+        return "Reset."
+
+
+_UNDEFINE_FLAGS = (
+    libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+    | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+    | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+    | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+)
+
+
+def delete_guest(spec, uuid, *, remove_volumes, timeout=10.0):
+    """Stop and undefine the guest, optionally deleting its disk volumes; returns notes."""
+    with session(spec, timeout) as conn:
+        try:
+            domain = _lookup(conn, uuid)
+        except GuestNotFound:
+            return ["The guest was already gone from the host."]
+        paths = disk_file_paths(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        if domain.isActive():
+            domain.destroy()
+        if domain.isPersistent():
+            try:
+                domain.undefineFlags(_UNDEFINE_FLAGS)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG):
+                    raise
+                domain.undefine()  # drivers without NVRAM or checkpoint support
+        notes = ["Guest removed from the host."]
+        if remove_volumes:
+            for path in paths:
+                try:
+                    conn.storageVolLookupByPath(path).delete(0)
+                    notes.append(f"Deleted volume {path}.")
+                except libvirt.libvirtError:
+                    notes.append(f"Kept {path}: it is not a volume of a storage pool on this host.")
+        return notes
