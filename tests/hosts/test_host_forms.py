@@ -55,7 +55,7 @@ def test_ssh_host_secrets_are_encrypted_and_never_rendered(admin_client, ssh_key
     response = post_host(admin_client, hostname="kvm1.example.org", username="virt", ssh_private_key=ssh_key)
     host = Host.objects.get()
     assert response.status_code == 302
-    assert host.uri == "qemu+ssh://virt@kvm1.example.org/system"
+    assert host.uri == "qemu+libssh://virt@kvm1.example.org/system"
     assert "PRIVATE KEY" not in host.credentials
     assert host.connection_spec().ssh_private_key == ssh_key.strip()
     secret_line = ssh_key.strip().splitlines()[1]

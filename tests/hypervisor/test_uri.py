@@ -9,7 +9,7 @@ from webvirt.hypervisor import HypervisorError, build_uri
         ("local", {}, "qemu:///system"),
         ("test", {}, "test:///default"),
         ("test", {"test_path": "/srv/hosts/h1.xml"}, "test:///srv/hosts/h1.xml"),
-        ("ssh", {"hostname": "kvm1.example.org", "username": "virt"}, "qemu+ssh://virt@kvm1.example.org/system"),
+        ("ssh", {"hostname": "kvm1.example.org", "username": "virt"}, "qemu+libssh://virt@kvm1.example.org/system"),
         ("tcp", {"hostname": "10.0.0.5", "port": 16509}, "qemu+tcp://10.0.0.5:16509/system"),
         ("tls", {"hostname": "kvm2"}, "qemu+tls://kvm2/system"),
     ],
@@ -20,7 +20,7 @@ def test_builds_uri_from_fields(transport, fields, expected):
 
 def test_webvirt_parameters_are_encoded():
     uri = build_uri("ssh", hostname="kvm1", username="root", params={"keyfile": "/tmp/a b", "no_verify": "1"})
-    assert uri == "qemu+ssh://root@kvm1/system?keyfile=%2Ftmp%2Fa+b&no_verify=1"
+    assert uri == "qemu+libssh://root@kvm1/system?keyfile=%2Ftmp%2Fa+b&no_verify=1"
 
 
 @pytest.mark.parametrize(

@@ -112,13 +112,13 @@ def _uri_with_files(spec, directory):
     """Write key material into a private directory and name it in the URI parameters."""
     params = {}
     if spec.transport == "ssh":
-        params["no_tty"] = "1"
+        params["sshauth"] = "privkey"
         if spec.ssh_private_key:
             params["keyfile"] = _write_private(directory, "id_key", spec.ssh_private_key)
         if spec.ssh_known_hosts:
             params["known_hosts"] = _write_private(directory, "known_hosts", spec.ssh_known_hosts)
         if not spec.ssh_verify_host_key:
-            params["no_verify"] = "1"
+            params["known_hosts_verify"] = "ignore"
     elif spec.transport == "tls" and spec.tls_ca_cert:
         _write_private(directory, "cacert.pem", spec.tls_ca_cert)
         _write_private(directory, "clientcert.pem", spec.tls_client_cert)

@@ -11,12 +11,15 @@ from .errors import HypervisorError
 
 TRANSPORTS = {
     "local": "Local socket (qemu:///system)",
-    "ssh": "SSH (qemu+ssh, key file)",
+    "ssh": "SSH (qemu+libssh, key file)",
     "tcp": "TCP with SASL (qemu+tcp)",
     "tls": "TLS (qemu+tls, client certificate)",
     "test": "libvirt test driver",
 }
 DEFAULT_PORTS = {"ssh": 22, "tcp": 16509, "tls": 16514}
+# SSH goes through libvirt's libssh transport: unlike the one that runs the ssh binary, it takes a
+# known_hosts file per connection, so each host's key can be pinned.
+SCHEMES = {"ssh": "qemu+libssh", "tcp": "qemu+tcp", "tls": "qemu+tls"}
 
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
@@ -65,4 +68,4 @@ def build_uri(transport, *, hostname="", port=None, username="", test_path="", p
             raise HypervisorError("The port must be between 1 and 65535.")
         authority = f"{authority}:{int(port)}"
     query = f"?{urlencode(params)}" if params else ""
-    return f"qemu+{transport}://{authority}/system{query}"
+    return f"{SCHEMES[transport]}://{authority}/system{query}"
