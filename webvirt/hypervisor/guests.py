@@ -26,23 +26,41 @@ STATES = {
 POWER_ACTIONS = ("start", "shutdown", "destroy", "reboot", "reset", "suspend", "resume")
 
 
-def _facts(domain):
+def _facts(domain, *, state=None, persistent=None, autostart=None):
+    """Facts of one domain; a listing passes what it already knows to save a round trip each."""
     facts = guest_facts_from_xml(domain.XMLDesc(0))
-    facts.state = STATES.get(domain.state()[0], "unknown")
-    facts.persistent = bool(domain.isPersistent())
-    if facts.persistent:
+    facts.state = STATES.get(domain.state()[0] if state is None else state, "unknown")
+    facts.persistent = bool(domain.isPersistent()) if persistent is None else persistent
+    if facts.persistent and autostart is None:
         with contextlib.suppress(libvirt.libvirtError):
-            facts.autostart = bool(domain.autostart())
+            autostart = bool(domain.autostart())
+    facts.autostart = bool(autostart)
     return facts
 
 
 def list_guests(spec, timeout=10.0):
-    """Facts of every guest defined or running on the host."""
+    """Facts of every guest on the host: one XML read per guest plus four calls for the whole host."""
     with session(spec, timeout) as conn:
+        domains = conn.listAllDomains(0)
+        persistent = {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT)}
+        autostart = {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
+        states = {
+            d.UUIDString(): stats["state.state"]
+            for d, stats in conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)
+            if "state.state" in stats
+        }
         guests = []
-        for domain in conn.listAllDomains(0):
+        for domain in domains:
+            uuid = domain.UUIDString()
             try:
-                guests.append(_facts(domain))
+                guests.append(
+                    _facts(
+                        domain,
+                        state=states.get(uuid),
+                        persistent=uuid in persistent,
+                        autostart=uuid in autostart,
+                    )
+                )
             except libvirt.libvirtError as exc:
                 if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:  # vanished while listing
                     raise
