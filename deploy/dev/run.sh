@@ -18,6 +18,7 @@ cat >> "$procfile" <<PROCS
 web: .venv/bin/uvicorn webvirt.asgi:application --host 127.0.0.1 --port ${PORT:-8000}
 worker: .venv/bin/celery -A webvirt worker --loglevel INFO --concurrency 2
 beat: .venv/bin/celery -A webvirt beat --loglevel INFO --schedule data/celerybeat-schedule
+watcher: .venv/bin/python manage.py watch_hosts
 PROCS
 echo "webvirt: http://127.0.0.1:${PORT:-8000}/"
 exec .venv/bin/honcho -f "$procfile" -d . start

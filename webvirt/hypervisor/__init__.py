@@ -3,6 +3,7 @@
 from .connection import ConnectionSpec, forget_connection
 from .domain_xml import DiskFacts, GuestFacts, NicFacts, build_minimal_domain
 from .errors import GuestNotFound, HostUnreachable, HypervisorError, InvalidState
+from .events import LifecycleWatch
 from .guests import POWER_ACTIONS, define_guest, delete_guest, list_guests, power, read_guest
 from .hosts import HostFacts, read_host_facts
 from .uri import DEFAULT_PORTS, TRANSPORTS, build_uri, validate_hostname, validate_username
@@ -19,6 +20,7 @@ __all__ = [
     "HostUnreachable",
     "HypervisorError",
     "InvalidState",
+    "LifecycleWatch",
     "NicFacts",
     "build_minimal_domain",
     "build_uri",

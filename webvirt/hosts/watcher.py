@@ -1,0 +1,90 @@
+"""Keep the inventory current between resyncs by following each host's lifecycle events.
+
+One process watches every enabled host. libvirt calls our callback on its event thread; the
+callback only queues (host, uuid), and the main loop re-reads that guest into its row. A host whose
+connection drops is watched again when it comes back, after a full resync for what was missed.
+"""
+
+import logging
+import queue
+import time
+
+from django.conf import settings
+
+from webvirt import hypervisor
+from webvirt.guests.inventory import apply_guests, mark_gone
+from webvirt.guests.models import Guest
+
+from .models import Host
+from .sync import record_unreachable, sync_host
+
+log = logging.getLogger(__name__)
+
+RECONCILE_EVERY_S = 5.0
+
+
+class HostWatcher:
+    def __init__(self):
+        self.events = queue.Queue()
+        self.watches = {}  # host id -> (spec, LifecycleWatch)
+        self.next_reconcile = 0.0
+
+    def reconcile(self):
+        """Watch enabled hosts that are not watched (or whose connection died); drop removed ones."""
+        hosts = {host.pk: host for host in Host.objects.filter(enabled=True)}
+        for host_id in list(self.watches):
+            spec, watch = self.watches[host_id]
+            host = hosts.get(host_id)
+            if host is None or host.connection_spec() != spec or not watch.is_alive():
+                watch.stop()
+                del self.watches[host_id]
+        for host_id, host in hosts.items():
+            if host_id in self.watches:
+                continue
+            spec = host.connection_spec()
+            try:
+                watch = hypervisor.LifecycleWatch(
+                    spec,
+                    lambda uuid, event, host_id=host_id: self.events.put((host_id, uuid, event)),
+                    settings.WEBVIRT_CONNECT_TIMEOUT,
+                )
+                sync_host(host)  # catch up on whatever happened while unwatched
+            except hypervisor.HypervisorError as exc:
+                record_unreachable(host, exc)
+                log.warning("cannot watch host %s: %s", host.name, exc)
+                continue
+            self.watches[host_id] = (spec, watch)
+            log.info("watching host %s", host.name)
+
+    def apply(self, host_id, uuid):
+        host = Host.objects.filter(pk=host_id).first()
+        if host is None:
+            return
+        try:
+            facts = hypervisor.read_guest(host.connection_spec(), uuid, settings.WEBVIRT_CONNECT_TIMEOUT)
+        except hypervisor.GuestNotFound:
+            guest = Guest.objects.filter(host=host, uuid=uuid).first()
+            if guest:
+                mark_gone(guest)
+            return
+        except hypervisor.HypervisorError as exc:
+            log.warning("cannot read guest %s on %s: %s", uuid, host.name, exc)
+            return
+        apply_guests(host, [facts], complete=False)
+
+    def step(self, wait_s=1.0):
+        """Reconcile when due, then apply the events that arrive within `wait_s`."""
+        if time.monotonic() >= self.next_reconcile:
+            self.reconcile()
+            self.next_reconcile = time.monotonic() + RECONCILE_EVERY_S
+        try:
+            host_id, uuid, event = self.events.get(timeout=wait_s)
+        except queue.Empty:
+            return
+        log.debug("host %s guest %s %s", host_id, uuid, event)
+        self.apply(host_id, uuid)
+
+    def stop(self):
+        for _spec, watch in self.watches.values():
+            watch.stop()
+        self.watches.clear()
