@@ -121,3 +121,19 @@ def test_outsiders_cannot_see_or_act(outsider_client, test_host):
     assert outsider_client.post(reverse("guests:delete", args=[guest.pk]), {"confirm_name": "beta"}).status_code == 404
     assert list(outsider_client.get(reverse("guests:list")).context["guests"]) == []
     assert not Operation.objects.exists()
+
+
+def test_the_page_offers_the_actions_that_fit_the_state(admin_client, test_host):
+    def offered(name):
+        guest = Guest.objects.get(host=test_host, name=name)
+        page = admin_client.get(guest.get_absolute_url()).content.decode()
+        return [
+            action
+            for action in ("start", "shutdown", "destroy", "suspend", "resume")
+            if f'data-action="{action}"' in page
+        ]
+
+    assert offered("alpha") == ["shutdown", "destroy", "suspend"]
+    assert offered("beta") == ["start"]
+    Guest.objects.filter(name="alpha").update(state="paused")
+    assert offered("alpha") == ["destroy", "resume"]

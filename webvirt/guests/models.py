@@ -13,13 +13,13 @@ class Guest(models.Model):
     """A libvirt domain as last seen, keyed by (host, UUID) so renames keep its identity and history."""
 
     class State(models.TextChoices):
-        RUNNING = "running"
-        PAUSED = "paused"
+        RUNNING = "running", "running"
+        PAUSED = "paused", "paused"
         SHUTTING_DOWN = "shutting-down", "shutting down"
         SHUTOFF = "shutoff", "shut off"
-        CRASHED = "crashed"
+        CRASHED = "crashed", "crashed"
         PMSUSPENDED = "pmsuspended", "suspended (power management)"
-        UNKNOWN = "unknown"
+        UNKNOWN = "unknown", "unknown"
 
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="guests")
     uuid = models.CharField(max_length=36)
@@ -56,6 +56,19 @@ class Guest(models.Model):
     @property
     def is_gone(self):
         return self.gone_at is not None
+
+    @property
+    def offered_actions(self):
+        """Power actions that make sense in the current state (all are safe to repeat anyway)."""
+        if self.is_gone:
+            return ()
+        if self.state == self.State.PAUSED:
+            return ("resume", "destroy")
+        if self.state in {self.State.SHUTOFF, self.State.CRASHED}:
+            return ("start",)
+        if self.state == self.State.UNKNOWN:
+            return ("start", "destroy")
+        return ("shutdown", "reboot", "suspend", "reset", "destroy")
 
     @property
     def is_active(self):

@@ -64,7 +64,6 @@ def guest_detail(request, pk):
         "disks": guest.disks.all(),
         "nics": guest.nics.all(),
         "operations": guest.operations.select_related("actor")[:20],
-        "power_actions": POWER_ACTIONS,
     }
     if request.htmx and request.GET.get("part") == "live":
         return render(request, "guests/_guest_live.html", context)

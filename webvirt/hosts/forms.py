@@ -27,6 +27,43 @@ class HostForm(forms.ModelForm):
         label="TLS client key", required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text=SECRET_HELP
     )
 
+    FIELD_TRANSPORTS = {
+        "hostname": "ssh tcp tls",
+        "port": "ssh tcp tls",
+        "username": "ssh tcp",
+        "password": "tcp",
+        "ssh_private_key": "ssh",
+        "ssh_verify_host_key": "ssh",
+        "ssh_known_hosts": "ssh",
+        "tls_ca_cert": "tls",
+        "tls_client_cert": "tls",
+        "tls_client_key": "tls",
+        "test_path": "test",
+    }
+
+    FIELD_ORDER = (
+        "name",
+        "transport",
+        "hostname",
+        "port",
+        "username",
+        "password",
+        "ssh_private_key",
+        "ssh_verify_host_key",
+        "ssh_known_hosts",
+        "tls_ca_cert",
+        "tls_client_cert",
+        "tls_client_key",
+        "test_path",
+        "enabled",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_fields(self.FIELD_ORDER)
+        for name, transports in self.FIELD_TRANSPORTS.items():
+            self.fields[name].transports = transports  # the page shows a field only for these
+
     class Meta:
         model = Host
         fields = [
@@ -47,6 +84,12 @@ class HostForm(forms.ModelForm):
             "ssh_known_hosts": forms.Textarea(attrs={"rows": 2}),
             "tls_ca_cert": forms.Textarea(attrs={"rows": 3}),
             "tls_client_cert": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {
+            "hostname": "Host name",
+            "username": "User name",
+            "ssh_verify_host_key": "Verify the SSH host key",
+            "ssh_known_hosts": "SSH known_hosts lines",
         }
         help_texts = {
             "hostname": "Host name or IPv4 address of the libvirt host.",
@@ -114,11 +157,11 @@ class HostForm(forms.ModelForm):
             data["hostname"], data["port"], data["username"] = "", None, ""
         if transport != "test":
             data["test_path"] = ""
-        if remote and not data["hostname"]:
+        if remote and not data["hostname"] and "hostname" not in self.errors:
             self.add_error("hostname", "A host name is required for this connection type.")
         if transport == "ssh" and not self._secret("ssh_private_key"):
             self.add_error("ssh_private_key", "An SSH private key is required for SSH connections.")
-        if transport == "ssh" and not data["username"]:
+        if transport == "ssh" and not data["username"] and "username" not in self.errors:
             self.add_error("username", "A user name is required for SSH connections.")
         if transport == "tcp" and not (data["username"] and self._secret("password")):
             self.add_error("password", "TCP connections need a SASL user name and password.")
