@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "webvirt.core",
     "webvirt.hosts",
     "webvirt.guests",
+    "webvirt.consoles",
 ]
 
 MIDDLEWARE = [
@@ -152,6 +153,17 @@ CHANNEL_LAYERS = {
 WEBVIRT_CONNECT_TIMEOUT = float(env("WEBVIRT_CONNECT_TIMEOUT", "10"))
 WEBVIRT_SHUTDOWN_TIMEOUT = float(env("WEBVIRT_SHUTDOWN_TIMEOUT", "120"))
 WEBVIRT_GUESTS_PER_PAGE = 50
+
+# Consoles: tickets live this long (seconds) and are good for one connection. The proxy is the
+# app's own Channels consumer unless WEBVIRT_CONSOLE_PROXY=websockify, in which case pages connect
+# to WEBVIRT_WEBSOCKIFY_URL (e.g. wss://consoles.example.org/) with the same tickets.
+WEBVIRT_CONSOLE_TICKET_TTL = int(env("WEBVIRT_CONSOLE_TICKET_TTL", "30"))
+WEBVIRT_CONSOLE_PROXY = env("WEBVIRT_CONSOLE_PROXY", "channels")
+WEBVIRT_WEBSOCKIFY_URL = env("WEBVIRT_WEBSOCKIFY_URL", "")
+if WEBVIRT_CONSOLE_PROXY not in {"channels", "websockify"}:
+    raise ImproperlyConfigured("WEBVIRT_CONSOLE_PROXY must be 'channels' or 'websockify'.")
+if WEBVIRT_CONSOLE_PROXY == "websockify" and not WEBVIRT_WEBSOCKIFY_URL:
+    raise ImproperlyConfigured("Set WEBVIRT_WEBSOCKIFY_URL when WEBVIRT_CONSOLE_PROXY=websockify.")
 
 LOGGING = {
     "version": 1,

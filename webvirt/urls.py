@@ -7,6 +7,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("guests/", include("webvirt.guests.urls")),
+    path("guests/", include("webvirt.consoles.urls")),
     path("hosts/", include("webvirt.hosts.urls")),
     path("", include("webvirt.core.urls")),
 ]

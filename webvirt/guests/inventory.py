@@ -10,6 +10,9 @@ from dataclasses import astuple
 from django.db import transaction
 from django.utils import timezone
 
+from webvirt.consoles import errors as console_errors
+from webvirt.consoles.notify import close_consoles
+
 from .models import Disk, Guest, Nic
 
 SYNCED_FIELDS = (
@@ -63,7 +66,7 @@ def apply_guests(host, facts_list, *, complete):
     uuids = [facts.uuid for facts in facts_list]
     lookup = Guest.objects.filter(host=host) if complete else Guest.objects.filter(host=host, uuid__in=uuids)
     existing = {guest.uuid: guest for guest in lookup}
-    created, changed, devices_changed = [], [], []
+    created, changed, devices_changed, stopped = [], [], [], []
     for facts in facts_list:
         values = _values(facts)
         guest = existing.get(facts.uuid)
@@ -73,6 +76,8 @@ def apply_guests(host, facts_list, *, complete):
             continue
         if guest.devices_digest != values["devices_digest"]:
             devices_changed.append((guest, facts))
+        if guest.is_active and not Guest(state=values["state"]).is_active:
+            stopped.append(guest.pk)
         if guest.gone_at is not None or any(getattr(guest, k) != v for k, v in values.items()):
             for key, value in values.items():
                 setattr(guest, key, value)
@@ -90,11 +95,23 @@ def apply_guests(host, facts_list, *, complete):
         _replace_devices(created + devices_changed)
     Guest.objects.filter(host=host, uuid__in=uuids).update(synced_at=now)
     if complete:
-        Guest.objects.filter(host=host, gone_at__isnull=True).exclude(uuid__in=uuids).update(gone_at=now)
+        vanished = Guest.objects.filter(host=host, gone_at__isnull=True).exclude(uuid__in=uuids)
+        gone = list(vanished.values_list("pk", flat=True))
+        vanished.update(gone_at=now)
+        _close_consoles_on_commit(gone, "The guest no longer exists.")
+    _close_consoles_on_commit(stopped, "The guest stopped.")
     return len(created), len(changed)
+
+
+def _close_consoles_on_commit(guest_ids, reason):
+    for guest_id in guest_ids:
+        transaction.on_commit(
+            lambda guest_id=guest_id: close_consoles(guest_id, code=console_errors.GUEST_STOPPED, reason=reason)
+        )
 
 
 def mark_gone(guest):
     if guest.gone_at is None:
         guest.gone_at = timezone.now()
         guest.save(update_fields=["gone_at"])
+        _close_consoles_on_commit([guest.pk], "The guest no longer exists.")

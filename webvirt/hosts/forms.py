@@ -39,6 +39,7 @@ class HostForm(forms.ModelForm):
         "tls_client_cert": "tls",
         "tls_client_key": "tls",
         "test_path": "test",
+        "console_address": "ssh tcp tls",
     }
 
     FIELD_ORDER = (
@@ -55,6 +56,7 @@ class HostForm(forms.ModelForm):
         "tls_client_cert",
         "tls_client_key",
         "test_path",
+        "console_address",
         "enabled",
     )
 
@@ -77,6 +79,7 @@ class HostForm(forms.ModelForm):
             "ssh_known_hosts",
             "tls_ca_cert",
             "tls_client_cert",
+            "console_address",
             "enabled",
         ]
         error_messages = {"port": {"max_value": "The port must be between 1 and 65535."}}
@@ -110,6 +113,9 @@ class HostForm(forms.ModelForm):
 
     def clean_hostname(self):
         return self._validated("hostname", hypervisor.validate_hostname)
+
+    def clean_console_address(self):
+        return self._validated("console_address", hypervisor.validate_hostname)
 
     def clean_username(self):
         return self._validated("username", hypervisor.validate_username)

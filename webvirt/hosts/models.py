@@ -29,6 +29,11 @@ class Host(models.Model):
     ssh_verify_host_key = models.BooleanField(default=True)
     tls_ca_cert = models.TextField("TLS CA certificate", blank=True)
     tls_client_cert = models.TextField("TLS client certificate", blank=True)
+    console_address = models.CharField(
+        max_length=253,
+        blank=True,
+        help_text="Address the console proxy uses for displays that listen on all addresses; blank: the host name.",
+    )
     credentials = models.TextField(blank=True, editable=False, help_text="Fernet-encrypted JSON of the secrets.")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,10 +2,11 @@
 
 from .connection import ConnectionSpec, forget_connection
 from .domain_xml import DiskFacts, GuestFacts, NicFacts, build_minimal_domain
-from .errors import GuestNotFound, HostUnreachable, HypervisorError, InvalidState
+from .errors import ConsoleBusy, GuestNotFound, HostUnreachable, HypervisorError, InvalidState
 from .events import LifecycleWatch
 from .guests import POWER_ACTIONS, define_guest, delete_guest, list_guests, power, read_guest
 from .hosts import HostFacts, read_host_facts
+from .serial import SerialConsole
 from .uri import DEFAULT_PORTS, TRANSPORTS, build_uri, validate_hostname, validate_username
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "POWER_ACTIONS",
     "TRANSPORTS",
     "ConnectionSpec",
+    "ConsoleBusy",
     "DiskFacts",
     "GuestFacts",
     "GuestNotFound",
@@ -22,6 +24,7 @@ __all__ = [
     "InvalidState",
     "LifecycleWatch",
     "NicFacts",
+    "SerialConsole",
     "build_minimal_domain",
     "build_uri",
     "define_guest",

@@ -149,8 +149,13 @@ def _sub(parent, tag, text=None, **attributes):
     return element
 
 
-def build_minimal_domain(*, name, domain_type, memory_mib, vcpus, disk_path=None, iso_path=None, uuid=None):
-    """A small guest with a virtio disk, an optional CD-ROM, VNC on loopback and a serial console."""
+def build_minimal_domain(
+    *, name, domain_type, memory_mib, vcpus, disk_path=None, iso_path=None, uuid=None, boot_menu_ms=None
+):
+    """A small guest with a virtio disk, an optional CD-ROM, VNC on loopback and a serial console.
+
+    The BIOS also writes to the serial port, so the serial console shows the guest from power-on.
+    """
     root = etree.Element("domain", type=domain_type)
     _sub(root, "name", name)
     if uuid:
@@ -162,6 +167,9 @@ def build_minimal_domain(*, name, domain_type, memory_mib, vcpus, disk_path=None
     _sub(os_element, "boot", dev="cdrom" if iso_path else "hd")
     if iso_path:
         _sub(os_element, "boot", dev="hd")
+    _sub(os_element, "bios", useserial="yes")
+    if boot_menu_ms:
+        _sub(os_element, "bootmenu", enable="yes", timeout=boot_menu_ms)
     features = _sub(root, "features")
     _sub(features, "acpi")
     devices = _sub(root, "devices")

@@ -15,3 +15,7 @@ class GuestNotFound(HypervisorError):
 
 class InvalidState(HypervisorError):
     """The guest is in a state that does not allow the action (e.g. rebooting a stopped guest)."""
+
+
+class ConsoleBusy(HypervisorError):
+    """Another session holds the guest's serial console."""

@@ -1,0 +1,60 @@
+// What the VNC and serial console pages share: tickets, the state badge, reconnect, fullscreen.
+const root = document.getElementById("console");
+const badge = document.getElementById("console-state");
+
+// WebSocket close codes sent by webvirt (see webvirt/consoles/errors.py).
+const CLOSE_STATES = {
+  4100: "guest is not running",
+  4103: "access revoked",
+  4403: "access denied",
+  4410: "guest is not running",
+  4423: "in use by another session",
+};
+const RETRY_ONCE = new Set([4408, 4409]); // a ticket that expired or was spent: fetch a new one
+
+export function setState(state, text) {
+  badge.dataset.state = state;
+  badge.textContent = text || state;
+  badge.title = text || "";
+}
+
+export async function fetchSocketUrl(extraQuery = "") {
+  const token = document.querySelector("meta[name=csrf-token]").content;
+  const response = await fetch(root.dataset.ticketUrl, {
+    method: "POST",
+    headers: { "X-CSRFToken": token },
+    credentials: "same-origin",
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(body.reason || `The server refused a console ticket (${response.status}).`);
+    error.code = body.code;
+    throw error;
+  }
+  if (body.absolute) return body.url + extraQuery;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}${body.url}${extraQuery}`;
+}
+
+// Show why a socket closed; returns true when a fresh ticket should be tried at once.
+export function explainClose(event, { retried }) {
+  if (RETRY_ONCE.has(event.code) && !retried) return true;
+  const summary = CLOSE_STATES[event.code] || (event.code === 1000 || event.code === 4101 ? "disconnected" : "failed");
+  setState(event.code === 1000 || event.code === 4101 ? "closed" : "failed", event.reason ? `${summary}: ${event.reason}` : summary);
+  return false;
+}
+
+export function wireCommonControls(connect) {
+  document.getElementById("reconnect").addEventListener("click", () => connect());
+  document.getElementById("fullscreen").addEventListener("click", () => {
+    const screen = document.getElementById("screen");
+    if (document.fullscreenElement) document.exitFullscreen();
+    else screen.requestFullscreen();
+  });
+  const popout = document.getElementById("popout");
+  if (popout) {
+    popout.addEventListener("click", () => {
+      window.open(`${location.pathname}?popout=1`, `console-${location.pathname}`, "width=1060,height=840");
+    });
+  }
+}

@@ -1,0 +1,84 @@
+"""A fake VNC server on loopback, guests pointing at it, and WebSocket clients with real sessions."""
+
+import asyncio
+import contextlib
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from webvirt.asgi import application
+from webvirt.consoles import tickets
+from webvirt.guests.models import Guest
+from webvirt.hosts.models import Host
+
+ORIGIN = b"http://127.0.0.1:8000"
+
+
+class FakeVncServer:
+    """Echoes what it receives, or first sends `greeting`; records how its connections end."""
+
+    def __init__(self, greeting=b"", echo=True):
+        self.greeting, self.echo = greeting, echo
+        self.closed_by_peer = asyncio.Event()
+        self.writers = []
+
+    async def handle(self, reader, writer):
+        self.writers.append(writer)
+        if self.greeting:
+            writer.write(self.greeting)
+            await writer.drain()
+        while data := await reader.read(65536):
+            if self.echo:
+                writer.write(data)
+                await writer.drain()
+        self.closed_by_peer.set()
+        writer.close()
+
+    async def start(self):
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def stop(self):
+        for writer in self.writers:
+            writer.close()
+        self.server.close()
+        with contextlib.suppress(Exception):
+            await self.server.wait_closed()
+
+
+@pytest.fixture
+def console_guest(db):
+    host = Host.objects.create(name="local", transport="local")
+    return Guest.objects.create(
+        host=host, uuid="11111111-2222-3333-4444-555555555555", name="vm1", state="running", vnc_listen="127.0.0.1"
+    )
+
+
+def session_cookie(user):
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_user("operator1", is_staff=True)
+
+
+def communicator(path, *, user=None, origin=ORIGIN):
+    headers = [(b"host", b"127.0.0.1:8000")]
+    if origin:
+        headers.append((b"origin", origin))
+    if user is not None:
+        headers.append((b"cookie", f"sessionid={session_cookie(user)}".encode()))
+    return WebsocketCommunicator(application, path, headers=headers, subprotocols=["binary"])
+
+
+def vnc_path(guest, ticket):
+    return f"/ws/console/{guest.pk}/?ticket={ticket}"
+
+
+def ticket_for(user, guest, kind="vnc"):
+    return tickets.issue(user=user, guest=guest, kind=kind)

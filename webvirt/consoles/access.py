@@ -1,0 +1,38 @@
+"""Every check a console connection passes before it is accepted, in one synchronous function."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http.request import validate_host
+
+from webvirt.core import policy
+from webvirt.guests.models import Guest
+
+from . import errors, tickets
+from .errors import ConsoleRefused
+
+
+def check_origin(headers):
+    """Browsers always send Origin on WebSockets; it must name one of our allowed hosts."""
+    origin = dict(headers).get(b"origin", b"").decode("latin-1")
+    hostname = urlsplit(origin).hostname if origin else None
+    if not hostname or not validate_host(hostname, settings.ALLOWED_HOSTS):
+        raise ConsoleRefused(errors.BAD_ORIGIN, "Consoles open only from webvirt's own pages.")
+
+
+def authorize(*, user, guest_id, token, kind):
+    """The guest, once the user, their permission and their ticket all check out."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise ConsoleRefused(errors.NOT_LOGGED_IN, "Log in to open consoles.")
+    guest = Guest.objects.restrict(user, "view").select_related("host").filter(pk=guest_id).first()
+    if guest is None:
+        raise ConsoleRefused(errors.NO_DISPLAY, "No such guest.")
+    if not policy.can(user, "console", guest):
+        raise ConsoleRefused(errors.FORBIDDEN, "You may not open this guest's console.")
+    tickets.redeem(token, guest_id=guest.pk, kind=kind, user_id=user.pk)
+    return guest
+
+
+def group_name(guest_id):
+    """The channel-layer group of a guest's open consoles, told to close when it stops."""
+    return f"consoles.guest.{guest_id}"

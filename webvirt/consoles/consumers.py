@@ -1,0 +1,179 @@
+"""WebSocket consumers: the VNC relay for noVNC and the serial console bridge for xterm.js.
+
+All checks run before accept(); a refused connection is accepted only to be closed at once with a
+code and a reason the page can show. The byte pumps touch no database and read in bounded chunks;
+awaiting each send and each drain lets a slow side hold back the fast one instead of buffering.
+"""
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import parse_qs
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from webvirt import hypervisor
+
+from . import errors
+from .access import authorize, check_origin, group_name
+from .endpoints import open_endpoint, vnc_endpoint
+from .errors import ConsoleRefused
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+
+
+def _prepare_vnc(**kwargs):
+    guest = authorize(kind="vnc", **kwargs)
+    return guest, vnc_endpoint(guest)
+
+
+def _prepare_serial(**kwargs):
+    guest = authorize(kind="serial", **kwargs)
+    if guest.is_gone:
+        raise ConsoleRefused(errors.NO_DISPLAY, "The guest no longer exists.")
+    if not guest.is_active:
+        raise ConsoleRefused(errors.NOT_RUNNING, "The guest is not running.")
+    return guest, guest.host.connection_spec()
+
+
+class ConsoleConsumer(AsyncWebsocketConsumer):
+    """What both consoles share: the checks, refusals, the guest group and its close events."""
+
+    kind = ""
+    prepare = None
+    guest = None
+
+    @property
+    def query(self):
+        return parse_qs(self.scope.get("query_string", b"").decode())
+
+    def _subprotocol(self):
+        return "binary" if "binary" in self.scope.get("subprotocols", []) else None
+
+    async def connect(self):
+        guest_id = int(self.scope["url_route"]["kwargs"]["guest_id"])
+        try:
+            check_origin(self.scope.get("headers", []))
+            guest, target = await database_sync_to_async(type(self).prepare)(
+                user=self.scope.get("user"), guest_id=guest_id, token=self.query.get("ticket", [""])[0]
+            )
+            await self.open(guest, target)
+        except ConsoleRefused as refusal:
+            await self.refuse(guest_id, refusal)
+            return
+        self.guest = guest
+        await self.accept(self._subprotocol())
+        await self.channel_layer.group_add(group_name(guest_id), self.channel_name)
+        self.started()
+        log.info("%s console of guest %s opened by %s", self.kind, guest_id, self.scope["user"])
+
+    async def refuse(self, guest_id, refusal):
+        client = (self.scope.get("client") or ["?"])[0]
+        user = self.scope.get("user")
+        log.warning(
+            "%s console of guest %s refused for %s from %s: %s %s",
+            self.kind,
+            guest_id,
+            user if user and user.is_authenticated else "anonymous",
+            client,
+            refusal.code,
+            refusal.reason,
+        )
+        await self.accept(self._subprotocol())
+        await self.close(code=refusal.code, reason=refusal.reason)
+
+    async def console_close(self, event):
+        """Sent to the guest's group when it stops, is deleted, or a user loses access."""
+        if event.get("user_id") in (None, getattr(self.scope.get("user"), "pk", None)):
+            await self.close(code=event["code"], reason=event["reason"])
+
+    async def disconnect(self, code):
+        if self.guest is not None:
+            await self.channel_layer.group_discard(group_name(self.guest.pk), self.channel_name)
+            await self.stop()
+
+
+class VncConsumer(ConsoleConsumer):
+    kind = "vnc"
+    prepare = staticmethod(_prepare_vnc)
+
+    async def open(self, guest, endpoint):
+        try:
+            self.reader, self.writer, self.cleanup = await open_endpoint(endpoint)
+        except (OSError, TimeoutError) as exc:
+            raise ConsoleRefused(
+                errors.UNREACHABLE, f"Cannot reach the guest's display: {exc or 'timed out'}"
+            ) from None
+
+    def started(self):
+        self.pump = asyncio.create_task(self._pump())
+
+    async def _pump(self):
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await self.reader.read(CHUNK):
+                await self.send(bytes_data=data)
+        await self.close(code=errors.DISPLAY_CLOSED, reason="The guest's display closed.")
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data:
+            self.writer.write(bytes_data)
+            try:
+                await self.writer.drain()
+            except (ConnectionError, OSError):
+                await self.close(code=errors.DISPLAY_CLOSED, reason="The guest's display closed.")
+
+    async def stop(self):
+        self.pump.cancel()
+        self.writer.close()
+        if self.cleanup:
+            self.cleanup()
+
+
+class SerialConsumer(ConsoleConsumer):
+    kind = "serial"
+    prepare = staticmethod(_prepare_serial)
+
+    async def open(self, guest, spec):
+        self.output = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        try:
+            self.console = await sync_to_async(hypervisor.SerialConsole, thread_sensitive=False)(
+                spec,
+                guest.uuid,
+                loop=loop,
+                on_data=self.output.put_nowait,
+                on_closed=lambda: self.output.put_nowait(None),
+                take_over=self.query.get("takeover") == ["1"],
+                timeout=settings.WEBVIRT_CONNECT_TIMEOUT,
+            )
+        except hypervisor.ConsoleBusy:
+            raise ConsoleRefused(
+                errors.CONSOLE_BUSY, "Another session has this serial console open. Take it over to use it here."
+            ) from None
+        except hypervisor.HypervisorError as exc:
+            raise ConsoleRefused(errors.UNREACHABLE, f"Cannot open the serial console: {exc}") from None
+
+    def started(self):
+        self.pump = asyncio.create_task(self._pump())
+
+    async def _pump(self):
+        while (data := await self.output.get()) is not None:
+            await self.send(bytes_data=data)
+        await self.close(
+            code=errors.DISPLAY_CLOSED,
+            reason="The serial console closed: another session took it over, or the guest stopped.",
+        )
+
+    async def receive(self, text_data=None, bytes_data=None):
+        data = bytes_data if bytes_data is not None else (text_data or "").encode()
+        if data:
+            await sync_to_async(self.console.send, thread_sensitive=False)(data)
+
+    async def stop(self):
+        self.pump.cancel()
+        await sync_to_async(self.console.close, thread_sensitive=False)()

@@ -1,0 +1,57 @@
+"""Console tickets: signed, short-lived, single-use, bound to one user, one guest and one console kind.
+
+A ticket is Django-signed JSON with a timestamp; its random nonce is stored in Redis with the same
+lifetime and deleted when the ticket is redeemed, so a second use fails even within its lifetime.
+"""
+
+import secrets
+from functools import cache
+
+import redis
+from django.conf import settings
+from django.core import signing
+
+from . import errors
+from .errors import ConsoleRefused
+
+SALT = "webvirt.consoles.ticket"
+KINDS = ("vnc", "serial")
+
+
+@cache
+def _redis():
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _key(nonce):
+    return f"webvirt:console-ticket:{nonce}"
+
+
+def issue(*, user, guest, kind):
+    """A ticket for `user` to open `guest`'s `kind` console once, within the ticket lifetime."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown console kind {kind!r}.")
+    nonce = secrets.token_urlsafe(16)
+    _redis().set(_key(nonce), f"{user.pk}:{guest.pk}:{kind}", ex=settings.WEBVIRT_CONSOLE_TICKET_TTL)
+    return signing.dumps({"u": user.pk, "g": guest.pk, "k": kind, "n": nonce}, salt=SALT, compress=False)
+
+
+def redeem(token, *, guest_id, kind, user_id=None):
+    """Check and consume a ticket; returns the user id it was issued to. Raises ConsoleRefused."""
+    if not token:
+        raise ConsoleRefused(errors.NOT_LOGGED_IN, "A console ticket is required.")
+    try:
+        data = signing.loads(token, salt=SALT, max_age=settings.WEBVIRT_CONSOLE_TICKET_TTL)
+    except signing.SignatureExpired:
+        raise ConsoleRefused(
+            errors.TICKET_EXPIRED, "The console ticket has expired; reconnect to get a new one."
+        ) from None
+    except signing.BadSignature:
+        raise ConsoleRefused(errors.FORBIDDEN, "The console ticket is not valid.") from None
+    if data.get("g") != guest_id or data.get("k") != kind:
+        raise ConsoleRefused(errors.FORBIDDEN, "The console ticket is for another console.")
+    if user_id is not None and data.get("u") != user_id:
+        raise ConsoleRefused(errors.FORBIDDEN, "The console ticket belongs to another user.")
+    if not _redis().delete(_key(data.get("n", ""))):
+        raise ConsoleRefused(errors.TICKET_USED, "The console ticket was already used; reconnect to get a new one.")
+    return data["u"]

@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from webvirt.core.shortcuts import get_for_user_or_404
+from webvirt.guests.models import Guest
+
+from . import tickets
+from .endpoints import vnc_endpoint
+from .errors import NOT_RUNNING, ConsoleRefused
+
+PAGES = {"vnc": "consoles/vnc.html", "serial": "consoles/serial.html"}
+SOCKET_PATHS = {"vnc": "/ws/console/", "serial": "/ws/serial/"}  # see routing.py
+
+
+def _guest(request, pk):
+    return get_for_user_or_404(
+        Guest.objects.select_related("host"), request.user, pk, view_action="view", action="console"
+    )
+
+
+def console_page(request, pk, kind):
+    guest = _guest(request, pk)
+    context = {"guest": guest, "kind": kind, "popout": request.GET.get("popout") == "1"}
+    return render(request, PAGES[kind], context)
+
+
+@require_POST
+def console_ticket(request, pk, kind):
+    """A fresh single-use ticket and the address to use it at (the page fetches one per connection)."""
+    if kind not in PAGES:
+        raise Http404("No such console.")
+    guest = _guest(request, pk)
+    try:
+        if kind == "vnc":
+            vnc_endpoint(guest)
+        elif not guest.is_active or guest.is_gone:
+            raise ConsoleRefused(NOT_RUNNING, "The guest is not running.")
+    except ConsoleRefused as refusal:
+        return JsonResponse({"code": refusal.code, "reason": refusal.reason}, status=409)
+    ticket = tickets.issue(user=request.user, guest=guest, kind=kind)
+    if settings.WEBVIRT_CONSOLE_PROXY == "websockify" and kind == "vnc":
+        return JsonResponse({"url": f"{settings.WEBVIRT_WEBSOCKIFY_URL}?token={ticket}", "absolute": True})
+    return JsonResponse({"url": f"{SOCKET_PATHS[kind]}{guest.pk}/?ticket={ticket}", "absolute": False})
