@@ -52,6 +52,7 @@ def tiny_guest(local_host):
         memory_mib=64,
         vcpus=1,
         disk_path=disk,
+        boot_menu_ms=60000,  # SeaBIOS waits on "Press ESC for boot menu": a screen that reacts to a key
     )
     guest_uuid = hypervisor.define_guest(local_host.connection_spec(), xml)
     sync_host(local_host)

@@ -43,16 +43,20 @@ class SerialConsole:
             if data == -2:  # would block: nothing to read after all
                 return
             if data:
-                self._loop.call_soon_threadsafe(self._on_data, data)
+                self._deliver(self._on_data, data)
                 return
         self._finish()
+
+    def _deliver(self, callback, *args):
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening any more
+            self._loop.call_soon_threadsafe(callback, *args)
 
     def _finish(self):
         if not self._closed:
             self._closed = True
             with contextlib.suppress(libvirt.libvirtError):
                 self._stream.eventRemoveCallback()
-            self._loop.call_soon_threadsafe(self._on_closed)
+            self._deliver(self._on_closed)
 
     def send(self, data):
         """Send keystrokes; a console that cannot take them now drops them rather than block."""
