@@ -25,7 +25,8 @@ def test_ticket_is_issued_by_post_only_and_works_once(admin_client, admin, conso
     assert body["absolute"] is False
     path, ticket = body["url"].split("?ticket=")
     assert path == f"/ws/console/{console_guest.pk}/"
-    assert tickets.redeem(ticket, guest_id=console_guest.pk, kind="vnc", user_id=admin.pk) == admin.pk
+    redeemed = tickets.redeem(ticket, guest_id=console_guest.pk, kind="vnc", user_id=admin.pk)
+    assert redeemed == (admin.pk, console_guest.pk)
     with pytest.raises(errors.ConsoleRefused, match="already used"):
         tickets.redeem(ticket, guest_id=console_guest.pk, kind="vnc", user_id=admin.pk)
 

@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http.request import validate_host
 
 from webvirt.core import policy
@@ -20,8 +21,7 @@ def check_origin(headers):
         raise ConsoleRefused(errors.BAD_ORIGIN, "Consoles open only from webvirt's own pages.")
 
 
-def authorize(*, user, guest_id, token, kind):
-    """The guest, once the user, their permission and their ticket all check out."""
+def _permitted_guest(user, guest_id):
     if user is None or not user.is_authenticated or not user.is_active:
         raise ConsoleRefused(errors.NOT_LOGGED_IN, "Log in to open consoles.")
     guest = Guest.objects.restrict(user, "view").select_related("host").filter(pk=guest_id).first()
@@ -29,8 +29,21 @@ def authorize(*, user, guest_id, token, kind):
         raise ConsoleRefused(errors.NO_DISPLAY, "No such guest.")
     if not policy.can(user, "console", guest):
         raise ConsoleRefused(errors.FORBIDDEN, "You may not open this guest's console.")
-    tickets.redeem(token, guest_id=guest.pk, kind=kind, user_id=user.pk)
     return guest
+
+
+def authorize(*, user, guest_id, token, kind):
+    """The guest, once the session's user, their permission and their ticket all check out."""
+    guest = _permitted_guest(user, guest_id)
+    tickets.redeem(token, kind=kind, guest_id=guest.pk, user_id=user.pk)
+    return guest
+
+
+def authorize_ticket(token, *, kind):
+    """For proxies without the session (websockify): the ticket names the user, who is checked again."""
+    user_id, guest_id = tickets.redeem(token, kind=kind)
+    user = get_user_model().objects.filter(pk=user_id).first()
+    return _permitted_guest(user, guest_id)
 
 
 def group_name(guest_id):

@@ -36,8 +36,12 @@ def issue(*, user, guest, kind):
     return signing.dumps({"u": user.pk, "g": guest.pk, "k": kind, "n": nonce}, salt=SALT, compress=False)
 
 
-def redeem(token, *, guest_id, kind, user_id=None):
-    """Check and consume a ticket; returns the user id it was issued to. Raises ConsoleRefused."""
+def redeem(token, *, kind, guest_id=None, user_id=None):
+    """Check and consume a ticket; returns (user id, guest id) it was issued for. Raises ConsoleRefused.
+
+    The Channels consumer knows the guest (from the path) and the user (from the session) and
+    checks both; websockify knows neither and takes them from the ticket.
+    """
     if not token:
         raise ConsoleRefused(errors.NOT_LOGGED_IN, "A console ticket is required.")
     try:
@@ -48,10 +52,10 @@ def redeem(token, *, guest_id, kind, user_id=None):
         ) from None
     except signing.BadSignature:
         raise ConsoleRefused(errors.FORBIDDEN, "The console ticket is not valid.") from None
-    if data.get("g") != guest_id or data.get("k") != kind:
+    if (guest_id is not None and data.get("g") != guest_id) or data.get("k") != kind:
         raise ConsoleRefused(errors.FORBIDDEN, "The console ticket is for another console.")
     if user_id is not None and data.get("u") != user_id:
         raise ConsoleRefused(errors.FORBIDDEN, "The console ticket belongs to another user.")
     if not _redis().delete(_key(data.get("n", ""))):
         raise ConsoleRefused(errors.TICKET_USED, "The console ticket was already used; reconnect to get a new one.")
-    return data["u"]
+    return data["u"], data["g"]
