@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
 from django.db import connection
 
 from webvirt import hypervisor
@@ -78,52 +77,120 @@ def _database_url():
     return f"postgres://{user}@{host}:{port}/{settings['NAME']}"
 
 
-@pytest.fixture
-def app_processes(transactional_db, tmp_path):
-    """The ASGI server and a Celery worker as real processes on the test database and Redis."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "WEBVIRT_DEV": "1",
-        "DATABASE_URL": _database_url(),
-        "CELERY_QUEUE": f"e2e-{uuid.uuid4().hex[:8]}",
-        "WEBVIRT_SHUTDOWN_TIMEOUT": "3",
-    }
-    bin_dir = Path(sys.executable).parent
-    logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("web", "worker")}  # noqa: SIM115
-    processes = [
-        subprocess.Popen(
-            [bin_dir / "uvicorn", "webvirt.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=logs["web"],
-            stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [bin_dir / "celery", "-A", "webvirt", "worker", "--pool", "solo", "--without-gossip", "--without-mingle"],
-            cwd=REPO,
-            env=env,
-            stdout=logs["worker"],
-            stderr=subprocess.STDOUT,
-        ),
-    ]
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+class Processes:
+    """Child processes with their logs; stopped (and their logs printed) at teardown."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.running = []
+
+    def start(self, name, command, env):
+        log = open(self.directory / f"{name}.log", "w")  # noqa: SIM115  (closed in stop_all)
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.running.append((name, process, log))
+        return process
+
+    def stop_all(self):
+        for _, process, _ in self.running:
+            process.terminate()
+        for name, process, log in self.running:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            log.close()
+            print(f"--- {name} log ---\n{(self.directory / f'{name}.log').read_text()[-4000:]}")
+
+
+def wait_for_port(port, timeout=30):
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            requests.get(f"{base_url}/login/", timeout=1)
-            break
-        except requests.ConnectionError:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
             time.sleep(0.2)
-    yield base_url
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    for log in logs.values():
-        log.close()
-    for name in logs:
-        print(f"--- {name} log ---\n{(tmp_path / f'{name}.log').read_text()[-4000:]}")
+    raise AssertionError(f"nothing listens on port {port} after {timeout} s")
+
+
+@pytest.fixture
+def start_app(transactional_db, tmp_path):
+    """Start the ASGI server and a Celery worker as real processes on the test database and Redis."""
+    processes = Processes(tmp_path)
+
+    def start(port=None, **extra_env):
+        port = port or _free_port()
+        env = {
+            **os.environ,
+            "WEBVIRT_DEV": "1",
+            "DATABASE_URL": _database_url(),
+            "CELERY_QUEUE": f"e2e-{uuid.uuid4().hex[:8]}",
+            "WEBVIRT_SHUTDOWN_TIMEOUT": "3",
+            **extra_env,
+        }
+        bin_dir = Path(sys.executable).parent
+        web = [bin_dir / "uvicorn", "webvirt.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+        worker = [
+            bin_dir / "celery",
+            "-A",
+            "webvirt",
+            "worker",
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        processes.start("web", web, env)
+        processes.start("worker", worker, env)
+        wait_for_port(port)
+        return f"http://127.0.0.1:{port}"
+
+    start.processes = processes
+    start.environment = lambda: {**os.environ, "WEBVIRT_DEV": "1", "DATABASE_URL": _database_url()}
+    yield start
+    processes.stop_all()
+
+
+@pytest.fixture
+def app_processes(start_app):
+    return start_app()
+
+
+@pytest.fixture
+def running_guest(tiny_guest):
+    """The tiny guest, started, with its row refreshed (VNC port and all)."""
+    from webvirt.guests.operations import refresh_guest
+
+    hypervisor.power(tiny_guest.host.connection_spec(), tiny_guest.uuid, "start")
+    refresh_guest(tiny_guest)
+    tiny_guest.refresh_from_db()
+    return tiny_guest
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright; never a downloaded browser."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
+    # still synchronous, so Django's guard against ORM calls from async code does not apply.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+ARTIFACTS = REPO / "test-artifacts"

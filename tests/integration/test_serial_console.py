@@ -7,7 +7,6 @@ from asgiref.sync import async_to_sync, sync_to_async
 
 from webvirt import hypervisor
 from webvirt.consoles import errors
-from webvirt.guests.operations import refresh_guest
 
 from ..consoles.conftest import communicator, ticket_for
 
@@ -20,14 +19,6 @@ async def read_until(client, text, timeout=20):
         while text.encode() not in received:
             received += await client.receive_from(timeout=timeout)
     return received.decode(errors="replace")
-
-
-@pytest.fixture
-def running_guest(tiny_guest):
-    hypervisor.power(tiny_guest.host.connection_spec(), tiny_guest.uuid, "start")
-    refresh_guest(tiny_guest)
-    tiny_guest.refresh_from_db()
-    return tiny_guest
 
 
 def serial_client(guest, user, takeover=False):

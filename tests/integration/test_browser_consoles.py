@@ -1,0 +1,134 @@
+"""In Chromium: the console pages show the real guest's screen and serial output, and keys reach it.
+
+The guest sits in SeaBIOS at "Press ESC for boot menu"; Escape brings up the boot menu, so a key
+that arrives changes the picture. Screenshots are kept in test-artifacts/.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD, UserFactory
+from webvirt import hypervisor
+
+from .conftest import ARTIFACTS, REPO, _free_port, wait_for_port
+
+pytestmark = [pytest.mark.libvirtd, pytest.mark.e2e]
+
+CANVAS_STATS = """() => {
+  const canvas = document.querySelector('#screen canvas');
+  if (!canvas || !canvas.width) return null;
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let lit = 0, hash = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i] + data[i + 1] + data[i + 2] > 90) lit++;
+    hash = (hash * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13) >>> 0;
+  }
+  return {width: canvas.width, height: canvas.height, lit, hash};
+}"""
+
+SERIAL_TEXT = """() => {
+  const buffer = window.webvirtSerial.terminal.buffer.active;
+  const lines = [];
+  for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
+  return lines.join('\\n');
+}"""
+
+
+def log_in(browser, base_url):
+    UserFactory(username="e2e-admin", is_staff=True)
+    page = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", "e2e-admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url("**/guests/")
+    return page
+
+
+def wait_for(page, script, predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = page.evaluate(script)
+        if predicate(value):
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"gave up waiting; last value: {value!r}")
+
+
+def check_vnc_console(page, base_url, guest, name):
+    page.goto(f"{base_url}/guests/{guest.pk}/console/")
+    page.wait_for_selector("#console-state[data-state=connected]", timeout=20000)
+    before = wait_for(page, CANVAS_STATS, lambda stats: stats and stats["width"] >= 640 and stats["lit"] > 500)
+    page.screenshot(path=ARTIFACTS / f"{name}-bios.png")
+    page.click("#screen canvas")
+    page.keyboard.press("Escape")
+    after = wait_for(page, CANVAS_STATS, lambda stats: stats["hash"] != before["hash"] and stats["lit"] > before["lit"])
+    page.wait_for_timeout(1000)  # let the menu finish drawing for the screenshot
+    page.screenshot(path=ARTIFACTS / f"{name}-boot-menu.png")
+    return before, after
+
+
+def test_vnc_console_through_channels(start_app, browser, running_guest):
+    ARTIFACTS.mkdir(exist_ok=True)
+    base_url = start_app()
+    page = log_in(browser, base_url)
+    before, after = check_vnc_console(page, base_url, running_guest, "console-channels")
+    assert after["lit"] > before["lit"]  # the boot menu lists devices below the banner
+    assert page.text_content("#console-state") == "connected"
+
+    # Forced off from another tab: the open console closes, and reconnecting says why it cannot.
+    other = page.context.new_page()
+    other.goto(f"{base_url}/guests/{running_guest.pk}/")
+    other.click("button[data-action=destroy]")
+    page.wait_for_selector("#console-state:not([data-state=connected])", timeout=20000)
+    deadline = time.monotonic() + 20
+    while running_guest.state != "shutoff" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        running_guest.refresh_from_db()
+    page.click("#reconnect")
+    page.wait_for_selector("#console-state[data-state=failed]", timeout=20000)
+    assert page.text_content("#console-state") == "guest is not running"
+
+
+def test_vnc_console_through_websockify(start_app, browser, running_guest):
+    ARTIFACTS.mkdir(exist_ok=True)
+    app_port, proxy_port = _free_port(), _free_port()
+    websockify = [
+        str(Path(sys.executable).parent / "websockify"),
+        "--token-plugin",
+        "webvirt.consoles.websockify_plugin.TicketTokens",
+        "--token-source",
+        "",
+        "--auth-plugin",
+        "ExpectOrigin",
+        "--auth-source",
+        f"http://127.0.0.1:{app_port}",
+        f"127.0.0.1:{proxy_port}",
+    ]
+    environment = {**start_app.environment(), "PYTHONPATH": str(REPO)}
+    start_app.processes.start("websockify", websockify, environment)
+    wait_for_port(proxy_port)
+    base_url = start_app(
+        port=app_port, WEBVIRT_CONSOLE_PROXY="websockify", WEBVIRT_WEBSOCKIFY_URL=f"ws://127.0.0.1:{proxy_port}/"
+    )
+    page = log_in(browser, base_url)
+    check_vnc_console(page, base_url, running_guest, "console-websockify")
+
+
+def test_serial_console_in_the_browser(start_app, browser, running_guest):
+    ARTIFACTS.mkdir(exist_ok=True)
+    base_url = start_app()
+    page = log_in(browser, base_url)
+    page.goto(f"{base_url}/guests/{running_guest.pk}/serial/")
+    page.wait_for_selector("#console-state[data-state=connected]", timeout=20000)
+    hypervisor.power(running_guest.host.connection_spec(), running_guest.uuid, "reset")
+    wait_for(page, SERIAL_TEXT, lambda text: "Press ESC for boot menu" in text)
+    page.click("#screen")
+    page.keyboard.press("Escape")
+    text = wait_for(page, SERIAL_TEXT, lambda text: "Select boot device" in text)
+    assert "SeaBIOS" in text
+    page.screenshot(path=ARTIFACTS / "serial-console.png")
