@@ -173,3 +173,43 @@ def test_stopping_the_guest_closes_its_consoles(console_guest, staff):
         assert (message["code"], message["reason"]) == (errors.GUEST_STOPPED, "The guest stopped.")
 
     relay(console_guest, staff, scenario)
+
+
+def test_losing_access_closes_open_consoles(transactional_db, console_guest, staff):
+    """Committed for real: the signal fires on commit, and the consumer re-reads the user."""
+
+    def demote(**changes):
+        for key, value in changes.items():
+            setattr(staff, key, value)
+        staff.save()
+
+    async def scenario(client, server, ticket):
+        await sync_to_async(demote)(first_name="Still Staff")  # a change that keeps access
+        await client.send_to(bytes_data=b"ping")
+        assert await client.receive_from(timeout=5) == b"ping"
+        await sync_to_async(demote)(is_staff=False)
+        message = await client.receive_output(timeout=5)
+        assert (message["code"], message["reason"]) == (
+            errors.ACCESS_REVOKED,
+            "Your access to this console was revoked.",
+        )
+
+    relay(console_guest, staff, scenario)
+
+
+def test_unix_socket_display(console_guest, staff, tmp_path):
+    async def run():
+        server = FakeVncServer()
+        socket_path = str(tmp_path / "vnc.sock")
+        unix_server = await asyncio.start_unix_server(server.handle, socket_path)
+        console_guest.vnc_socket = socket_path
+        await sync_to_async(console_guest.save)()
+        ticket = await sync_to_async(ticket_for)(staff, console_guest)
+        client = await sync_to_async(communicator)(vnc_path(console_guest, ticket), user=staff)
+        assert (await client.connect(timeout=5))[0]
+        await client.send_to(bytes_data=b"RFB 003.008\n")
+        assert await client.receive_from(timeout=5) == b"RFB 003.008\n"
+        await client.disconnect()
+        unix_server.close()
+
+    async_to_sync(run)()

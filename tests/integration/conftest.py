@@ -10,6 +10,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.db import connection
 
 from webvirt import hypervisor
@@ -194,3 +196,51 @@ def browser():
 
 
 ARTIFACTS = REPO / "test-artifacts"
+
+
+def _keypair():
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return private, public.decode()
+
+
+@pytest.fixture
+def sshd(tmp_path):
+    """A private sshd on a free loopback port that accepts one generated key for root."""
+    private, public = _keypair()
+    (tmp_path / "authorized_keys").write_text(public + "\n")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", tmp_path / "host_key"], check=True)
+    port = _free_port()
+    subprocess.run(["mkdir", "-p", "/run/sshd"], check=True)
+    server = subprocess.Popen(
+        [
+            "/usr/sbin/sshd",
+            "-D",
+            "-e",
+            "-f",
+            "/dev/null",
+            "-p",
+            str(port),
+            "-o",
+            "ListenAddress=127.0.0.1",
+            "-o",
+            f"HostKey={tmp_path / 'host_key'}",
+            "-o",
+            f"AuthorizedKeysFile={tmp_path / 'authorized_keys'}",
+            "-o",
+            "StrictModes=no",
+            "-o",
+            "PermitRootLogin=prohibit-password",
+            "-o",
+            f"PidFile={tmp_path / 'sshd.pid'}",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    host_key = (tmp_path / "host_key.pub").read_text().split()
+    yield {"port": port, "private_key": private, "known_hosts": f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}"}
+    server.terminate()
+    server.wait(timeout=10)

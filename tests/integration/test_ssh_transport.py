@@ -1,70 +1,18 @@
 """A qemu+ssh host: the key is stored encrypted, written for ssh only while connecting, and works."""
 
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from webvirt.core.models import Operation
 from webvirt.guests import services
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 
-from .conftest import _free_port, domain_state
+from .conftest import domain_state
 
 pytestmark = pytest.mark.libvirtd
-
-
-def _keypair():
-    key = ed25519.Ed25519PrivateKey.generate()
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
-    ).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    return private, public.decode()
-
-
-@pytest.fixture
-def sshd(tmp_path):
-    """A private sshd on a free loopback port that accepts one generated key for root."""
-    private, public = _keypair()
-    (tmp_path / "authorized_keys").write_text(public + "\n")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", tmp_path / "host_key"], check=True)
-    port = _free_port()
-    subprocess.run(["mkdir", "-p", "/run/sshd"], check=True)
-    server = subprocess.Popen(
-        [
-            "/usr/sbin/sshd",
-            "-D",
-            "-e",
-            "-f",
-            "/dev/null",
-            "-p",
-            str(port),
-            "-o",
-            "ListenAddress=127.0.0.1",
-            "-o",
-            f"HostKey={tmp_path / 'host_key'}",
-            "-o",
-            f"AuthorizedKeysFile={tmp_path / 'authorized_keys'}",
-            "-o",
-            "StrictModes=no",
-            "-o",
-            "PermitRootLogin=prohibit-password",
-            "-o",
-            f"PidFile={tmp_path / 'sshd.pid'}",
-        ],
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)
-    host_key = (tmp_path / "host_key.pub").read_text().split()
-    yield {"port": port, "private_key": private, "known_hosts": f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}"}
-    server.terminate()
-    server.wait(timeout=10)
 
 
 def test_ssh_host_syncs_and_acts(sshd, tiny_guest, admin, django_capture_on_commit_callbacks):
@@ -99,3 +47,33 @@ def test_ssh_host_with_an_unknown_host_key_is_refused(sshd, db):
         sync_host(host)
     host.refresh_from_db()
     assert host.reachable is False and "Cannot connect to qemu+libssh://root@127.0.0.1" in host.last_error
+
+
+def test_vnc_console_through_an_ssh_tunnel(sshd, running_guest, admin):
+    """The guest's display listens on the host's loopback; the proxy reaches it through SSH."""
+    from asgiref.sync import async_to_sync, sync_to_async
+
+    from ..consoles.conftest import communicator, ticket_for
+
+    host = Host(
+        name="over-ssh",
+        transport="ssh",
+        hostname="127.0.0.1",
+        port=sshd["port"],
+        username="root",
+        ssh_known_hosts=sshd["known_hosts"],
+    )
+    host.set_secrets({"ssh_private_key": sshd["private_key"]})
+    host.save()
+    sync_host(host)
+    guest = host.guests.get(uuid=running_guest.uuid)
+    assert (guest.vnc_listen, guest.state) == ("127.0.0.1", "running")
+
+    async def scenario():
+        ticket = await sync_to_async(ticket_for)(admin, guest)
+        client = await sync_to_async(communicator)(f"/ws/console/{guest.pk}/?ticket={ticket}", user=admin)
+        assert (await client.connect(timeout=10))[0]
+        assert await client.receive_from(timeout=10) == b"RFB 003.008\n"
+        await client.disconnect()
+
+    async_to_sync(scenario)()

@@ -18,7 +18,7 @@ from django.conf import settings
 from webvirt import hypervisor
 
 from . import errors
-from .access import authorize, check_origin, group_name
+from .access import authorize, check_origin, group_name, still_permitted, user_group_name
 from .endpoints import open_endpoint, vnc_endpoint
 from .errors import ConsoleRefused
 
@@ -69,6 +69,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         self.guest = guest
         await self.accept(self._subprotocol())
         await self.channel_layer.group_add(group_name(guest_id), self.channel_name)
+        await self.channel_layer.group_add(user_group_name(self.scope["user"].pk), self.channel_name)
         self.started()
         log.info("%s console of guest %s opened by %s", self.kind, guest_id, self.scope["user"])
 
@@ -88,13 +89,21 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         await self.close(code=refusal.code, reason=refusal.reason)
 
     async def console_close(self, event):
-        """Sent to the guest's group when it stops, is deleted, or a user loses access."""
-        if event.get("user_id") in (None, getattr(self.scope.get("user"), "pk", None)):
-            await self.close(code=event["code"], reason=event["reason"])
+        """Sent to the guest's group when it stops or is deleted."""
+        await self.close(code=event["code"], reason=event["reason"])
+
+    async def console_recheck(self, event):
+        """Sent to a user's group when their account or access changed: ask the policy again."""
+        try:
+            await database_sync_to_async(still_permitted)(self.scope["user"].pk, self.guest.pk)
+        except ConsoleRefused:
+            log.warning("%s console of guest %s closed: %s lost access", self.kind, self.guest.pk, self.scope["user"])
+            await self.close(code=errors.ACCESS_REVOKED, reason="Your access to this console was revoked.")
 
     async def disconnect(self, code):
         if self.guest is not None:
             await self.channel_layer.group_discard(group_name(self.guest.pk), self.channel_name)
+            await self.channel_layer.group_discard(user_group_name(self.scope["user"].pk), self.channel_name)
             await self.stop()
 
 

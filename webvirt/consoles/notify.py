@@ -5,16 +5,23 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from .access import group_name
+from .access import group_name, user_group_name
 
 log = logging.getLogger(__name__)
 
 
-def close_consoles(guest_id, *, code, reason, user_id=None):
-    """Best effort: a channel layer that is down must not fail the operation that changed the guest."""
+def _send(group, message):
+    """Best effort: a channel layer that is down must not fail the change that triggered this."""
     try:
-        async_to_sync(get_channel_layer().group_send)(
-            group_name(guest_id), {"type": "console.close", "code": code, "reason": reason, "user_id": user_id}
-        )
+        async_to_sync(get_channel_layer().group_send)(group, message)
     except Exception as exc:  # Redis down, or anything else the layer raises
-        log.warning("could not close the consoles of guest %s: %s", guest_id, exc)
+        log.warning("could not notify %s: %s", group, exc)
+
+
+def close_consoles(guest_id, *, code, reason):
+    _send(group_name(guest_id), {"type": "console.close", "code": code, "reason": reason})
+
+
+def recheck_user_consoles(user_id):
+    """Have the user's open consoles ask the policy again; those no longer allowed close."""
+    _send(user_group_name(user_id), {"type": "console.recheck"})
