@@ -15,17 +15,23 @@ from .conftest import domain_state
 pytestmark = pytest.mark.libvirtd
 
 
-def test_ssh_host_syncs_and_acts(sshd, tiny_guest, admin, django_capture_on_commit_callbacks):
+def ssh_host(sshd, *, known_hosts):
+    """A host reached over the test's sshd as root with its key, pinning `known_hosts`."""
     host = Host(
         name="over-ssh",
         transport="ssh",
         hostname="127.0.0.1",
         port=sshd["port"],
         username="root",
-        ssh_known_hosts=sshd["known_hosts"],
+        ssh_known_hosts=known_hosts,
     )
     host.set_secrets({"ssh_private_key": sshd["private_key"]})
     host.save()
+    return host
+
+
+def test_ssh_host_syncs_and_acts(sshd, tiny_guest, admin, django_capture_on_commit_callbacks):
+    host = ssh_host(sshd, known_hosts=sshd["known_hosts"])
     sync_host(host)
     assert host.reachable is True and host.hypervisor == "QEMU"
     assert not list(Path(tempfile.gettempdir()).glob("webvirt-conn-*")), "key material left on disk"
@@ -37,12 +43,8 @@ def test_ssh_host_syncs_and_acts(sshd, tiny_guest, admin, django_capture_on_comm
 
 
 def test_ssh_host_with_an_unknown_host_key_is_refused(sshd, db):
-    host = Host(name="mitm", transport="ssh", hostname="127.0.0.1", port=sshd["port"], username="root")
-    host.ssh_known_hosts = (
-        f"[127.0.0.1]:{sshd['port']} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBadKeyBadKeyBadKeyBadKeyBadKeyBadKeyBadKeyBad"
-    )
-    host.set_secrets({"ssh_private_key": sshd["private_key"]})
-    host.save()
+    wrong_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBadKeyBadKeyBadKeyBadKeyBadKeyBadKeyBadKeyBad"
+    host = ssh_host(sshd, known_hosts=f"[127.0.0.1]:{sshd['port']} {wrong_key}")
     with pytest.raises(Exception, match="Cannot connect"):
         sync_host(host)
     host.refresh_from_db()
@@ -55,16 +57,7 @@ def test_vnc_console_through_an_ssh_tunnel(sshd, running_guest, admin):
 
     from ..consoles.conftest import communicator, ticket_for
 
-    host = Host(
-        name="over-ssh",
-        transport="ssh",
-        hostname="127.0.0.1",
-        port=sshd["port"],
-        username="root",
-        ssh_known_hosts=sshd["known_hosts"],
-    )
-    host.set_secrets({"ssh_private_key": sshd["private_key"]})
-    host.save()
+    host = ssh_host(sshd, known_hosts=sshd["known_hosts"])
     sync_host(host)
     guest = host.guests.get(uuid=running_guest.uuid)
     assert (guest.vnc_listen, guest.state) == ("127.0.0.1", "running")
