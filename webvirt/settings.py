@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "webvirt.hosts",
     "webvirt.guests",
     "webvirt.consoles",
+    "webvirt.storage",
+    "webvirt.networks",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +155,17 @@ CHANNEL_LAYERS = {
 WEBVIRT_CONNECT_TIMEOUT = float(env("WEBVIRT_CONNECT_TIMEOUT", "10"))
 WEBVIRT_SHUTDOWN_TIMEOUT = float(env("WEBVIRT_SHUTDOWN_TIMEOUT", "120"))
 WEBVIRT_GUESTS_PER_PAGE = 50
+
+# Storage: directory pools may only be created below these paths (on their host). Uploads are
+# written to WEBVIRT_UPLOAD_DIR (which the web server and the workers must share), then streamed
+# to their host by a worker; never held in memory.
+WEBVIRT_POOL_BASE_DIRS = [
+    d.strip() for d in env("WEBVIRT_POOL_BASE_DIRS", "/var/lib/libvirt/images,/srv/webvirt").split(",") if d.strip()
+]
+WEBVIRT_UPLOAD_DIR = Path(env("WEBVIRT_UPLOAD_DIR", str(DATA_DIR / "uploads")))
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = str(WEBVIRT_UPLOAD_DIR)
+WEBVIRT_UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
 
 # Consoles: tickets live this long (seconds) and are good for one connection. The proxy is the
 # app's own Channels consumer unless WEBVIRT_CONSOLE_PROXY=websockify, in which case pages connect

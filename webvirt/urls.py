@@ -9,5 +9,7 @@ urlpatterns = [
     path("guests/", include("webvirt.guests.urls")),
     path("guests/", include("webvirt.consoles.urls")),
     path("hosts/", include("webvirt.hosts.urls")),
+    path("hosts/", include("webvirt.storage.urls")),
+    path("hosts/", include("webvirt.networks.urls")),
     path("", include("webvirt.core.urls")),
 ]

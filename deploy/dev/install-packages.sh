@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
-  qemu-system-x86 qemu-utils ipxe ovmf redis-server openssh-server openssh-client
+  qemu-system-x86 qemu-utils ipxe ovmf dnsmasq-base iptables redis-server openssh-server openssh-client
   gcc python3-dev python3-venv chromium
 )
 missing=()

@@ -17,12 +17,18 @@ log = logging.getLogger(__name__)
 
 _HANDLERS = {}
 _LABELS = {}
+_CLEANUPS = {}
 
 
-def handler(kind, label):
+def handler(kind, label, *, cleanup=None):
+    """Register `function(operation) -> message` for `kind`; `cleanup(operation)` runs once it is finished,
+    whatever the outcome (e.g. removing an uploaded file kept for retries)."""
+
     def register(function):
         _HANDLERS[kind] = function
         _LABELS[kind] = label
+        if cleanup:
+            _CLEANUPS[kind] = cleanup
         return function
 
     return register
@@ -68,8 +74,20 @@ def finish(operation, *, status, message):
     operation.status = status
     operation.message = message
     operation.finished_at = timezone.now()
-    operation.save(update_fields=["status", "message", "finished_at"])
+    if status == Operation.Status.SUCCEEDED and operation.progress is not None:
+        operation.progress = 100
+    operation.save(update_fields=["status", "message", "finished_at", "progress"])
+    if operation.kind in _CLEANUPS:
+        _CLEANUPS[operation.kind](operation)
     log.info("operation %s %s %s: %s", operation.pk, operation.kind, status, message)
+
+
+def report_progress(operation, fraction):
+    """Record how far a copy has got; called from the handler's progress callbacks."""
+    percent = max(0, min(100, int(fraction * 100)))
+    if percent != operation.progress:
+        operation.progress = percent
+        Operation.objects.filter(pk=operation.pk).update(progress=percent)
 
 
 def note(operation, message):

@@ -5,6 +5,10 @@ from django.utils import timezone
 
 from webvirt import hypervisor
 from webvirt.guests.inventory import apply_guests
+from webvirt.hypervisor.networks import list_networks
+from webvirt.hypervisor.storage import list_pools
+from webvirt.networks.inventory import apply_networks
+from webvirt.storage.inventory import apply_pools
 
 FACT_FIELDS = (
     "libvirt_version",
@@ -28,9 +32,12 @@ def record_unreachable(host, error):
 def sync_host(host):
     """Read the host and all its guests; on failure the host is marked unreachable with the reason."""
     spec = host.connection_spec()
+    timeout = settings.WEBVIRT_CONNECT_TIMEOUT
     try:
-        facts = hypervisor.read_host_facts(spec, settings.WEBVIRT_CONNECT_TIMEOUT)
-        guests = hypervisor.list_guests(spec, settings.WEBVIRT_CONNECT_TIMEOUT)
+        facts = hypervisor.read_host_facts(spec, timeout)
+        guests = hypervisor.list_guests(spec, timeout)
+        pools = list_pools(spec, timeout)
+        networks = list_networks(spec, timeout)
     except hypervisor.HypervisorError as exc:
         record_unreachable(host, exc)
         raise
@@ -52,4 +59,6 @@ def sync_host(host):
         ]
     )
     created, changed = apply_guests(host, guests, complete=True)
+    apply_pools(host, pools)
+    apply_networks(host, networks)
     return f"{len(guests)} guests on {host.name} ({created} new, {changed} changed)."

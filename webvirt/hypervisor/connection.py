@@ -209,12 +209,10 @@ def forget_connection(spec):
             conn.close()
 
 
-_TRANSPORT_ERRORS = {
-    libvirt.VIR_ERR_SYSTEM_ERROR,
-    libvirt.VIR_ERR_RPC,
-    libvirt.VIR_ERR_NO_CONNECT,
-    libvirt.VIR_ERR_AUTH_FAILED,
-}
+_TRANSPORT_ERRORS = {libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_AUTH_FAILED}
+# A system error is the connection's only when it comes from the RPC layer ("Cannot recv data");
+# elsewhere it is the host's own (a missing binary, a full disk) and retrying will not help.
+_TRANSPORT_DOMAINS = {libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE}
 _NOT_FOUND_ERRORS = {libvirt.VIR_ERR_NO_DOMAIN}
 _STATE_ERRORS = {libvirt.VIR_ERR_OPERATION_INVALID}
 
@@ -230,7 +228,9 @@ def translated_errors(spec):
             raise GuestNotFound(message) from None
         if code in _STATE_ERRORS:
             raise InvalidState(message) from None
-        if code in _TRANSPORT_ERRORS:
+        if code in _TRANSPORT_ERRORS or (
+            code == libvirt.VIR_ERR_SYSTEM_ERROR and exc.get_error_domain() in _TRANSPORT_DOMAINS
+        ):
             forget_connection(spec)
             raise HostUnreachable(f"Lost {spec.display_uri}: {message}") from None
         raise HypervisorError(message) from None

@@ -14,6 +14,19 @@ def mib(value):
     return f"{value / 1024:.1f} GiB" if value >= 1024 else f"{value} MiB"
 
 
+@register.filter(name="bytes")
+def human_bytes(value):
+    """Sizes in bytes, shown in the largest binary unit that keeps a number of at least 1."""
+    if value in (None, ""):
+        return "—"
+    value = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.2f} TiB"
+
+
 @register.simple_tag
 def can(user, action, obj=None):
     return policy.can(user, action, obj)

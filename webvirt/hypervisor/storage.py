@@ -1,0 +1,309 @@
+"""Storage pools and volumes: inventory reads, and actions that converge on their desired state.
+
+Copies (clones, uploads) report progress through a callback taking a fraction from 0 to 1; a copy
+that fails removes the volume it was making, so nothing half-made is left behind.
+"""
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+
+import libvirt
+from lxml import etree
+
+from .connection import session
+from .domain_xml import _sub, parse
+from .errors import HypervisorError, InvalidState
+
+POOL_STATES = {
+    libvirt.VIR_STORAGE_POOL_INACTIVE: "inactive",
+    libvirt.VIR_STORAGE_POOL_BUILDING: "building",
+    libvirt.VIR_STORAGE_POOL_RUNNING: "active",
+    libvirt.VIR_STORAGE_POOL_DEGRADED: "degraded",
+    libvirt.VIR_STORAGE_POOL_INACCESSIBLE: "inaccessible",
+}
+POOL_ACTIONS = ("start", "stop", "refresh", "autostart", "no-autostart", "delete")
+VOLUME_FORMATS = ("qcow2", "raw", "iso")
+CHUNK = 1024 * 1024
+
+
+@dataclass
+class VolumeFacts:
+    name: str
+    path: str
+    format: str = ""
+    capacity: int = 0
+    allocation: int = 0
+    backing_path: str = ""
+
+
+@dataclass
+class PoolFacts:
+    uuid: str
+    name: str
+    type: str
+    state: str = "inactive"
+    autostart: bool = False
+    persistent: bool = True
+    capacity: int = 0
+    allocation: int = 0
+    available: int = 0
+    target_path: str = ""
+    source: str = ""
+    volumes: list[VolumeFacts] = field(default_factory=list)
+
+
+def _pool_source(root):
+    source = root.find("source")
+    if source is None:
+        return ""
+    host, directory, name = source.find("host"), source.find("dir"), source.findtext("name")
+    if host is not None and directory is not None:
+        return f"{host.get('name')}:{directory.get('path')}"
+    return name or ""
+
+
+def _volume_facts(volume):
+    root = parse(volume.XMLDesc(0))
+    _kind, capacity, allocation = volume.info()
+    fmt = root.find("target/format")
+    return VolumeFacts(
+        name=volume.name(),
+        path=volume.path(),
+        format=fmt.get("type", "") if fmt is not None else "",
+        capacity=capacity,
+        allocation=allocation,
+        backing_path=root.findtext("backingStore/path") or "",
+    )
+
+
+def _pool_facts(pool):
+    root = parse(pool.XMLDesc(0))
+    state, capacity, allocation, available = pool.info()
+    facts = PoolFacts(
+        uuid=pool.UUIDString(),
+        name=pool.name(),
+        type=root.get("type", ""),
+        state=POOL_STATES.get(state, "inactive"),
+        autostart=bool(pool.autostart()),
+        persistent=bool(pool.isPersistent()),
+        capacity=capacity,
+        allocation=allocation,
+        available=available,
+        target_path=root.findtext("target/path") or "",
+        source=_pool_source(root),
+    )
+    if facts.state == "active":
+        for volume in pool.listAllVolumes(0):
+            with contextlib.suppress(libvirt.libvirtError):  # removed while listing
+                facts.volumes.append(_volume_facts(volume))
+    return facts
+
+
+def list_pools(spec, timeout=10.0):
+    with session(spec, timeout) as conn:
+        return [_pool_facts(pool) for pool in conn.listAllStoragePools(0)]
+
+
+def _pool(conn, uuid):
+    try:
+        return conn.storagePoolLookupByUUIDString(uuid)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL:
+            raise InvalidState(f"Storage pool {uuid} is not defined on this host.") from None
+        raise
+
+
+def _volume(pool, name):
+    try:
+        return pool.storageVolLookupByName(name)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
+            raise InvalidState(f"There is no volume {name!r} in pool {pool.name()!r}.") from None
+        raise
+
+
+def build_pool_xml(*, name, kind, target_path="", volume_group="", nfs_host="", nfs_path=""):
+    """dir: a directory; logical: an existing LVM volume group; netfs: an NFS export mounted at target."""
+    root = etree.Element("pool", type=kind)
+    _sub(root, "name", name)
+    source = _sub(root, "source")
+    if kind == "logical":
+        _sub(source, "name", volume_group)
+        _sub(source, "format", type="lvm2")
+        target_path = f"/dev/{volume_group}"
+    elif kind == "netfs":
+        _sub(source, "host", name=nfs_host)
+        _sub(source, "dir", path=nfs_path)
+        _sub(source, "format", type="nfs")
+    target = _sub(root, "target")
+    _sub(target, "path", target_path)
+    return etree.tostring(root, encoding="unicode")
+
+
+def define_pool(spec, xml, *, autostart=False, timeout=10.0):
+    """Define, build (a dir or mount point; never a VG) and start a pool; returns its UUID."""
+    with session(spec, timeout) as conn:
+        pool = conn.storagePoolDefineXML(xml, 0)
+        try:
+            if parse(xml).get("type") in {"dir", "netfs"}:
+                pool.build(0)
+            pool.create(0)
+            pool.setAutostart(int(autostart))
+        except libvirt.libvirtError:
+            with contextlib.suppress(libvirt.libvirtError):
+                pool.undefine()
+            raise
+        return pool.UUIDString()
+
+
+def pool_action(spec, uuid, action, timeout=10.0):
+    if action not in POOL_ACTIONS:
+        raise HypervisorError(f"Unknown pool action {action!r}.")
+    with session(spec, timeout) as conn:
+        pool = _pool(conn, uuid)
+        active = bool(pool.isActive())
+        if action == "start":
+            if active:
+                return "Already active."
+            pool.create(0)
+            return "Started."
+        if action == "stop":
+            if not active:
+                return "Already stopped."
+            pool.destroy()
+            return "Stopped."
+        if action == "refresh":
+            if not active:
+                raise InvalidState("Start the pool before refreshing it.")
+            pool.refresh(0)
+            return "Refreshed."
+        if action in {"autostart", "no-autostart"}:
+            pool.setAutostart(int(action == "autostart"))
+            return "Autostart on." if action == "autostart" else "Autostart off."
+        if active:
+            pool.destroy()
+        pool.undefine()
+        return "Pool removed from the host; its data was left in place."
+
+
+def build_volume_xml(*, name, capacity, fmt, backing_path="", backing_format=""):
+    root = etree.Element("volume")
+    _sub(root, "name", name)
+    _sub(root, "capacity", capacity, unit="bytes")
+    target = _sub(root, "target")
+    _sub(target, "format", type=fmt)
+    if backing_path:
+        backing = _sub(root, "backingStore")
+        _sub(backing, "path", backing_path)
+        _sub(backing, "format", type=backing_format or "qcow2")
+    return etree.tostring(root, encoding="unicode")
+
+
+def create_volume(spec, pool_uuid, *, name, capacity, fmt, backing_path="", backing_format="", timeout=10.0):
+    """A new empty volume, or a qcow2 overlay on `backing_path` (a linked clone); returns its path."""
+    if fmt not in VOLUME_FORMATS:
+        raise HypervisorError(f"Unknown volume format {fmt!r}.")
+    with session(spec, timeout) as conn:
+        pool = _pool(conn, pool_uuid)
+        xml = build_volume_xml(
+            name=name, capacity=capacity, fmt=fmt, backing_path=backing_path, backing_format=backing_format
+        )
+        return pool.createXML(xml, 0).path()
+
+
+def resize_volume(spec, pool_uuid, name, capacity, timeout=10.0):
+    with session(spec, timeout) as conn:
+        volume = _volume(_pool(conn, pool_uuid), name)
+        current = volume.info()[1]
+        if capacity < current:
+            raise InvalidState("Volumes can only grow: shrinking would destroy data.")
+        if capacity > current:
+            volume.resize(capacity, 0)
+        return volume.info()[1]
+
+
+def delete_volume(spec, pool_uuid, name, timeout=10.0):
+    with session(spec, timeout) as conn:
+        pool = _pool(conn, pool_uuid)
+        try:
+            volume = pool.storageVolLookupByName(name)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
+                return "The volume was already gone."
+            raise
+        volume.delete(0)
+        return f"Deleted {name}."
+
+
+def clone_volume(spec, pool_uuid, source_name, *, name, progress=None, timeout=10.0):
+    """A full copy of a volume in the same pool; progress follows the new volume's allocation."""
+    with session(spec, timeout) as conn:
+        pool = _pool(conn, pool_uuid)
+        source = _volume(pool, source_name)
+        facts = _volume_facts(source)
+        xml = build_volume_xml(name=name, capacity=facts.capacity, fmt=facts.format or "raw")
+        outcome = {}
+
+        def copy():
+            try:
+                outcome["path"] = pool.createXMLFrom(xml, source, 0).path()
+            except libvirt.libvirtError as exc:
+                outcome["error"] = exc
+
+        copier = threading.Thread(target=copy, daemon=True)
+        copier.start()
+        while copier.is_alive():
+            copier.join(0.5)
+            if progress and facts.allocation:
+                with contextlib.suppress(libvirt.libvirtError):
+                    done = pool.storageVolLookupByName(name).info()[2]
+                    progress(min(done / facts.allocation, 0.99))
+        if "error" in outcome:
+            with contextlib.suppress(libvirt.libvirtError):
+                pool.storageVolLookupByName(name).delete(0)
+            raise outcome["error"]
+        if progress:
+            progress(1.0)
+        return outcome["path"]
+
+
+def upload_volume(spec, pool_uuid, *, name, fmt, file_path, size, progress=None, timeout=10.0):
+    """Stream a local file into a new volume through libvirt (works for remote hosts too).
+
+    Sent in 1 MiB chunks, never held whole in memory; a failure aborts the stream and deletes
+    the volume.
+    """
+    with session(spec, timeout) as conn:
+        pool = _pool(conn, pool_uuid)
+        volume = pool.createXML(build_volume_xml(name=name, capacity=size, fmt="raw" if fmt == "iso" else fmt), 0)
+        stream = conn.newStream(0)
+        try:
+            volume.upload(stream, 0, size, 0)
+            sent, last_report = 0, 0.0
+            with open(file_path, "rb") as source:
+                while chunk := source.read(CHUNK):
+                    _send_all(stream, chunk)
+                    sent += len(chunk)
+                    if progress and time.monotonic() - last_report > 0.5:
+                        progress(sent / size)
+                        last_report = time.monotonic()
+            stream.finish()
+        except BaseException:
+            with contextlib.suppress(libvirt.libvirtError):
+                stream.abort()
+            with contextlib.suppress(libvirt.libvirtError):
+                volume.delete(0)
+            raise
+        if progress:
+            progress(1.0)
+        return volume.path()
+
+
+def _send_all(stream, data):
+    while data:
+        sent = stream.send(data)
+        if sent < 0:
+            raise HypervisorError("The host stopped accepting the upload.")
+        data = data[sent:]

@@ -1,0 +1,32 @@
+from django.db import models
+from django.urls import reverse
+
+from webvirt.hypervisor.networks import FORWARD_MODES
+
+
+class Network(models.Model):
+    """A libvirt virtual network as last seen on its host, keyed by (host, UUID)."""
+
+    host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="networks")
+    uuid = models.CharField(max_length=36)
+    name = models.CharField(max_length=128)
+    active = models.BooleanField(default=False)
+    autostart = models.BooleanField(default=False)
+    persistent = models.BooleanField(default=True)
+    mode = models.CharField(max_length=16, choices=list(FORWARD_MODES.items()))
+    bridge = models.CharField(max_length=32, blank=True)
+    ipv4_cidr = models.CharField("IPv4", max_length=43, blank=True)
+    dhcp_start = models.CharField(max_length=15, blank=True)
+    dhcp_end = models.CharField(max_length=15, blank=True)
+    leases = models.JSONField(default=list, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["host", "uuid"], name="network_unique_per_host")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("networks:detail", args=[self.host_id, self.pk])

@@ -1,0 +1,50 @@
+from django.conf import settings
+
+from webvirt import hypervisor
+from webvirt.core.operations import handler
+from webvirt.hypervisor import networks as nets
+
+from .inventory import apply_networks
+
+
+def refresh_networks(host):
+    apply_networks(host, nets.list_networks(host.connection_spec(), settings.WEBVIRT_CONNECT_TIMEOUT))
+
+
+def _spec(operation):
+    if operation.host is None:
+        raise hypervisor.HypervisorError("The host was removed before this ran.")
+    return operation.host.connection_spec()
+
+
+@handler("network.create", "Create network")
+def create_network(operation):
+    p = operation.params
+    xml = nets.build_network_xml(
+        name=p["name"],
+        mode=p["mode"],
+        ipv4_cidr=p.get("ipv4_cidr", ""),
+        dhcp_start=p.get("dhcp_start", ""),
+        dhcp_end=p.get("dhcp_end", ""),
+        bridge=p.get("bridge", ""),
+    )
+    nets.define_network(_spec(operation), xml, autostart=p.get("autostart", False))
+    refresh_networks(operation.host)
+    return f"Network {p['name']} created and started."
+
+
+def _network_action(operation):
+    action = operation.kind.removeprefix("network.")
+    message = nets.network_action(_spec(operation), operation.params["network_uuid"], action)
+    refresh_networks(operation.host)
+    return message
+
+
+for _action, _label in {
+    "start": "Start network",
+    "stop": "Stop network",
+    "autostart": "Autostart network",
+    "no-autostart": "No autostart for network",
+    "delete": "Remove network",
+}.items():
+    handler(f"network.{_action}", _label)(_network_action)

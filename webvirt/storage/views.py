@@ -1,0 +1,116 @@
+"""Admin pages for pools and volumes. They read the inventory; every change is an Operation."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from webvirt.core.shortcuts import get_for_user_or_404
+from webvirt.hosts.models import Host
+from webvirt.hypervisor.storage import POOL_ACTIONS
+
+from . import services
+from .forms import CloneForm, PoolForm, ResizeForm, UploadForm, VolumeForm
+from .models import Pool, Volume
+
+
+def _host(request, host_id):
+    return get_for_user_or_404(
+        Host.objects.all(), request.user, host_id, view_action="host.view", action="storage.manage"
+    )
+
+
+def _pool(request, host_id, pool_id):
+    return get_object_or_404(Pool.objects.select_related("host"), pk=pool_id, host=_host(request, host_id))
+
+
+def _volume(request, host_id, pool_id, volume_id):
+    return get_object_or_404(
+        Volume.objects.select_related("pool__host"), pk=volume_id, pool=_pool(request, host_id, pool_id)
+    )
+
+
+def _queued(request, operation):
+    messages.info(request, f"{operation.label} {operation.target}: queued.")
+
+
+def pool_list(request, host_id):
+    host = _host(request, host_id)
+    form = PoolForm(request.POST or None, host=host)
+    if request.method == "POST" and form.is_valid():
+        _queued(request, services.pool_create(host=host, actor=request.user, data=form.params()))
+        return redirect("storage:pools", host_id=host.pk)
+    context = {
+        "host": host,
+        "pools": host.pools.all(),
+        "form": form,
+        "operations": host.operations.filter(kind__startswith="pool.").select_related("actor")[:10],
+    }
+    return render(request, "storage/pool_list.html", context)
+
+
+@require_POST
+def pool_action(request, host_id, pool_id, action):
+    pool = _pool(request, host_id, pool_id)
+    if action not in POOL_ACTIONS:
+        messages.error(request, f"Unknown pool action {action!r}.")
+    else:
+        _queued(request, services.pool_action(pool=pool, action=action, actor=request.user))
+    return redirect("storage:pools", host_id=pool.host_id)
+
+
+def pool_detail(request, host_id, pool_id):
+    pool = _pool(request, host_id, pool_id)
+    forms = {
+        "volume_form": VolumeForm(pool=pool, prefix="new"),
+        "upload_form": UploadForm(pool=pool, prefix="upload"),
+    }
+    if request.method == "POST" and "new-name" in request.POST:
+        forms["volume_form"] = form = VolumeForm(request.POST, pool=pool, prefix="new")
+        if form.is_valid():
+            data = form.cleaned_data
+            operation = services.volume_create(
+                pool=pool, actor=request.user, name=data["name"], capacity=data["capacity"], fmt=data["format"]
+            )
+            _queued(request, operation)
+            return redirect(pool)
+    if request.method == "POST" and "upload-file" in request.FILES:
+        forms["upload_form"] = form = UploadForm(request.POST, request.FILES, pool=pool, prefix="upload")
+        if form.is_valid():
+            data = form.cleaned_data
+            operation = services.volume_upload(
+                pool=pool, actor=request.user, name=data["name"], fmt=data["format"], uploaded_file=data["file"]
+            )
+            _queued(request, operation)
+            return redirect(pool)
+    context = {
+        "pool": pool,
+        "host": pool.host,
+        "volumes": pool.volumes.all(),
+        "operations": pool.host.operations.filter(kind__startswith="volume.", params__pool_uuid=pool.uuid)[:15],
+        **forms,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "storage/pool_detail.html", context, status=status)
+
+
+@require_POST
+def volume_action(request, host_id, pool_id, volume_id, action):
+    volume = _volume(request, host_id, pool_id, volume_id)
+    if action == "delete":
+        _queued(request, services.volume_delete(volume=volume, actor=request.user))
+        return redirect(volume.pool)
+    form_class = {"resize": ResizeForm, "clone": CloneForm}.get(action)
+    if form_class is None:
+        messages.error(request, f"Unknown volume action {action!r}.")
+        return redirect(volume.pool)
+    form = form_class(request.POST, volume=volume)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, f"{volume.name}: {' '.join(errors)}")
+        return redirect(volume.pool)
+    if action == "resize":
+        operation = services.volume_resize(volume=volume, actor=request.user, capacity=form.cleaned_data["capacity"])
+    else:
+        operation = services.volume_clone(volume=volume, actor=request.user, new_name=form.cleaned_data["new_name"])
+    _queued(request, operation)
+    return redirect(volume.pool)
