@@ -106,3 +106,39 @@ def make_test_host(db, tmp_path):
 @pytest.fixture
 def test_host(make_test_host):
     return make_test_host()
+
+
+GIB = 2**30
+
+HOST_WITH_STORAGE = """
+<node>
+  <pool type='dir'>
+    <name>images</name><uuid>35bb2ad9-388a-cdfe-461a-b8907f6e5300</uuid>
+    <capacity>{capacity}</capacity><allocation>0</allocation><available>{capacity}</available>
+    <target><path>/var/lib/libvirt/images</path></target>
+    <volume><name>debian.iso</name><capacity>1048576</capacity><allocation>1048576</allocation>
+      <target><format type='raw'/></target></volume>
+  </pool>
+  <network>
+    <name>lan</name><uuid>dd8fe884-6c02-601e-7551-cca97df1c5d0</uuid><forward mode='nat'/><bridge name='virbr5'/>
+    <ip address='10.9.0.1' netmask='255.255.255.0'><dhcp><range start='10.9.0.10' end='10.9.0.99'/></dhcp></ip>
+  </network>
+</node>
+"""
+
+
+@pytest.fixture
+def storage_host(db, tmp_path):
+    """A test-driver host with a pool holding one ISO, and a NAT network on 10.9.0.0/24.
+
+    The test driver gives every directory pool 100 GiB, whatever the XML says."""
+    path = tmp_path / "storage-host.xml"
+    path.write_text(HOST_WITH_STORAGE.format(capacity=100 * GIB))
+    host = Host.objects.create(name="store", transport="test", test_path=str(path))
+    sync_host(host)
+    return host
+
+
+@pytest.fixture
+def pool(storage_host):
+    return storage_host.pools.get(name="images")

@@ -289,6 +289,8 @@ def upload_volume(spec, pool_uuid, *, name, fmt, file_path, size, progress=None,
                     if progress and time.monotonic() - last_report > 0.5:
                         progress(sent / size)
                         last_report = time.monotonic()
+            if sent != size:
+                raise HypervisorError(f"The upload was cut short: {sent} of {size} bytes arrived.")
             stream.finish()
         except BaseException:
             with contextlib.suppress(libvirt.libvirtError):
