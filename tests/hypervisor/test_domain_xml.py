@@ -1,6 +1,6 @@
 from lxml import etree
 
-from webvirt.hypervisor import build_minimal_domain
+from webvirt.hypervisor import DiskSpec, NicSpec, build_domain
 from webvirt.hypervisor.domain_xml import disk_file_paths, guest_facts_from_xml
 
 RUNNING_DOMAIN = """
@@ -63,9 +63,41 @@ def test_autoport_before_start_has_no_port():
 
 def test_built_domain_escapes_hostile_names():
     hostile = "x</name><devices><disk/></devices><name>&amp;"
-    xml = build_minimal_domain(name=hostile, domain_type="qemu", memory_mib=64, vcpus=1)
+    xml = build_domain(name=hostile, domain_type="qemu", memory_mib=64, vcpus=1)
     root = etree.fromstring(xml)
     assert root.findtext("name") == hostile
     assert root.find("devices/disk") is None
     facts = guest_facts_from_xml(xml)
     assert (facts.name, facts.memory_mib, facts.vcpus, facts.vnc_listen) == (hostile, 64, 1, "127.0.0.1")
+
+
+def test_built_domain_has_the_devices_asked_for():
+    xml = build_domain(
+        name="web1",
+        domain_type="kvm",
+        memory_mib=1024,
+        vcpus=2,
+        disks=[
+            DiskSpec("/pool/web1.qcow2"),
+            DiskSpec("/pool/data.raw", format="raw"),
+            DiskSpec("/iso/d.iso", "cdrom", "raw"),
+        ],
+        nics=[NicSpec("network", "default"), NicSpec("bridge", "br0", mac="52:54:00:12:34:56")],
+        boot=("cdrom", "hd"),
+        firmware="efi",
+    )
+    root = etree.fromstring(xml)
+    assert root.find("os").get("firmware") == "efi" and root.find("os/bios") is None
+    assert [b.get("dev") for b in root.iterfind("os/boot")] == ["cdrom", "hd"]
+    facts = guest_facts_from_xml(xml)
+    assert [(d.target, d.device, d.bus, d.format) for d in facts.disks] == [
+        ("vda", "disk", "virtio", "qcow2"),
+        ("vdb", "disk", "virtio", "raw"),
+        ("sda", "cdrom", "sata", "raw"),
+    ]
+    assert [(n.kind, n.source, n.model) for n in facts.nics] == [
+        ("network", "default", "virtio"),
+        ("bridge", "br0", "virtio"),
+    ]
+    assert facts.nics[1].mac == "52:54:00:12:34:56"
+    assert root.find("devices/input").get("type") == "tablet"

@@ -47,12 +47,12 @@ def tiny_guest(local_host):
     virsh("pool-create-as", pool, "dir", "--target", str(directory))
     virsh("vol-create-as", pool, "disk.qcow2", "16M", "--format", "qcow2")
     disk = str(directory / "disk.qcow2")
-    xml = hypervisor.build_minimal_domain(
+    xml = hypervisor.build_domain(
         name=name,
         domain_type=local_host.preferred_domain_type,
         memory_mib=64,
         vcpus=1,
-        disk_path=disk,
+        disks=[hypervisor.DiskSpec(path=disk)],
         boot_menu_ms=60000,  # SeaBIOS waits on "Press ESC for boot menu": a screen that reacts to a key
     )
     guest_uuid = hypervisor.define_guest(local_host.connection_spec(), xml)

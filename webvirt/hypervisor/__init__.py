@@ -1,7 +1,7 @@
 """The only package that talks to libvirt. Everything else uses these functions and errors."""
 
 from .connection import ConnectionSpec, forget_connection
-from .domain_xml import DiskFacts, GuestFacts, NicFacts, build_minimal_domain
+from .domain_xml import DiskFacts, DiskSpec, GuestFacts, NicFacts, NicSpec, build_domain
 from .errors import ConsoleBusy, GuestNotFound, HostUnreachable, HypervisorError, InvalidState
 from .events import LifecycleWatch
 from .guests import POWER_ACTIONS, define_guest, delete_guest, list_guests, power, read_guest
@@ -16,6 +16,7 @@ __all__ = [
     "ConnectionSpec",
     "ConsoleBusy",
     "DiskFacts",
+    "DiskSpec",
     "GuestFacts",
     "GuestNotFound",
     "HostFacts",
@@ -24,8 +25,9 @@ __all__ = [
     "InvalidState",
     "LifecycleWatch",
     "NicFacts",
+    "NicSpec",
     "SerialConsole",
-    "build_minimal_domain",
+    "build_domain",
     "build_uri",
     "define_guest",
     "delete_guest",

@@ -149,45 +149,89 @@ def _sub(parent, tag, text=None, **attributes):
     return element
 
 
-def build_minimal_domain(
-    *, name, domain_type, memory_mib, vcpus, disk_path=None, iso_path=None, uuid=None, boot_menu_ms=None
-):
-    """A small guest with a virtio disk, an optional CD-ROM, VNC on loopback and a serial console.
+@dataclass(frozen=True)
+class DiskSpec:
+    path: str
+    device: str = "disk"  # "disk" (virtio) or "cdrom" (SATA, read-only)
+    format: str = "qcow2"
 
-    The BIOS also writes to the serial port, so the serial console shows the guest from power-on.
-    """
+
+@dataclass(frozen=True)
+class NicSpec:
+    kind: str  # "network" (a libvirt network) or "bridge" (a host bridge)
+    source: str
+    mac: str = ""
+
+
+def build_domain(
+    *,
+    name,
+    domain_type,
+    memory_mib,
+    vcpus,
+    disks=(),
+    nics=(),
+    boot=("hd",),
+    firmware="bios",
+    vnc_listen="127.0.0.1",
+    boot_menu_ms=None,
+    description="",
+    uuid=None,
+):
+    """A guest with virtio disks and NICs, SATA CD-ROMs, VNC on `vnc_listen`, a tablet for the
+    console's pointer and a serial console. Under BIOS, SeaBIOS also writes to the serial port."""
     root = etree.Element("domain", type=domain_type)
     _sub(root, "name", name)
     if uuid:
         _sub(root, "uuid", uuid)
+    if description:
+        _sub(root, "description", description)
     _sub(root, "memory", memory_mib, unit="MiB")
     _sub(root, "vcpu", vcpus)
-    os_element = _sub(root, "os")
+    os_element = _sub(root, "os", firmware="efi") if firmware == "efi" else _sub(root, "os")
     _sub(os_element, "type", "hvm", arch="x86_64")
-    _sub(os_element, "boot", dev="cdrom" if iso_path else "hd")
-    if iso_path:
-        _sub(os_element, "boot", dev="hd")
-    _sub(os_element, "bios", useserial="yes")
+    for device in boot:
+        _sub(os_element, "boot", dev=device)
+    if firmware != "efi":
+        _sub(os_element, "bios", useserial="yes")
     if boot_menu_ms:
         _sub(os_element, "bootmenu", enable="yes", timeout=boot_menu_ms)
     features = _sub(root, "features")
     _sub(features, "acpi")
+    _sub(features, "apic")
+    # No <cpu> element: libvirt's default model starts everywhere; host-model and host-passthrough
+    # fail on some nested hosts (e.g. "failed to set MSR 0x10a").
+    _sub(root, "clock", offset="utc")
+    _sub(root, "on_poweroff", "destroy")
+    _sub(root, "on_reboot", "restart")
+    _sub(root, "on_crash", "destroy")
     devices = _sub(root, "devices")
-    if disk_path:
-        disk = _sub(devices, "disk", type="file", device="disk")
-        _sub(disk, "driver", name="qemu", type="qcow2")
-        _sub(disk, "source", file=disk_path)
-        _sub(disk, "target", dev="vda", bus="virtio")
-    if iso_path:
-        cdrom = _sub(devices, "disk", type="file", device="cdrom")
-        _sub(cdrom, "driver", name="qemu", type="raw")
-        _sub(cdrom, "source", file=iso_path)
-        _sub(cdrom, "target", dev="sda", bus="sata")
-        _sub(cdrom, "readonly")
-    graphics = _sub(devices, "graphics", type="vnc", port="-1", autoport="yes", listen="127.0.0.1")
-    _sub(graphics, "listen", type="address", address="127.0.0.1")
+    virtio, sata = iter("abcdefghijklmnopqrstuvwxyz"), iter("abcdefghijklmnopqrstuvwxyz")
+    for disk in disks:
+        element = _sub(devices, "disk", type="file", device=disk.device)
+        _sub(element, "driver", name="qemu", type=disk.format)
+        _sub(element, "source", file=disk.path)
+        if disk.device == "cdrom":
+            _sub(element, "target", dev=f"sd{next(sata)}", bus="sata")
+            _sub(element, "readonly")
+        else:
+            _sub(element, "target", dev=f"vd{next(virtio)}", bus="virtio")
+    for nic in nics:
+        element = _sub(devices, "interface", type=nic.kind)
+        if nic.mac:
+            _sub(element, "mac", address=nic.mac)
+        _sub(element, "source", **{nic.kind: nic.source})
+        _sub(element, "model", type="virtio")
+    graphics = _sub(devices, "graphics", type="vnc", port="-1", autoport="yes", listen=vnc_listen)
+    _sub(graphics, "listen", type="address", address=vnc_listen)
+    _sub(devices, "input", type="tablet", bus="usb")
+    video = _sub(devices, "video")
+    _sub(video, "model", type="vga")
     serial = _sub(devices, "serial", type="pty")
     _sub(serial, "target", port="0")
     console = _sub(devices, "console", type="pty")
     _sub(console, "target", type="serial", port="0")
+    _sub(devices, "memballoon", model="virtio")
+    rng = _sub(devices, "rng", model="virtio")
+    _sub(rng, "backend", "/dev/urandom", model="random")
     return etree.tostring(root, encoding="unicode")
