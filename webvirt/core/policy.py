@@ -19,7 +19,7 @@ GUEST_ACTIONS = {
     "resume": "operator",
     "delete": "owner",
 }
-HOST_ACTIONS = {"host.view", "host.manage", "storage.manage", "network.manage"}
+HOST_ACTIONS = {"host.view", "host.manage", "storage.manage", "network.manage", "guest.create", "flavor.manage"}
 ACTIONS = set(GUEST_ACTIONS) | HOST_ACTIONS | {"operation.view_all"}
 
 

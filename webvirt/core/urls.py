@@ -3,4 +3,7 @@ from django.urls import path
 from . import views
 
 app_name = "core"
-urlpatterns = [path("operations/", views.operation_list, name="operations")]
+urlpatterns = [
+    path("operations/", views.operation_list, name="operations"),
+    path("operations/<int:pk>/", views.operation_detail, name="operation"),
+]

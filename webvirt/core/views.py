@@ -1,5 +1,5 @@
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
 from . import policy
 from .models import Operation
@@ -22,3 +22,10 @@ def operation_list(request):
         template,
         {"page": page, "operations": page.object_list, "status": status, "statuses": Operation.Status},
     )
+
+
+def operation_detail(request, pk):
+    """One operation, refreshed while it runs; links to what it made once it has."""
+    operation = get_object_or_404(visible_operations(request.user), pk=pk)
+    template = "core/_operation_detail.html" if request.htmx else "core/operation_detail.html"
+    return render(request, template, {"operation": operation})

@@ -102,3 +102,18 @@ class Nic(models.Model):
 
     def __str__(self):
         return self.mac
+
+
+class Flavor(models.Model):
+    """An admin-defined size preset for new guests."""
+
+    name = models.CharField(max_length=64, unique=True)
+    vcpus = models.PositiveSmallIntegerField()
+    memory_mib = models.PositiveIntegerField("memory (MiB)")
+    disk_gib = models.PositiveIntegerField("disk (GiB)")
+
+    class Meta:
+        ordering = ["vcpus", "memory_mib", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.vcpus} vCPU, {self.memory_mib} MiB, {self.disk_gib} GiB)"

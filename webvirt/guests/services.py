@@ -34,3 +34,11 @@ def guest_delete(*, guest, actor, remove_volumes):
         target=_target(guest),
         params={"remove_volumes": bool(remove_volumes)},
     )
+
+
+def guest_create(*, host, actor, params):
+    """Queue the creation of a guest described by GuestCreateForm.params()."""
+    policy.require(actor, "guest.create", host)
+    return operations.enqueue(
+        kind="guest.create", actor=actor, host=host, target=f"{params['name']} on {host.name}", params=params
+    )

@@ -1,10 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import create_views, views
 
 app_name = "guests"
 urlpatterns = [
     path("", views.guest_list, name="list"),
+    path("new/", create_views.guest_create, name="create"),
+    path("flavors/", create_views.flavor_list, name="flavors"),
+    path("flavors/<int:pk>/delete/", create_views.flavor_delete, name="flavor-delete"),
     path("<int:pk>/", views.guest_detail, name="detail"),
     path("<int:pk>/power/<slug:action>/", views.guest_power, name="power"),
     path("<int:pk>/delete/", views.guest_delete, name="delete"),

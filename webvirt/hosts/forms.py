@@ -57,6 +57,7 @@ class HostForm(forms.ModelForm):
         "tls_client_key",
         "test_path",
         "console_address",
+        "vnc_listen",
         "enabled",
     )
 
@@ -80,6 +81,7 @@ class HostForm(forms.ModelForm):
             "tls_ca_cert",
             "tls_client_cert",
             "console_address",
+            "vnc_listen",
             "enabled",
         ]
         error_messages = {"port": {"max_value": "The port must be between 1 and 65535."}}

@@ -29,6 +29,11 @@ class Host(models.Model):
     ssh_verify_host_key = models.BooleanField(default=True)
     tls_ca_cert = models.TextField("TLS CA certificate", blank=True)
     tls_client_cert = models.TextField("TLS client certificate", blank=True)
+    vnc_listen = models.GenericIPAddressField(
+        "VNC listen address",
+        default="127.0.0.1",
+        help_text="Where new guests' displays listen on this host; the loopback keeps them private to the proxy.",
+    )
     console_address = models.CharField(
         max_length=253,
         blank=True,
@@ -53,6 +58,7 @@ class Host(models.Model):
     memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
     domain_types = models.JSONField(default=list, blank=True)
     preferred_domain_type = models.CharField(max_length=16, blank=True)
+    uefi = models.BooleanField("UEFI firmware available", default=False)
 
     objects = HostQuerySet.as_manager()
 

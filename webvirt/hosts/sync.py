@@ -19,6 +19,7 @@ FACT_FIELDS = (
     "cpus",
     "memory_mib",
     "domain_types",
+    "uefi",
 )
 
 

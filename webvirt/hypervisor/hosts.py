@@ -21,6 +21,7 @@ class HostFacts:
     cpus: int
     memory_mib: int
     domain_types: list[str] = field(default_factory=list)
+    uefi: bool = False
 
     @property
     def preferred_domain_type(self):
@@ -49,6 +50,13 @@ def read_host_facts(spec, timeout=10.0):
                 for domain in guest.iterfind("arch/domain"):
                     if domain.get("type") not in domain_types:
                         domain_types.append(domain.get("type"))
+        uefi = False
+        if domain_types and domain_types[0] != "test":
+            with contextlib.suppress(libvirt.libvirtError):
+                domcaps = parse(
+                    conn.getDomainCapabilities(None, host_arch, None, "kvm" if "kvm" in domain_types else "qemu")
+                )
+                uefi = "efi" in [v.text for v in domcaps.iterfind("os/enum[@name='firmware']/value")]
         return HostFacts(
             hostname=hostname,
             libvirt_version=_version(conn.getLibVersion()),
@@ -59,4 +67,5 @@ def read_host_facts(spec, timeout=10.0):
             cpus=cpus,
             memory_mib=memory_mib,
             domain_types=domain_types,
+            uefi=uefi,
         )

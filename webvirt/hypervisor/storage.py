@@ -237,13 +237,17 @@ def delete_volume(spec, pool_uuid, name, timeout=10.0):
         return f"Deleted {name}."
 
 
-def clone_volume(spec, pool_uuid, source_name, *, name, progress=None, timeout=10.0):
-    """A full copy of a volume in the same pool; progress follows the new volume's allocation."""
+def clone_volume(
+    spec, pool_uuid, source_name, *, name, target_pool_uuid=None, capacity=None, progress=None, timeout=10.0
+):
+    """A full copy of a volume (into another pool of the same host if given, and grown to
+    `capacity` if larger); progress follows the new volume's allocation."""
     with session(spec, timeout) as conn:
-        pool = _pool(conn, pool_uuid)
-        source = _volume(pool, source_name)
+        source = _volume(_pool(conn, pool_uuid), source_name)
+        pool = _pool(conn, target_pool_uuid or pool_uuid)
         facts = _volume_facts(source)
-        xml = build_volume_xml(name=name, capacity=facts.capacity, fmt=facts.format or "raw")
+        size = max(facts.capacity, capacity or 0)
+        xml = build_volume_xml(name=name, capacity=size, fmt=facts.format or "raw")
         outcome = {}
 
         def copy():
@@ -269,8 +273,8 @@ def clone_volume(spec, pool_uuid, source_name, *, name, progress=None, timeout=1
         return outcome["path"]
 
 
-def upload_volume(spec, pool_uuid, *, name, fmt, file_path, size, progress=None, timeout=10.0):
-    """Stream a local file into a new volume through libvirt (works for remote hosts too).
+def upload_volume(spec, pool_uuid, *, name, fmt, source, size, progress=None, timeout=10.0):
+    """Stream a binary file object into a new volume through libvirt (works for remote hosts too).
 
     Sent in 1 MiB chunks, never held whole in memory; a failure aborts the stream and deletes
     the volume.
@@ -282,13 +286,12 @@ def upload_volume(spec, pool_uuid, *, name, fmt, file_path, size, progress=None,
         try:
             volume.upload(stream, 0, size, 0)
             sent, last_report = 0, 0.0
-            with open(file_path, "rb") as source:
-                while chunk := source.read(CHUNK):
-                    _send_all(stream, chunk)
-                    sent += len(chunk)
-                    if progress and time.monotonic() - last_report > 0.5:
-                        progress(sent / size)
-                        last_report = time.monotonic()
+            while chunk := source.read(CHUNK):
+                _send_all(stream, chunk)
+                sent += len(chunk)
+                if progress and time.monotonic() - last_report > 0.5:
+                    progress(sent / size)
+                    last_report = time.monotonic()
             if sent != size:
                 raise HypervisorError(f"The upload was cut short: {sent} of {size} bytes arrived.")
             stream.finish()

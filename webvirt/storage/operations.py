@@ -97,13 +97,14 @@ def _remove_upload(operation):
 @handler("volume.upload", "Upload volume", cleanup=_remove_upload)
 def upload_volume(operation):
     p = operation.params
-    path = pools.upload_volume(
-        _spec(operation),
-        p["pool_uuid"],
-        name=p["name"],
-        fmt=p["format"],
-        file_path=p["file"],
-        size=p["size"],
-        progress=lambda fraction: report_progress(operation, fraction),
-    )
+    with open(p["file"], "rb") as source:
+        path = pools.upload_volume(
+            _spec(operation),
+            p["pool_uuid"],
+            name=p["name"],
+            fmt=p["format"],
+            source=source,
+            size=p["size"],
+            progress=lambda fraction: report_progress(operation, fraction),
+        )
     return _then_refresh(operation, f"Uploaded {p['size'] / 2**20:.1f} MiB to {path}.")

@@ -1,0 +1,176 @@
+"""The new-guest form: everything is chosen from the chosen host's inventory and checked there."""
+
+from django import forms
+
+from webvirt.core.validators import validate_object_name
+from webvirt.guests.cloudinit import UserDataError, parse_user_data
+from webvirt.storage.models import Volume
+
+from .models import Flavor, Guest
+
+GIB = 2**30
+SOURCES = [
+    ("iso", "Install from an ISO image (CD-ROM, then disk)"),
+    ("template", "Copy a template disk"),
+    ("cloud", "Cloud image with cloud-init"),
+]
+CLONE_MODES = [("linked", "Linked clone (qcow2 overlay, instant)"), ("full", "Full copy")]
+
+
+class GuestCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, validators=[validate_object_name])
+    flavor = forms.ModelChoiceField(Flavor.objects.all(), required=False, empty_label="Custom size")
+    vcpus = forms.IntegerField(label="vCPUs", min_value=1, required=False)
+    memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=64, required=False)
+    disk_gib = forms.IntegerField(label="Disk (GiB)", min_value=1, required=False)
+    pool = forms.ModelChoiceField(None, label="Storage pool for the disk")
+    source = forms.ChoiceField(choices=SOURCES, widget=forms.RadioSelect, initial="iso")
+    iso = forms.ModelChoiceField(None, label="ISO image", required=False)
+    template = forms.ModelChoiceField(None, label="Template or cloud image", required=False)
+    clone_mode = forms.ChoiceField(choices=CLONE_MODES, initial="linked", required=False)
+    ssh_keys = forms.CharField(
+        label="SSH public keys", widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="One per line."
+    )
+    user_data = forms.CharField(
+        label="Extra cloud-config",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="Optional; starts with #cloud-config. The host name and SSH keys are added to it.",
+    )
+    network = forms.ModelChoiceField(None, label="Network for the first NIC", required=False, empty_label="No network")
+    bridge = forms.CharField(label="…or a host bridge", required=False, max_length=15)
+    firmware = forms.ChoiceField(choices=[("bios", "BIOS"), ("efi", "UEFI")], initial="bios")
+    start = forms.BooleanField(label="Start it once created", required=False, initial=True)
+
+    FIELDS_BY_SOURCE = {
+        "iso": ("iso",),
+        "template": ("template", "clone_mode"),
+        "cloud": ("template", "clone_mode", "ssh_keys", "user_data"),
+    }
+
+    def __init__(self, *args, host, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.host = host
+        pools = host.pools.filter(state="active")
+        volumes = Volume.objects.filter(pool__in=pools).select_related("pool").order_by("pool__name", "name")
+        self.fields["pool"].queryset = pools
+        self.fields["iso"].queryset = volumes.filter(name__iendswith=".iso")
+        self.fields["template"].queryset = volumes.exclude(name__iendswith=".iso")
+        self.fields["iso"].label_from_instance = self.fields["template"].label_from_instance = lambda volume: (
+            f"{volume.pool.name}/{volume.name}"
+        )
+        self.fields["network"].queryset = host.networks.filter(active=True)
+        if not host.uefi:
+            self.fields["firmware"].choices = [("bios", "BIOS")]
+            self.fields["firmware"].help_text = "UEFI firmware (OVMF) is not installed on this host."
+        for name, sources in self._sources_by_field().items():
+            self.fields[name].sources = " ".join(sources)  # the page shows a field only for these
+
+    @classmethod
+    def _sources_by_field(cls):
+        by_field = {}
+        for source, names in cls.FIELDS_BY_SOURCE.items():
+            for name in names:
+                by_field.setdefault(name, []).append(source)
+        return by_field
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if Guest.objects.present().filter(host=self.host, name=name).exists():
+            raise forms.ValidationError(f"{self.host.name} already has a guest named {name}.")
+        return name
+
+    def clean_user_data(self):
+        try:
+            parse_user_data(self.cleaned_data["user_data"])
+        except UserDataError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return self.cleaned_data["user_data"]
+
+    def clean(self):
+        data = super().clean()
+        flavor = data.get("flavor")
+        for field in ("vcpus", "memory_mib", "disk_gib"):
+            if flavor:
+                data[field] = getattr(flavor, field)
+            elif not data.get(field):
+                self.add_error(field, "Choose a flavor or give this.")
+        if self.errors:
+            return data
+        if self.host.cpus and data["vcpus"] > self.host.cpus:
+            self.add_error("vcpus", f"{self.host.name} has {self.host.cpus} CPUs.")
+        if self.host.memory_mib and data["memory_mib"] > self.host.memory_mib:
+            self.add_error("memory_mib", f"{self.host.name} has {self.host.memory_mib} MiB of memory.")
+        pool = data["pool"]
+        if data["disk_gib"] * GIB > pool.capacity:
+            self.add_error("disk_gib", f"Pool {pool.name} holds {pool.capacity / GIB:.1f} GiB in all.")
+        source = data["source"]
+        if source == "iso" and not data.get("iso"):
+            self.add_error("iso", "Choose the ISO image to install from.")
+        if source in {"template", "cloud"}:
+            template = data.get("template")
+            if template is None:
+                self.add_error("template", "Choose the disk image to start from.")
+            elif data.get("clone_mode") == "linked" and template.format != "qcow2":
+                self.add_error("clone_mode", "Linked clones need a qcow2 image; choose a full copy.")
+            elif data.get("clone_mode") == "full" and template.allocation > pool.available:
+                self.add_error("template", f"Pool {pool.name} has too little free space for a copy.")
+        if pool.volumes.filter(
+            name__in=[f"{data['name']}.qcow2", f"{data['name']}.img", f"{data['name']}-seed.iso"]
+        ).exists():
+            self.add_error("name", f"Pool {pool.name} already holds volumes named after {data['name']}.")
+        bridge = data.get("bridge", "").strip()
+        if bridge:
+            if data.get("network"):
+                self.add_error("bridge", "Choose a network or a bridge, not both.")
+            try:
+                validate_object_name(bridge)
+            except forms.ValidationError as exc:
+                self.add_error("bridge", exc)
+        return data
+
+    def params(self):
+        data = self.cleaned_data
+        template = data.get("template") if data["source"] in {"template", "cloud"} else None
+        iso = data.get("iso") if data["source"] == "iso" else None
+        return {
+            "name": data["name"],
+            "vcpus": data["vcpus"],
+            "memory_mib": data["memory_mib"],
+            "disk_bytes": data["disk_gib"] * GIB,
+            "pool_uuid": data["pool"].uuid,
+            "source": data["source"],
+            "iso_path": iso.path if iso else "",
+            "template": {
+                "pool_uuid": template.pool.uuid,
+                "name": template.name,
+                "path": template.path,
+                "format": template.format,
+            }
+            if template
+            else None,
+            "clone_mode": data.get("clone_mode") or "linked",
+            "ssh_keys": data.get("ssh_keys", "").splitlines() if data["source"] == "cloud" else [],
+            "user_data": data.get("user_data", "") if data["source"] == "cloud" else "",
+            "nic": (
+                {"kind": "network", "source": data["network"].name}
+                if data.get("network")
+                else {"kind": "bridge", "source": data["bridge"].strip()}
+                if data.get("bridge", "").strip()
+                else None
+            ),
+            "firmware": data["firmware"],
+            "start": data["start"],
+        }
+
+
+class FlavorForm(forms.ModelForm):
+    class Meta:
+        model = Flavor
+        fields = ["name", "vcpus", "memory_mib", "disk_gib"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("vcpus") == 0 or data.get("memory_mib", 64) < 64 or data.get("disk_gib") == 0:
+            raise forms.ValidationError("A flavor needs at least 1 vCPU, 64 MiB of memory and 1 GiB of disk.")
+        return data

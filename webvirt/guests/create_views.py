@@ -1,0 +1,55 @@
+"""New guests and the flavors offered for them."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from webvirt.core import policy
+from webvirt.core.shortcuts import get_for_user_or_404
+from webvirt.hosts.models import Host
+
+from . import services
+from .create_forms import FlavorForm, GuestCreateForm
+from .models import Flavor
+
+
+def guest_create(request):
+    """Pick a host (skipped when there is one), then fill in the guest from that host's inventory."""
+    policy.require(request.user, "guest.create")
+    hosts = Host.objects.restrict(request.user).filter(enabled=True, reachable=True)
+    host_id = request.GET.get("host") or (str(hosts[0].pk) if len(hosts) == 1 else "")
+    if not host_id.isdigit():
+        return render(request, "guests/guest_create_host.html", {"hosts": hosts})
+    host = get_for_user_or_404(
+        Host.objects.all(), request.user, int(host_id), view_action="host.view", action="guest.create"
+    )
+    form = GuestCreateForm(request.POST or None, host=host)
+    if request.method == "POST" and form.is_valid():
+        operation = services.guest_create(host=host, actor=request.user, params=form.params())
+        messages.info(request, f"Creating {form.cleaned_data['name']}: queued.")
+        return redirect("core:operation", pk=operation.pk)
+    return render(
+        request,
+        "guests/guest_create.html",
+        {"form": form, "host": host, "hosts": hosts},
+        status=400 if form.errors else 200,
+    )
+
+
+def flavor_list(request):
+    policy.require(request.user, "flavor.manage")
+    form = FlavorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        flavor = form.save()
+        messages.success(request, f"Added flavor {flavor.name}.")
+        return redirect("guests:flavors")
+    return render(request, "guests/flavor_list.html", {"flavors": Flavor.objects.all(), "form": form})
+
+
+@require_POST
+def flavor_delete(request, pk):
+    policy.require(request.user, "flavor.manage")
+    flavor = get_object_or_404(Flavor, pk=pk)
+    flavor.delete()
+    messages.success(request, f"Removed flavor {flavor.name}.")
+    return redirect("guests:flavors")
