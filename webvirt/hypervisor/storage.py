@@ -268,6 +268,9 @@ def clone_volume(
             with contextlib.suppress(libvirt.libvirtError):
                 pool.storageVolLookupByName(name).delete(0)
             raise outcome["error"]
+        copy = pool.storageVolLookupByName(name)
+        if copy.info()[1] < size:  # some backends copy the source's size whatever the XML asked
+            copy.resize(size, 0)
         if progress:
             progress(1.0)
         return outcome["path"]

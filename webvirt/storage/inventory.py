@@ -1,5 +1,6 @@
 """Pools and volumes as their host reports them. Unlike guests they carry no history: a pool or
-volume that disappears is simply removed from the inventory."""
+volume that disappears is simply removed from the inventory. Rows that remain keep their ids, so
+a form rendered before a refresh still points at the same volumes."""
 
 from django.db import transaction
 
@@ -22,16 +23,24 @@ def apply_pools(host, pools):
             for key, value in values.items():
                 setattr(pool, key, value)
             pool.save()
-        pool.volumes.all().delete()
-        Volume.objects.bulk_create(
-            Volume(
-                pool=pool,
-                name=v.name,
-                path=v.path,
-                format=v.format,
-                capacity=v.capacity,
-                allocation=v.allocation,
-                backing_path=v.backing_path,
-            )
-            for v in facts.volumes
-        )
+        _apply_volumes(pool, facts.volumes)
+
+
+VOLUME_FIELDS = ("path", "format", "capacity", "allocation", "backing_path")
+
+
+def _apply_volumes(pool, volumes):
+    existing = {volume.name: volume for volume in pool.volumes.all()}
+    pool.volumes.exclude(name__in=[facts.name for facts in volumes]).delete()
+    new, changed = [], []
+    for facts in volumes:
+        values = {field: getattr(facts, field) for field in VOLUME_FIELDS}
+        volume = existing.get(facts.name)
+        if volume is None:
+            new.append(Volume(pool=pool, name=facts.name, **values))
+        elif any(getattr(volume, key) != value for key, value in values.items()):
+            for key, value in values.items():
+                setattr(volume, key, value)
+            changed.append(volume)
+    Volume.objects.bulk_create(new)
+    Volume.objects.bulk_update(changed, VOLUME_FIELDS)
