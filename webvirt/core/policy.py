@@ -17,6 +17,9 @@ GUEST_ACTIONS = {
     "reset": "operator",
     "suspend": "operator",
     "resume": "operator",
+    "configure": "editor",
+    "snapshot": "editor",
+    "clone": "owner",
     "delete": "owner",
 }
 HOST_ACTIONS = {"host.view", "host.manage", "storage.manage", "network.manage", "guest.create", "flavor.manage"}

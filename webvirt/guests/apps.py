@@ -6,4 +6,4 @@ class GuestsConfig(AppConfig):
     label = "guests"
 
     def ready(self):
-        from . import operations  # noqa: F401  (registers operation handlers)
+        from . import change_operations, operations  # noqa: F401  (register operation handlers)

@@ -5,7 +5,7 @@ deleted, so its history stays. Disks and NICs are rewritten only for guests whos
 """
 
 import hashlib
-from dataclasses import astuple
+from dataclasses import asdict, astuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +13,7 @@ from django.utils import timezone
 from webvirt.consoles import errors as console_errors
 from webvirt.consoles.notify import close_consoles
 
-from .models import Disk, Guest, Nic
+from .models import Disk, Guest, Nic, Snapshot
 
 SYNCED_FIELDS = (
     "name",
@@ -28,12 +28,15 @@ SYNCED_FIELDS = (
     "vnc_listen",
     "vnc_port",
     "vnc_socket",
+    "boot_order",
     "devices_digest",
 )
 
 
 def _devices_digest(facts):
+    """Changes when disks, NICs or snapshots do: only then are their rows rewritten."""
     text = repr([astuple(d) for d in facts.disks]) + repr([astuple(n) for n in facts.nics])
+    text += repr([astuple(s) for s in facts.snapshots])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -47,6 +50,7 @@ def _replace_devices(guests_with_facts):
     guest_ids = [guest.pk for guest, _ in guests_with_facts]
     Disk.objects.filter(guest_id__in=guest_ids).delete()
     Nic.objects.filter(guest_id__in=guest_ids).delete()
+    Snapshot.objects.filter(guest_id__in=guest_ids).delete()
     Disk.objects.bulk_create(
         Disk(guest=guest, target=d.target, device=d.device, bus=d.bus, source=d.source, format=d.format)
         for guest, facts in guests_with_facts
@@ -56,6 +60,9 @@ def _replace_devices(guests_with_facts):
         Nic(guest=guest, mac=n.mac, kind=n.kind, source=n.source, model=n.model)
         for guest, facts in guests_with_facts
         for n in facts.nics
+    )
+    Snapshot.objects.bulk_create(
+        Snapshot(guest=guest, **asdict(snapshot)) for guest, facts in guests_with_facts for snapshot in facts.snapshots
     )
 
 

@@ -35,6 +35,7 @@ class Guest(models.Model):
     vnc_listen = models.CharField(max_length=255, blank=True)
     vnc_port = models.PositiveIntegerField(null=True, blank=True)
     vnc_socket = models.CharField(max_length=255, blank=True)
+    boot_order = models.CharField(max_length=64, default="hd")
     devices_digest = models.CharField(max_length=64, blank=True, editable=False)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
@@ -102,6 +103,21 @@ class Nic(models.Model):
 
     def __str__(self):
         return self.mac
+
+
+class Snapshot(models.Model):
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="snapshots")
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    state = models.CharField(max_length=16, blank=True, help_text="The guest's state when it was taken.")
+    description = models.TextField(blank=True)
+    current = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "name"]
+
+    def __str__(self):
+        return self.name
 
 
 class Flavor(models.Model):

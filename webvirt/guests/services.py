@@ -42,3 +42,34 @@ def guest_create(*, host, actor, params):
     return operations.enqueue(
         kind="guest.create", actor=actor, host=host, target=f"{params['name']} on {host.name}", params=params
     )
+
+
+def _change(kind, *, guest, actor, action, params):
+    policy.require(actor, action, guest)
+    _refuse_if_gone(guest)
+    return operations.enqueue(
+        kind=kind, actor=actor, host=guest.host, guest=guest, target=_target(guest), params=params
+    )
+
+
+# Which policy action each change needs; the change form names the Operation kind.
+CHANGE_ACTIONS = {
+    "guest.configure": "configure",
+    "guest.resize": "configure",
+    "guest.disk-add": "configure",
+    "guest.disk-detach": "configure",
+    "guest.disk-grow": "configure",
+    "guest.media": "configure",
+    "guest.nic-add": "configure",
+    "guest.nic-remove": "configure",
+    "guest.nic-change": "configure",
+    "guest.snapshot-create": "snapshot",
+    "guest.snapshot-revert": "snapshot",
+    "guest.snapshot-delete": "snapshot",
+    "guest.clone": "clone",
+}
+
+
+def guest_change(*, guest, actor, kind, params):
+    """Queue a change made with one of the guest's change forms."""
+    return _change(kind, guest=guest, actor=actor, action=CHANGE_ACTIONS[kind], params=params)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/", views.guest_detail, name="detail"),
     path("<int:pk>/power/<slug:action>/", views.guest_power, name="power"),
     path("<int:pk>/delete/", views.guest_delete, name="delete"),
+    path("<int:pk>/change/<slug:what>/", views.guest_change, name="change"),
 ]

@@ -2,14 +2,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from webvirt.core import policy
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
 from webvirt.hypervisor import POWER_ACTIONS
 
 from . import services
+from .change_forms import CHANGE_FORMS
 from .models import Guest
 
 SORTS = {"name": "name", "host": "host__name", "state": "state", "vcpus": "vcpus", "memory": "memory_mib"}
@@ -63,11 +66,50 @@ def guest_detail(request, pk):
         "guest": guest,
         "disks": guest.disks.all(),
         "nics": guest.nics.all(),
+        "snapshots": guest.snapshots.all(),
         "operations": guest.operations.select_related("actor")[:20],
     }
     if request.htmx and request.GET.get("part") == "live":
         return render(request, "guests/_guest_live.html", context)
+    if not guest.is_gone:
+        initial = {
+            "settings": {
+                "name": guest.name,
+                "description": guest.description,
+                "autostart": guest.autostart,
+                "boot": guest.boot_order,
+            },
+            "resize": {"vcpus": guest.vcpus, "memory_mib": guest.memory_mib},
+        }
+        forms = {what: factory(guest=guest, initial=initial.get(what)) for what, factory in CHANGE_FORMS.items()}
+        context["change_forms"] = {
+            what: form
+            for what, form in forms.items()
+            if policy.can(request.user, services.CHANGE_ACTIONS[form.kind], guest)
+        }
     return render(request, "guests/guest_detail.html", context)
+
+
+@require_POST
+def guest_change(request, pk, what):
+    """Validate one of the change forms and queue its Operation; errors come back as messages."""
+    factory = CHANGE_FORMS.get(what)
+    if factory is None:
+        raise Http404("No such change.")
+    guest = _guest(request, pk)
+    form = factory(request.POST, guest=guest)
+    policy.require(request.user, services.CHANGE_ACTIONS[form.kind], guest)
+    if form.is_valid():
+        try:
+            operation = services.guest_change(guest=guest, actor=request.user, kind=form.kind, params=form.params())
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.info(request, f"{operation.label} {guest.name}: queued.")
+    else:
+        problems = [" ".join(errors) for errors in form.errors.values()]
+        messages.error(request, f"{guest.name}: {' '.join(problems)}")
+    return redirect(f"{guest.get_absolute_url()}#{what}")
 
 
 @require_POST

@@ -64,6 +64,7 @@ class HostForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.order_fields(self.FIELD_ORDER)
+        self.fields["vnc_listen"].required = False
         for name, transports in self.FIELD_TRANSPORTS.items():
             self.fields[name].transports = transports  # the page shows a field only for these
 
@@ -115,6 +116,9 @@ class HostForm(forms.ModelForm):
 
     def clean_hostname(self):
         return self._validated("hostname", hypervisor.validate_hostname)
+
+    def clean_vnc_listen(self):
+        return self.cleaned_data.get("vnc_listen") or "127.0.0.1"
 
     def clean_console_address(self):
         return self._validated("console_address", hypervisor.validate_hostname)

@@ -1,6 +1,7 @@
 """Read and write libvirt domain XML with lxml; nothing here formats XML as strings."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from lxml import etree
 
@@ -27,6 +28,15 @@ class NicFacts:
 
 
 @dataclass
+class SnapshotFacts:
+    name: str
+    created_at: datetime
+    state: str
+    description: str = ""
+    current: bool = False
+
+
+@dataclass
 class GuestFacts:
     uuid: str
     name: str
@@ -41,8 +51,10 @@ class GuestFacts:
     vnc_listen: str = ""
     vnc_port: int | None = None
     vnc_socket: str = ""
+    boot_order: str = "hd"
     disks: list[DiskFacts] = field(default_factory=list)
     nics: list[NicFacts] = field(default_factory=list)
+    snapshots: list[SnapshotFacts] = field(default_factory=list)
 
 
 def parse(xml_text):
@@ -104,6 +116,7 @@ def guest_facts_from_xml(xml_text):
         vnc_listen=vnc_listen,
         vnc_port=vnc_port,
         vnc_socket=vnc_socket,
+        boot_order=",".join(boot.get("dev", "") for boot in root.iterfind("os/boot")) or "hd",
     )
     for disk in root.iterfind("devices/disk"):
         target = disk.find("target")

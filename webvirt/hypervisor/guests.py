@@ -6,11 +6,12 @@ guest, or deleting a guest that is already gone, succeeds and changes nothing.
 
 import contextlib
 import time
+from datetime import UTC, datetime
 
 import libvirt
 
 from .connection import session
-from .domain_xml import disk_file_paths, guest_facts_from_xml
+from .domain_xml import SnapshotFacts, disk_file_paths, guest_facts_from_xml, parse
 from .errors import GuestNotFound, HypervisorError, InvalidState
 
 STATES = {
@@ -26,6 +27,28 @@ STATES = {
 POWER_ACTIONS = ("start", "shutdown", "destroy", "reboot", "reset", "suspend", "resume")
 
 
+_SNAPSHOT_STATES = {"running": "running", "paused": "paused", "shutoff": "shut off"}
+
+
+def list_snapshots(domain):
+    snapshots = []
+    for snapshot in domain.listAllSnapshots(0):
+        root = parse(snapshot.getXMLDesc(0))
+        current = False
+        with contextlib.suppress(libvirt.libvirtError):
+            current = bool(snapshot.isCurrent(0))
+        snapshots.append(
+            SnapshotFacts(
+                name=snapshot.getName(),
+                created_at=datetime.fromtimestamp(int(root.findtext("creationTime") or 0), UTC),
+                state=_SNAPSHOT_STATES.get(root.findtext("state") or "", root.findtext("state") or ""),
+                description=root.findtext("description") or "",
+                current=current,
+            )
+        )
+    return sorted(snapshots, key=lambda snapshot: snapshot.created_at)
+
+
 def _facts(domain, *, state=None, persistent=None, autostart=None):
     """Facts of one domain; a listing passes what it already knows to save a round trip each."""
     facts = guest_facts_from_xml(domain.XMLDesc(0))
@@ -35,6 +58,8 @@ def _facts(domain, *, state=None, persistent=None, autostart=None):
         with contextlib.suppress(libvirt.libvirtError):
             autostart = bool(domain.autostart())
     facts.autostart = bool(autostart)
+    with contextlib.suppress(libvirt.libvirtError):  # drivers without snapshots
+        facts.snapshots = list_snapshots(domain)
     return facts
 
 

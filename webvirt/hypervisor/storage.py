@@ -315,3 +315,19 @@ def _send_all(stream, data):
         if sent < 0:
             raise HypervisorError("The host stopped accepting the upload.")
         data = data[sent:]
+
+
+def delete_volume_at(spec, path, timeout=10.0):
+    """Delete the pool volume at `path`; a path outside every pool is left alone and said so."""
+    with session(spec, timeout) as conn:
+        try:
+            volume = conn.storageVolLookupByPath(path)
+        except libvirt.libvirtError:
+            return f"Kept {path}: it is not a volume of a storage pool."
+        volume.delete(0)
+        return f"Deleted {path}."
+
+
+def volume_path(spec, pool_uuid, name, timeout=10.0):
+    with session(spec, timeout) as conn:
+        return _volume(_pool(conn, pool_uuid), name).path()

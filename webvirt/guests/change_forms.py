@@ -1,0 +1,271 @@
+"""Forms that change a guest. Each knows the Operation kind it queues and builds its params;
+choices come from the guest's own devices and its host's inventory."""
+
+from django import forms
+
+from webvirt.core.validators import validate_object_name
+from webvirt.storage.models import Volume
+
+from .models import Guest
+
+GIB = 2**30
+BOOT_ORDERS = [
+    ("hd", "Disk"),
+    ("cdrom,hd", "CD-ROM, then disk"),
+    ("network,hd", "Network (PXE), then disk"),
+    ("hd,cdrom", "Disk, then CD-ROM"),
+]
+
+
+class GuestChangeForm(forms.Form):
+    kind = ""
+
+    def __init__(self, *args, guest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.guest = guest
+
+    def params(self):
+        return dict(self.cleaned_data)
+
+
+class NetworkChoiceMixin:
+    def _network_fields(self):
+        self.fields["network"] = forms.ModelChoiceField(
+            self.guest.host.networks.filter(active=True), required=False, to_field_name="name", empty_label="—"
+        )
+        self.fields["bridge"] = forms.CharField(required=False, max_length=15, label="or host bridge")
+
+    def _clean_source(self, data):
+        network, bridge = data.get("network"), (data.get("bridge") or "").strip()
+        if bool(network) == bool(bridge):
+            raise forms.ValidationError("Choose a network or a host bridge.")
+        if bridge:
+            validate_object_name(bridge)
+            return {"kind": "bridge", "source": bridge}
+        return {"kind": "network", "source": network.name}
+
+
+class SettingsForm(GuestChangeForm):
+    kind = "guest.configure"
+    name = forms.CharField(max_length=100, validators=[validate_object_name])
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    autostart = forms.BooleanField(required=False, label="Start with the host")
+    boot = forms.ChoiceField(choices=BOOT_ORDERS, label="Boot order")
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if name != self.guest.name:
+            if self.guest.is_active:
+                raise forms.ValidationError("Shut the guest down to rename it.")
+            if Guest.objects.present().filter(host=self.guest.host, name=name).exists():
+                raise forms.ValidationError(f"{self.guest.host.name} already has a guest named {name}.")
+        return name
+
+    def params(self):
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "description": data["description"],
+            "autostart": data["autostart"],
+            "boot": data["boot"].split(","),
+        }
+
+
+class ResizeForm(GuestChangeForm):
+    kind = "guest.resize"
+    vcpus = forms.IntegerField(label="vCPUs", min_value=1)
+    memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=64)
+
+    def clean(self):
+        data = super().clean()
+        host = self.guest.host
+        if host.cpus and data.get("vcpus", 0) > host.cpus:
+            self.add_error("vcpus", f"{host.name} has {host.cpus} CPUs.")
+        if host.memory_mib and data.get("memory_mib", 0) > host.memory_mib:
+            self.add_error("memory_mib", f"{host.name} has {host.memory_mib} MiB of memory.")
+        return data
+
+
+class DiskAddForm(GuestChangeForm):
+    kind = "guest.disk-add"
+    pool = forms.ModelChoiceField(None)
+    size_gib = forms.DecimalField(label="Size (GiB)", min_value=0.001, max_digits=12, decimal_places=3)
+    format = forms.ChoiceField(choices=[("qcow2", "qcow2"), ("raw", "raw")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pool"].queryset = self.guest.host.pools.filter(state="active")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        capacity, pool = int(data["size_gib"] * GIB), data["pool"]
+        limit = pool.capacity if data["format"] == "qcow2" else pool.available
+        if capacity > limit:
+            self.add_error("size_gib", f"Pool {pool.name} has room for {limit / GIB:.2f} GiB.")
+        taken = set(pool.volumes.values_list("name", flat=True))
+        number = 1
+        while f"{self.guest.name}-disk{number}.{data['format']}" in taken:
+            number += 1
+        data["volume_name"], data["capacity"] = f"{self.guest.name}-disk{number}.{data['format']}", capacity
+        return data
+
+    def params(self):
+        data = self.cleaned_data
+        keys = ("volume_name", "capacity", "format")
+        return {"pool_uuid": data["pool"].uuid, **{key: data[key] for key in keys}}
+
+
+class DiskChoiceMixin:
+    def _disk_field(self):
+        disks = self.guest.disks.filter(device="disk")
+        self.fields["target"] = forms.ChoiceField(choices=[(d.target, f"{d.target} ({d.source})") for d in disks])
+
+
+class DiskGrowForm(DiskChoiceMixin, GuestChangeForm):
+    kind = "guest.disk-grow"
+    size_gib = forms.DecimalField(label="New size (GiB)", min_value=0.001, max_digits=12, decimal_places=3)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._disk_field()
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        disk = self.guest.disks.get(target=data["target"])
+        volume = Volume.objects.filter(path=disk.source, pool__host=self.guest.host).first()
+        data["capacity"] = int(data["size_gib"] * GIB)
+        if volume and data["capacity"] <= volume.capacity:
+            self.add_error("size_gib", f"Disks only grow: give more than {volume.capacity / GIB:.3f} GiB.")
+        return data
+
+    def params(self):
+        return {"target": self.cleaned_data["target"], "capacity": self.cleaned_data["capacity"]}
+
+
+class DiskDetachForm(DiskChoiceMixin, GuestChangeForm):
+    kind = "guest.disk-detach"
+    delete_volume = forms.BooleanField(required=False, label="Also delete its volume")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._disk_field()
+
+
+class MediaForm(GuestChangeForm):
+    kind = "guest.media"
+    iso = forms.ModelChoiceField(None, required=False, label="ISO image", empty_label="(eject)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        isos = Volume.objects.filter(pool__host=self.guest.host, pool__state="active", name__iendswith=".iso")
+        self.fields["iso"].queryset = isos.select_related("pool")
+        self.fields["iso"].label_from_instance = lambda volume: f"{volume.pool.name}/{volume.name}"
+
+    def params(self):
+        iso = self.cleaned_data["iso"]
+        return {"path": iso.path if iso else ""}
+
+
+class NicAddForm(NetworkChoiceMixin, GuestChangeForm):
+    kind = "guest.nic-add"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._network_fields()
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["source_spec"] = self._clean_source(data)
+        except forms.ValidationError as exc:
+            self.add_error(None, exc)
+        return data
+
+    def params(self):
+        return self.cleaned_data["source_spec"]
+
+
+class NicChoiceMixin:
+    def _nic_field(self):
+        self.fields["mac"] = forms.ChoiceField(
+            choices=[(n.mac, f"{n.mac} ({n.source})") for n in self.guest.nics.all()], label="Interface"
+        )
+
+
+class NicChangeForm(NicChoiceMixin, NicAddForm):
+    kind = "guest.nic-change"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._nic_field()
+
+    def params(self):
+        return {"mac": self.cleaned_data["mac"], **self.cleaned_data["source_spec"]}
+
+
+class NicRemoveForm(NicChoiceMixin, GuestChangeForm):
+    kind = "guest.nic-remove"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._nic_field()
+
+
+class SnapshotCreateForm(GuestChangeForm):
+    kind = "guest.snapshot-create"
+    name = forms.CharField(max_length=100, validators=[validate_object_name])
+    description = forms.CharField(required=False, max_length=500)
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if self.guest.snapshots.filter(name=name).exists():
+            raise forms.ValidationError(f"{self.guest.name} already has a snapshot named {name}.")
+        return name
+
+
+class SnapshotChoiceForm(GuestChangeForm):
+    name = forms.ChoiceField()
+
+    def __init__(self, *args, kind, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.fields["name"].choices = [(s.name, s.name) for s in self.guest.snapshots.all()]
+
+
+class CloneForm(GuestChangeForm):
+    kind = "guest.clone"
+    name = forms.CharField(max_length=100, validators=[validate_object_name], label="Name of the copy")
+    mode = forms.ChoiceField(choices=[("linked", "Linked (qcow2 overlays)"), ("full", "Full copies")])
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if Guest.objects.present().filter(host=self.guest.host, name=name).exists():
+            raise forms.ValidationError(f"{self.guest.host.name} already has a guest named {name}.")
+        return name
+
+    def clean(self):
+        data = super().clean()
+        if self.guest.is_active:
+            raise forms.ValidationError("Shut the guest down to clone it.")
+        return data
+
+
+CHANGE_FORMS = {
+    "settings": SettingsForm,
+    "resize": ResizeForm,
+    "disk_add": DiskAddForm,
+    "disk_grow": DiskGrowForm,
+    "disk_detach": DiskDetachForm,
+    "media": MediaForm,
+    "nic_add": NicAddForm,
+    "nic_change": NicChangeForm,
+    "nic_remove": NicRemoveForm,
+    "snapshot_create": SnapshotCreateForm,
+    "snapshot_revert": lambda *args, **kwargs: SnapshotChoiceForm(*args, kind="guest.snapshot-revert", **kwargs),
+    "snapshot_delete": lambda *args, **kwargs: SnapshotChoiceForm(*args, kind="guest.snapshot-delete", **kwargs),
+    "clone": CloneForm,
+}

@@ -1,0 +1,288 @@
+"""Changing a guest: settings, sizing, disks, CD-ROM media, NICs and snapshots.
+
+Changes go to the persistent definition, and to the running guest too where QEMU can take them
+live; what cannot change live is refused with the reason rather than silently deferred.
+"""
+
+import libvirt
+from lxml import etree
+
+from .connection import session
+from .domain_xml import _sub, parse
+from .errors import HypervisorError, InvalidState
+from .guests import _lookup
+
+_LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
+_CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+
+
+def _flags(domain):
+    return _CONFIG | (_LIVE if domain.isActive() else 0)
+
+
+def _inactive_xml(domain):
+    return parse(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+
+
+def _redefine(conn, root):
+    conn.defineXML(etree.tostring(root, encoding="unicode"))
+
+
+def configure(spec, uuid, *, name=None, description=None, autostart=None, boot=None, timeout=10.0):
+    """Rename (shut off only), describe, set autostart and the boot order; returns notes."""
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        notes = []
+        if name and name != domain.name():
+            if domain.isActive():
+                raise InvalidState("Shut the guest down to rename it.")
+            domain.rename(name, 0)
+            notes.append(f"Renamed to {name}.")
+        if description is not None:
+            domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, description or None, None, None, _flags(domain))
+            notes.append("Description saved.")
+        if autostart is not None:
+            domain.setAutostart(int(autostart))
+            notes.append("Autostart on." if autostart else "Autostart off.")
+        if boot:
+            root = _inactive_xml(domain)
+            os_element = root.find("os")
+            for element in os_element.findall("boot"):
+                os_element.remove(element)
+            after_type = os_element.index(os_element.find("type")) + 1
+            for offset, device in enumerate(boot):
+                os_element.insert(after_type + offset, etree.Element("boot", dev=device))
+            _redefine(conn, root)
+            notes.append(f"Boot order {' → '.join(boot)}" + (" from the next start." if domain.isActive() else "."))
+        return notes
+
+
+def resize(spec, uuid, *, vcpus, memory_mib, timeout=10.0):
+    """Shut off: any size (the maximum follows). Running: within the maximum set at boot."""
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        if not domain.isActive():
+            root = _inactive_xml(domain)
+            root.find("vcpu").text = str(vcpus)
+            root.find("vcpu").attrib.pop("current", None)
+            for tag in ("memory", "currentMemory"):
+                element = root.find(tag)
+                if element is None:
+                    element = _sub(root, tag)
+                element.text, element.attrib["unit"] = str(memory_mib), "MiB"
+            _redefine(conn, root)
+            return f"{vcpus} vCPUs and {memory_mib} MiB from the next start."
+        max_vcpus = domain.vcpusFlags(libvirt.VIR_DOMAIN_VCPU_MAXIMUM | _CONFIG)
+        max_memory_mib = domain.maxMemory() // 1024
+        if vcpus > max_vcpus or memory_mib > max_memory_mib:
+            raise InvalidState(
+                f"While running, this guest can have at most {max_vcpus} vCPUs and {max_memory_mib} MiB; "
+                "shut it down to go beyond."
+            )
+        if vcpus != domain.vcpusFlags(_LIVE):
+            domain.setVcpusFlags(vcpus, _LIVE | _CONFIG)
+        domain.setMemoryFlags(memory_mib * 1024, _LIVE | _CONFIG)
+        return f"Now {vcpus} vCPUs and {memory_mib} MiB."
+
+
+def _next_target(root, prefix):
+    used = {target.get("dev") for target in root.iterfind("devices/disk/target")}
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        if f"{prefix}{letter}" not in used:
+            return f"{prefix}{letter}"
+    raise InvalidState("The guest has no free disk slot left.")
+
+
+def _disk_element(*, path, device, fmt, target, bus):
+    disk = etree.Element("disk", type="file", device=device)
+    _sub(disk, "driver", name="qemu", type=fmt)
+    if path:
+        _sub(disk, "source", file=path)
+    _sub(disk, "target", dev=target, bus=bus)
+    if device == "cdrom":
+        _sub(disk, "readonly")
+    return disk
+
+
+def attach_disk(spec, uuid, *, path, fmt, timeout=10.0):
+    """Attach a volume as the next virtio disk (hot-plugged when running); returns its target."""
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        target = _next_target(parse(domain.XMLDesc(0)), "vd")
+        xml = etree.tostring(_disk_element(path=path, device="disk", fmt=fmt, target=target, bus="virtio"))
+        domain.attachDeviceFlags(xml.decode(), _flags(domain))
+        return target
+
+
+def _device(root, xpath, what):
+    element = root.find(xpath)
+    if element is None:
+        raise InvalidState(f"The guest has no {what}.")
+    return element
+
+
+def detach_disk(spec, uuid, target, timeout=10.0):
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        disk = _device(_inactive_xml(domain), f"devices/disk[target/@dev='{target}']", f"disk {target}")
+        domain.detachDeviceFlags(etree.tostring(disk, encoding="unicode"), _flags(domain))
+        return disk.find("source").get("file", "") if disk.find("source") is not None else ""
+
+
+def grow_disk(spec, uuid, target, capacity, timeout=10.0):
+    """Grow a disk's volume; a running guest is told of its new size at once."""
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        disk = _device(parse(domain.XMLDesc(0)), f"devices/disk[target/@dev='{target}']", f"disk {target}")
+        volume = conn.storageVolLookupByPath(disk.find("source").get("file"))
+        if capacity <= volume.info()[1]:
+            raise InvalidState("Disks only grow: shrinking would destroy data.")
+        if domain.isActive():
+            domain.blockResize(target, capacity, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+        else:
+            volume.resize(capacity, 0)
+        return volume.path()
+
+
+def change_media(spec, uuid, *, path, timeout=10.0):
+    """Insert `path` into the first CD-ROM (adding one when shut off), or eject with path=''."""
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        root = _inactive_xml(domain)
+        cdrom = root.find("devices/disk[@device='cdrom']")
+        if cdrom is None:
+            if not path:
+                return "There is no CD-ROM to eject."
+            if domain.isActive():
+                raise InvalidState("The guest has no CD-ROM drive; shut it down to add one.")
+            element = _disk_element(path=path, device="cdrom", fmt="raw", target=_next_target(root, "sd"), bus="sata")
+            domain.attachDeviceFlags(etree.tostring(element, encoding="unicode"), _CONFIG)
+            return "CD-ROM drive added with the image inserted."
+        target = cdrom.find("target")
+        element = _disk_element(
+            path=path, device="cdrom", fmt="raw", target=target.get("dev"), bus=target.get("bus", "sata")
+        )
+        domain.updateDeviceFlags(etree.tostring(element, encoding="unicode"), _flags(domain))
+        return "Inserted." if path else "Ejected."
+
+
+def _nic_element(kind, source, mac=""):
+    nic = etree.Element("interface", type=kind)
+    if mac:
+        _sub(nic, "mac", address=mac)
+    _sub(nic, "source", **{kind: source})
+    _sub(nic, "model", type="virtio")
+    return etree.tostring(nic, encoding="unicode")
+
+
+def attach_nic(spec, uuid, *, kind, source, timeout=10.0):
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        domain.attachDeviceFlags(_nic_element(kind, source), _flags(domain))
+        return "Network interface added."
+
+
+def _nic(domain, mac):
+    return _device(_inactive_xml(domain), f"devices/interface[mac/@address='{mac.lower()}']", f"interface {mac}")
+
+
+def detach_nic(spec, uuid, mac, timeout=10.0):
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        domain.detachDeviceFlags(etree.tostring(_nic(domain, mac), encoding="unicode"), _flags(domain))
+        return f"Removed {mac}."
+
+
+def change_nic(spec, uuid, mac, *, kind, source, timeout=10.0):
+    """Move an interface to another network or bridge, keeping its MAC (live where QEMU allows)."""
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        _nic(domain, mac)
+        domain.updateDeviceFlags(_nic_element(kind, source, mac=mac.lower()), _flags(domain))
+        return f"{mac} now on {source}."
+
+
+def create_snapshot(spec, uuid, *, name, description="", timeout=10.0):
+    """An internal snapshot of all qcow2 disks, with the memory state when the guest runs."""
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        root = etree.Element("domainsnapshot")
+        _sub(root, "name", name)
+        if description:
+            _sub(root, "description", description)
+        domain.snapshotCreateXML(etree.tostring(root, encoding="unicode"), 0)
+        return f"Snapshot {name} taken{' with memory' if domain.isActive() else ''}."
+
+
+def _snapshot(domain, name):
+    try:
+        return domain.snapshotLookupByName(name, 0)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
+            raise InvalidState(f"There is no snapshot {name!r}.") from None
+        raise
+
+
+def revert_snapshot(spec, uuid, name, timeout=10.0):
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        domain.revertToSnapshot(_snapshot(domain, name), 0)
+        return f"Reverted to {name}."
+
+
+def delete_snapshot(spec, uuid, name, timeout=10.0):
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        try:
+            snapshot = domain.snapshotLookupByName(name, 0)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
+                return f"Snapshot {name} was already gone."
+            raise
+        snapshot.delete(0)
+        return f"Deleted snapshot {name}."
+
+
+def clone_definition(spec, uuid, *, name, disk_paths, timeout=10.0):
+    """Define a copy of a shut-off guest under `name`, with new UUID and MACs and its disks
+    replaced by `disk_paths` (target -> new path); returns the new UUID."""
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        if domain.isActive():
+            raise InvalidState("Shut the guest down to clone it: a running guest's disks are not consistent.")
+        root = _inactive_xml(domain)
+        root.find("name").text = name
+        for element in (root.find("uuid"), *root.iterfind("devices/interface/mac"), root.find("os/nvram")):
+            if element is not None:
+                element.getparent().remove(element)
+        for disk in root.iterfind("devices/disk[@device='disk']"):
+            target = disk.find("target").get("dev")
+            if target in disk_paths:
+                disk.find("source").set("file", disk_paths[target])
+        return conn.defineXML(etree.tostring(root, encoding="unicode")).UUIDString()
+
+
+def disk_volumes(spec, uuid, timeout=10.0):
+    """(target, pool UUID, volume name, format, capacity) of each disk; all must be pool volumes."""
+    with session(spec, timeout) as conn:
+        domain = _lookup(conn, uuid)
+        disks = []
+        for disk in _inactive_xml(domain).iterfind("devices/disk[@device='disk']"):
+            source = disk.find("source")
+            if source is None or not source.get("file"):
+                continue
+            try:
+                volume = conn.storageVolLookupByPath(source.get("file"))
+            except libvirt.libvirtError:
+                raise HypervisorError(
+                    f"Disk {source.get('file')} is not in a storage pool, so it cannot be copied."
+                ) from None
+            disks.append(
+                (
+                    disk.find("target").get("dev"),
+                    volume.storagePoolLookupByVolume().UUIDString(),
+                    volume.name(),
+                    disk.find("driver").get("type", "raw"),
+                )
+            )
+        return disks
