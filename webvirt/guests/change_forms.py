@@ -74,7 +74,7 @@ class SettingsForm(GuestChangeForm):
 class ResizeForm(GuestChangeForm):
     kind = "guest.resize"
     vcpus = forms.IntegerField(label="vCPUs", min_value=1)
-    memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=64)
+    memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=32)
 
     def clean(self):
         data = super().clean()

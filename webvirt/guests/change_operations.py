@@ -65,7 +65,9 @@ def add_disk(spec, guest, p):
 
 @guest_change("guest.disk-detach", "Detach disk", touches_storage=True)
 def detach_disk(spec, guest, p):
-    path = config.detach_disk(spec, guest.uuid, p["target"])
+    path, released = config.detach_disk(spec, guest.uuid, p["target"])
+    if not released:
+        return f"Detaching {p['target']}. {config.PENDING_UNPLUG} Its volume {path} was kept."
     if p.get("delete_volume") and path:
         return f"Detached {p['target']}. " + storage.delete_volume_at(spec, path)
     return f"Detached {p['target']} ({path} kept)."

@@ -4,6 +4,8 @@ Changes go to the persistent definition, and to the running guest too where QEMU
 live; what cannot change live is refused with the reason rather than silently deferred.
 """
 
+import time
+
 import libvirt
 from lxml import etree
 
@@ -114,26 +116,50 @@ def attach_disk(spec, uuid, *, path, fmt, timeout=10.0):
         return target
 
 
-def _device(root, xpath, what):
-    element = root.find(xpath)
-    if element is None:
+def _device(root, xpath, what, **variables):
+    """The element at `xpath` (values passed as XPath variables, never pasted into the path)."""
+    found = root.xpath(xpath, **variables)
+    if not found:
         raise InvalidState(f"The guest has no {what}.")
-    return element
+    return found[0]
+
+
+UNPLUG_WAIT_S = 5.0
+
+
+def _unplugged(domain, xpath, **variables):
+    """Hot-unplug needs the guest's OS to let go; wait a little for it, as libvirt's call returns at once."""
+    deadline = time.monotonic() + UNPLUG_WAIT_S
+    while time.monotonic() < deadline:
+        if not parse(domain.XMLDesc(0)).xpath(xpath, **variables):
+            return True
+        time.sleep(0.25)
+    return False
+
+
+PENDING_UNPLUG = (
+    "It is gone from the saved configuration, but the running guest has not released it (its OS must "
+    "support hot-unplug); it goes for good at the next shutdown."
+)
 
 
 def detach_disk(spec, uuid, target, timeout=10.0):
+    """Detach a disk; returns (its path, whether the running guest has let go of it)."""
+    xpath = "devices/disk[target/@dev=$dev]"
     with session(spec, timeout) as conn:
         domain = _lookup(conn, uuid)
-        disk = _device(_inactive_xml(domain), f"devices/disk[target/@dev='{target}']", f"disk {target}")
+        disk = _device(_inactive_xml(domain), xpath, f"disk {target}", dev=target)
+        active = domain.isActive()
         domain.detachDeviceFlags(etree.tostring(disk, encoding="unicode"), _flags(domain))
-        return disk.find("source").get("file", "") if disk.find("source") is not None else ""
+        released = not active or _unplugged(domain, xpath, dev=target)
+        return (disk.find("source").get("file", "") if disk.find("source") is not None else ""), released
 
 
 def grow_disk(spec, uuid, target, capacity, timeout=10.0):
     """Grow a disk's volume; a running guest is told of its new size at once."""
     with session(spec, timeout) as conn:
         domain = _lookup(conn, uuid)
-        disk = _device(parse(domain.XMLDesc(0)), f"devices/disk[target/@dev='{target}']", f"disk {target}")
+        disk = _device(parse(domain.XMLDesc(0)), "devices/disk[target/@dev=$dev]", f"disk {target}", dev=target)
         volume = conn.storageVolLookupByPath(disk.find("source").get("file"))
         if capacity <= volume.info()[1]:
             raise InvalidState("Disks only grow: shrinking would destroy data.")
@@ -183,13 +209,16 @@ def attach_nic(spec, uuid, *, kind, source, timeout=10.0):
 
 
 def _nic(domain, mac):
-    return _device(_inactive_xml(domain), f"devices/interface[mac/@address='{mac.lower()}']", f"interface {mac}")
+    return _device(_inactive_xml(domain), "devices/interface[mac/@address=$mac]", f"interface {mac}", mac=mac.lower())
 
 
 def detach_nic(spec, uuid, mac, timeout=10.0):
     with session(spec, timeout) as conn:
         domain = _lookup(conn, uuid)
+        active = domain.isActive()
         domain.detachDeviceFlags(etree.tostring(_nic(domain, mac), encoding="unicode"), _flags(domain))
+        if active and not _unplugged(domain, "devices/interface[mac/@address=$mac]", mac=mac.lower()):
+            return f"Removing {mac}. {PENDING_UNPLUG}"
         return f"Removed {mac}."
 
 
@@ -283,6 +312,7 @@ def disk_volumes(spec, uuid, timeout=10.0):
                     volume.storagePoolLookupByVolume().UUIDString(),
                     volume.name(),
                     disk.find("driver").get("type", "raw"),
+                    volume.info()[1],
                 )
             )
         return disks

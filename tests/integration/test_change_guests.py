@@ -1,0 +1,189 @@
+"""Changing guests on the real local libvirtd, through the guest page's forms and Operations."""
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from webvirt.core.models import Operation
+from webvirt.guests.models import Guest
+from webvirt.guests.operations import refresh_guest
+from webvirt.hypervisor import networks as nets
+from webvirt.storage.operations import refresh_storage
+
+from .conftest import virsh
+
+pytestmark = pytest.mark.libvirtd
+
+
+@pytest.fixture
+def change(admin_client, django_capture_on_commit_callbacks):
+    """POST a change form as admin, run its Operation, and return it with the guest re-read."""
+
+    def change(guest, what, data=None, *, expect="succeeded"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(reverse("guests:change", args=[guest.pk, what]), data or {}, follow=True)
+        assert response.status_code == 200
+        operation = Operation.objects.filter(guest=guest).order_by("-id").first()
+        assert operation is not None, [str(m) for m in response.context["messages"]]
+        assert operation.status == expect, operation.message
+        guest.refresh_from_db()
+        return operation
+
+    return change
+
+
+@pytest.fixture
+def pool_dir(tiny_guest):
+    """The tiny guest's pool (a transient dir pool under the images folder), in the inventory."""
+    refresh_storage(tiny_guest.host)
+    disk = tiny_guest.disks.get(device="disk")
+    return tiny_guest.host.pools.get(target_path=str(Path(disk.source).parent))
+
+
+@pytest.fixture
+def lab_network(local_host):
+    name = f"wvt-{uuid.uuid4().hex[:6]}"
+    octet = int(uuid.uuid4().hex[:2], 16)
+    spec = local_host.connection_spec()
+    nets.define_network(spec, nets.build_network_xml(name=name, mode="isolated", ipv4_cidr=f"10.214.{octet}.1/24"))
+    from webvirt.networks.operations import refresh_networks
+
+    refresh_networks(local_host)
+    yield local_host.networks.get(name=name)
+    virsh("net-destroy", name, check=False)
+    virsh("net-undefine", name, check=False)
+
+
+def test_settings_and_resize_while_shut_off(change, tiny_guest):
+    old = tiny_guest.name
+    new = f"{old}-b"
+    change(tiny_guest, "settings", {"name": new, "description": "web <tier>", "autostart": "on", "boot": "cdrom,hd"})
+    assert (tiny_guest.name, tiny_guest.description, tiny_guest.autostart, tiny_guest.boot_order) == (
+        new,
+        "web <tier>",
+        True,
+        "cdrom,hd",
+    )
+    assert "<description>web &lt;tier&gt;</description>" in virsh("dumpxml", new).stdout
+    change(tiny_guest, "resize", {"vcpus": "2", "memory_mib": "128"})
+    assert (tiny_guest.vcpus, tiny_guest.memory_mib, tiny_guest.max_memory_mib) == (2, 128, 128)
+    change(tiny_guest, "settings", {"name": old, "boot": "hd"})
+
+
+def test_live_resize_within_the_maximum_only(change, running_guest):
+    operation = change(running_guest, "resize", {"vcpus": "1", "memory_mib": "48"}, expect="succeeded")
+    assert "Now 1 vCPUs and 48 MiB" in operation.message
+    # The balloon asks the running guest (here with no OS to answer) and the saved definition keeps it.
+    assert (
+        "<currentMemory unit='KiB'>49152</currentMemory>" in virsh("dumpxml", "--inactive", running_guest.name).stdout
+    )
+    operation = change(running_guest, "resize", {"vcpus": "2", "memory_mib": "64"}, expect="failed")
+    assert "at most 1 vCPUs and 64 MiB" in operation.message and "shut it down" in operation.message
+
+
+def test_renaming_a_running_guest_is_refused_on_the_page(admin_client, running_guest):
+    response = admin_client.post(
+        reverse("guests:change", args=[running_guest.pk, "settings"]), {"name": "other", "boot": "hd"}, follow=True
+    )
+    assert "Shut the guest down to rename it." in response.content.decode()
+    assert not Operation.objects.filter(kind="guest.configure").exists()
+
+
+def test_disks_grow_attach_detach_and_media(change, running_guest, pool_dir):
+    grown = change(running_guest, "disk_grow", {"target": "vda", "size_gib": "0.5"})
+    assert "is now 0.50 GiB" in grown.message
+    assert "Capacity:       512.00 MiB" in virsh("vol-info", running_guest.disks.get(target="vda").source).stdout
+
+    change(running_guest, "disk_add", {"pool": pool_dir.pk, "size_gib": "0.1", "format": "qcow2"})
+    added = running_guest.disks.get(target="vdb")
+    assert added.source.endswith(f"{running_guest.name}-disk1.qcow2")
+    assert "vdb" in virsh("domblklist", running_guest.name).stdout  # hot-plugged into the running guest
+
+    # With no OS to release it, the running guest keeps the disk, so its volume must stay.
+    pending = change(running_guest, "disk_detach", {"target": "vdb", "delete_volume": "on"})
+    assert "has not released it" in pending.message and Path(added.source).exists()
+    assert "vdb" not in virsh("dumpxml", "--inactive", running_guest.name).stdout
+    virsh("destroy", running_guest.name)
+    virsh("attach-disk", running_guest.name, added.source, "vdb", "--subdriver", "qcow2", "--config")
+    running_guest.refresh_from_db()
+    change(running_guest, "disk_detach", {"target": "vdb", "delete_volume": "on"})
+    assert not running_guest.disks.filter(target="vdb").exists() and not Path(added.source).exists()
+
+    shutil.copy("/usr/lib/ipxe/ipxe.iso", Path(pool_dir.target_path) / "ipxe.iso")
+    virsh("pool-refresh", pool_dir.name)
+    refresh_storage(running_guest.host)
+    iso = pool_dir.volumes.get(name="ipxe.iso")
+    change(running_guest, "media", {"iso": iso.pk})  # adding a CD-ROM drive: the guest is off now
+    assert running_guest.disks.get(device="cdrom").source == iso.path
+    change(running_guest, "media", {"iso": ""})
+    assert running_guest.disks.get(device="cdrom").source == ""
+
+
+def test_nics_add_move_and_remove(change, running_guest, lab_network, local_host):
+    change(running_guest, "nic_add", {"network": lab_network.name})
+    nic = running_guest.nics.get()
+    assert (nic.kind, nic.source, nic.model) == ("network", lab_network.name, "virtio")
+    other = f"wvt-{uuid.uuid4().hex[:6]}"
+    nets.define_network(
+        local_host.connection_spec(), nets.build_network_xml(name=other, mode="isolated", ipv4_cidr="10.215.9.1/24")
+    )
+    try:
+        from webvirt.networks.operations import refresh_networks
+
+        refresh_networks(local_host)
+        change(running_guest, "nic_change", {"mac": nic.mac, "network": other})
+        assert running_guest.nics.get().source == other and running_guest.nics.get().mac == nic.mac
+        pending = change(running_guest, "nic_remove", {"mac": nic.mac})
+        assert "has not released it" in pending.message  # no OS to let go of it
+        virsh("destroy", running_guest.name)
+        refresh_guest(running_guest)
+        assert not running_guest.nics.exists()
+    finally:
+        virsh("net-destroy", other, check=False)
+        virsh("net-undefine", other, check=False)
+
+
+def test_snapshots_with_memory_revert_and_delete(change, running_guest):
+    operation = change(running_guest, "snapshot_create", {"name": "before", "description": "clean BIOS"})
+    assert "with memory" in operation.message
+    snapshot = running_guest.snapshots.get()
+    assert (snapshot.name, snapshot.state, snapshot.current, snapshot.description) == (
+        "before",
+        "running",
+        True,
+        "clean BIOS",
+    )
+    virsh("destroy", running_guest.name)
+    change(running_guest, "snapshot_revert", {"name": "before"})
+    assert running_guest.state == "running"  # the memory state came back
+    change(running_guest, "snapshot_delete", {"name": "before"})
+    assert not running_guest.snapshots.exists()
+    assert virsh("snapshot-list", running_guest.name, "--name").stdout.strip() == ""
+
+
+@pytest.mark.parametrize("mode", ["linked", "full"])
+def test_clone(change, tiny_guest, pool_dir, mode):
+    name = f"{tiny_guest.name}-{mode}"
+    try:
+        operation = change(tiny_guest, "clone", {"name": name, "mode": mode})
+        copy = Guest.objects.get(pk=operation.params["clone_id"])
+        assert copy.name == name and copy.uuid != tiny_guest.uuid
+        disk = copy.disks.get(device="disk")
+        assert disk.source != tiny_guest.disks.get(device="disk").source and Path(disk.source).exists()
+        volume = pool_dir.volumes.get(path=disk.source)
+        assert bool(volume.backing_path) is (mode == "linked")
+        virsh("start", name)
+        assert virsh("domstate", name).stdout.strip() == "running"
+    finally:
+        virsh("destroy", name, check=False)
+        virsh("undefine", name, check=False)
+
+
+def test_cloning_a_running_guest_is_refused(admin_client, running_guest):
+    url = reverse("guests:change", args=[running_guest.pk, "clone"])
+    response = admin_client.post(url, {"name": "copy", "mode": "full"}, follow=True)
+    assert "Shut the guest down to clone it." in response.content.decode()
+    assert not Operation.objects.filter(kind="guest.clone").exists()
