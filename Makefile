@@ -15,7 +15,7 @@ run: deps
 test: deps services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest
+	WEBVIRT_FAST_PASSWORD_HASHING=1 $(PY) -m pytest
 
 deps: $(VENV)/.installed
 

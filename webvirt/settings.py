@@ -55,7 +55,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
     "webvirt.core",
+    "webvirt.accounts",
     "webvirt.hosts",
     "webvirt.guests",
     "webvirt.consoles",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "webvirt.core.audit.AuditContextMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
 ]
 
@@ -110,6 +114,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Login throttling: five failures lock the username from that address for 15 minutes.
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_HOURS", "0.25"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+if env_bool("WEBVIRT_FAST_PASSWORD_HASHING", False):  # tests only: hashing dominates their set-up
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "guests:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -155,6 +168,14 @@ CHANNEL_LAYERS = {
 WEBVIRT_CONNECT_TIMEOUT = float(env("WEBVIRT_CONNECT_TIMEOUT", "10"))
 WEBVIRT_SHUTDOWN_TIMEOUT = float(env("WEBVIRT_SHUTDOWN_TIMEOUT", "120"))
 WEBVIRT_GUESTS_PER_PAGE = 50
+
+# What a user may own unless an admin sets otherwise.
+WEBVIRT_DEFAULT_QUOTA = {
+    "guests": int(env("WEBVIRT_QUOTA_GUESTS", "5")),
+    "vcpus": int(env("WEBVIRT_QUOTA_VCPUS", "8")),
+    "memory_mib": int(env("WEBVIRT_QUOTA_MEMORY_MIB", "16384")),
+    "disk_gib": int(env("WEBVIRT_QUOTA_DISK_GIB", "200")),
+}
 
 # Storage: directory pools may only be created below these paths (on their host). Uploads are
 # written to WEBVIRT_UPLOAD_DIR (which the web server and the workers must share), then streamed

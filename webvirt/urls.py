@@ -12,4 +12,5 @@ urlpatterns = [
     path("hosts/", include("webvirt.storage.urls")),
     path("hosts/", include("webvirt.networks.urls")),
     path("", include("webvirt.core.urls")),
+    path("", include("webvirt.accounts.urls")),
 ]

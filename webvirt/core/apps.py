@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "webvirt.core"
     label = "core"
+
+    def ready(self):
+        from . import audit  # noqa: F401  (connects the login receivers)

@@ -44,3 +44,22 @@ class Operation(models.Model):
     @property
     def is_finished(self):
         return self.status in self.FINISHED
+
+
+class AuditEvent(models.Model):
+    """Who did what to which target, from where, and how it ended. Written by core.audit only."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_name = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted.")
+    action = models.CharField(max_length=64, db_index=True)
+    target = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(max_length=16, default="ok", db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.actor_name or 'system'} {self.action} {self.target} ({self.outcome})"

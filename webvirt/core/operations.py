@@ -11,6 +11,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from . import audit
 from .models import Operation
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def enqueue(*, kind, actor, target, host=None, guest=None, params=None):
     operation = Operation.objects.create(
         kind=kind, actor=actor, host=host, guest=guest, target=target[:255], params=params or {}
     )
+    audit.record(actor, kind, operation.target, outcome="requested", operation=operation.pk)
     from .tasks import run_operation
 
     transaction.on_commit(lambda: run_operation.delay(operation.pk))
@@ -80,6 +82,9 @@ def finish(operation, *, status, message):
     if operation.kind in _CLEANUPS:
         _CLEANUPS[operation.kind](operation)
     log.info("operation %s %s %s: %s", operation.pk, operation.kind, status, message)
+    audit.record(
+        operation.actor, operation.kind, operation.target, outcome=status, operation=operation.pk, message=message
+    )
 
 
 def report_progress(operation, fraction):

@@ -6,4 +6,5 @@ app_name = "core"
 urlpatterns = [
     path("operations/", views.operation_list, name="operations"),
     path("operations/<int:pk>/", views.operation_detail, name="operation"),
+    path("audit/", views.audit_log, name="audit"),
 ]

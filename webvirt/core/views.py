@@ -2,7 +2,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from . import policy
-from .models import Operation
+from .models import AuditEvent, Operation
 
 
 def visible_operations(user):
@@ -29,3 +29,21 @@ def operation_detail(request, pk):
     operation = get_object_or_404(visible_operations(request.user), pk=pk)
     template = "core/_operation_detail.html" if request.htmx else "core/operation_detail.html"
     return render(request, template, {"operation": operation})
+
+
+def audit_log(request):
+    """Admins browse everyone's events; others see their own."""
+    events = AuditEvent.objects.select_related("actor")
+    if not policy.can(request.user, "audit.view_all"):
+        events = events.filter(actor=request.user)
+    filters = {key: request.GET.get(key, "").strip() for key in ("actor", "action", "target", "outcome")}
+    if filters["actor"]:
+        events = events.filter(actor_name__icontains=filters["actor"])
+    if filters["action"]:
+        events = events.filter(action__startswith=filters["action"])
+    if filters["target"]:
+        events = events.filter(target__icontains=filters["target"])
+    if filters["outcome"]:
+        events = events.filter(outcome=filters["outcome"])
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "core/audit_log.html", {"page": page, "events": page.object_list, "filters": filters})

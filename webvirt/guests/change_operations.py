@@ -149,6 +149,9 @@ def clone(operation):
     facts = hypervisor.read_guest(spec, uuid)
     apply_guests(source.host, [facts], complete=False)
     refresh_storage(source.host)
-    operation.params = {**p, "clone_id": Guest.objects.get(host=source.host, uuid=uuid).pk}
+    copy = Guest.objects.get(host=source.host, uuid=uuid)
+    copy.owner_id = p.get("owner_id") or operation.actor_id
+    copy.save(update_fields=["owner"])
+    operation.params = {**p, "clone_id": copy.pk}
     operation.save(update_fields=["params"])
     return f"Cloned {source.name} to {p['name']} ({p['mode']} copies of {len(disks)} disk(s))."

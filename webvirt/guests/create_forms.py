@@ -2,6 +2,7 @@
 
 from django import forms
 
+from webvirt.core.policy import published_to
 from webvirt.core.validators import validate_object_name
 from webvirt.guests.cloudinit import UserDataError, parse_user_data
 from webvirt.storage.models import Volume
@@ -48,18 +49,25 @@ class GuestCreateForm(forms.Form):
         "cloud": ("template", "clone_mode", "ssh_keys", "user_data"),
     }
 
-    def __init__(self, *args, host, **kwargs):
+    def __init__(self, *args, host, user, **kwargs):
+        """Choices are what `user` may build with on `host`: all of it for admins, what was
+        published to them otherwise."""
         super().__init__(*args, **kwargs)
         self.host = host
-        pools = host.pools.filter(state="active")
-        volumes = Volume.objects.filter(pool__in=pools).select_related("pool").order_by("pool__name", "name")
+        pools = published_to(host.pools.filter(state="active"), user)
+        volumes = published_to(Volume.objects.filter(pool__host=host, pool__state="active"), user)
+        volumes = volumes.select_related("pool").order_by("pool__name", "name")
+        self.fields["flavor"].queryset = published_to(Flavor.objects.all(), user)
         self.fields["pool"].queryset = pools
         self.fields["iso"].queryset = volumes.filter(name__iendswith=".iso")
         self.fields["template"].queryset = volumes.exclude(name__iendswith=".iso")
         self.fields["iso"].label_from_instance = self.fields["template"].label_from_instance = lambda volume: (
             f"{volume.pool.name}/{volume.name}"
         )
-        self.fields["network"].queryset = host.networks.filter(active=True)
+        self.fields["network"].queryset = published_to(host.networks.filter(active=True), user)
+        self.fields["ssh_keys"].initial = "\n".join(user.ssh_keys.values_list("public_key", flat=True))
+        if not user.is_staff:
+            del self.fields["bridge"]  # host bridges are the admins' to hand out, as networks
         if not host.uefi:
             self.fields["firmware"].choices = [("bios", "BIOS")]
             self.fields["firmware"].help_text = "UEFI firmware (OVMF) is not installed on this host."
@@ -119,7 +127,7 @@ class GuestCreateForm(forms.Form):
             name__in=[f"{data['name']}.qcow2", f"{data['name']}.img", f"{data['name']}-seed.iso"]
         ).exists():
             self.add_error("name", f"Pool {pool.name} already holds volumes named after {data['name']}.")
-        bridge = data.get("bridge", "").strip()
+        bridge = (data.get("bridge") or "").strip()
         if bridge:
             if data.get("network"):
                 self.add_error("bridge", "Choose a network or a bridge, not both.")
@@ -156,7 +164,7 @@ class GuestCreateForm(forms.Form):
                 {"kind": "network", "source": data["network"].name}
                 if data.get("network")
                 else {"kind": "bridge", "source": data["bridge"].strip()}
-                if data.get("bridge", "").strip()
+                if (data.get("bridge") or "").strip()
                 else None
             ),
             "firmware": data["firmware"],

@@ -1,6 +1,7 @@
 """New guests and the flavors offered for them."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,18 +17,20 @@ from .models import Flavor
 def guest_create(request):
     """Pick a host (skipped when there is one), then fill in the guest from that host's inventory."""
     policy.require(request.user, "guest.create")
-    hosts = Host.objects.restrict(request.user).filter(enabled=True, reachable=True)
+    hosts = Host.objects.restrict(request.user, "guest.create").filter(reachable=True)
     host_id = request.GET.get("host") or (str(hosts[0].pk) if len(hosts) == 1 else "")
     if not host_id.isdigit():
         return render(request, "guests/guest_create_host.html", {"hosts": hosts})
-    host = get_for_user_or_404(
-        Host.objects.all(), request.user, int(host_id), view_action="host.view", action="guest.create"
-    )
-    form = GuestCreateForm(request.POST or None, host=host)
+    host = get_for_user_or_404(Host.objects.all(), request.user, int(host_id), view_action="guest.create")
+    form = GuestCreateForm(request.POST or None, host=host, user=request.user)
     if request.method == "POST" and form.is_valid():
-        operation = services.guest_create(host=host, actor=request.user, params=form.params())
-        messages.info(request, f"Creating {form.cleaned_data['name']}: queued.")
-        return redirect("core:operation", pk=operation.pk)
+        try:
+            operation = services.guest_create(host=host, actor=request.user, params=form.params())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.info(request, f"Creating {form.cleaned_data['name']}: queued.")
+            return redirect("core:operation", pk=operation.pk)
     return render(
         request,
         "guests/guest_create.html",

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from webvirt.accounts.models import Publishable, Team
 from webvirt.core.querysets import RestrictedQuerySet
 
 
@@ -23,6 +25,9 @@ class Guest(models.Model):
 
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="guests")
     uuid = models.CharField(max_length=36)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_guests"
+    )
     name = models.CharField(max_length=255, db_index=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.UNKNOWN, db_index=True)
     domain_type = models.CharField(max_length=16, blank=True)
@@ -120,7 +125,7 @@ class Snapshot(models.Model):
         return self.name
 
 
-class Flavor(models.Model):
+class Flavor(Publishable):
     """An admin-defined size preset for new guests."""
 
     name = models.CharField(max_length=64, unique=True)
@@ -133,3 +138,38 @@ class Flavor(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.vcpus} vCPU, {self.memory_mib} MiB, {self.disk_gib} GiB)"
+
+
+class Grant(models.Model):
+    """A role on one guest for a user or for every member of a team."""
+
+    ROLES = [(role, role) for role in ("viewer", "console", "operator", "editor", "owner")]
+
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
+    role = models.CharField(max_length=16, choices=ROLES)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, team__isnull=True)
+                | models.Q(user__isnull=True, team__isnull=False),
+                name="grant_to_user_or_team",
+            ),
+            models.UniqueConstraint(fields=["guest", "user"], name="grant_once_per_user"),
+            models.UniqueConstraint(fields=["guest", "team"], name="grant_once_per_team"),
+        ]
+
+    def __str__(self):
+        return f"{self.role} on {self.guest} for {self.user or f'team {self.team}'}"
+
+    @property
+    def grantee(self):
+        return self.user.get_username() if self.user_id else f"team {self.team.name}"

@@ -189,5 +189,7 @@ def create(operation):
     apply_guests(host, [facts], complete=False)
     refresh_storage(host)
     operation.guest = Guest.objects.get(host=host, uuid=facts.uuid)
+    operation.guest.owner_id = p.get("owner_id") or operation.actor_id
+    operation.guest.save(update_fields=["owner"])
     operation.save(update_fields=["guest"])
     return f"Created {p['name']} ({'started' if p['start'] else 'not started'})."

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/power/<slug:action>/", views.guest_power, name="power"),
     path("<int:pk>/delete/", views.guest_delete, name="delete"),
     path("<int:pk>/change/<slug:what>/", views.guest_change, name="change"),
+    path("<int:pk>/access/", views.guest_access, name="access"),
 ]

@@ -1,11 +1,14 @@
+from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from webvirt.accounts.models import Team
 from webvirt.core import policy
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
@@ -13,7 +16,7 @@ from webvirt.hypervisor import POWER_ACTIONS
 
 from . import services
 from .change_forms import CHANGE_FORMS
-from .models import Guest
+from .models import Grant, Guest
 
 SORTS = {"name": "name", "host": "host__name", "state": "state", "vcpus": "vcpus", "memory": "memory_mib"}
 
@@ -69,6 +72,9 @@ def guest_detail(request, pk):
         "snapshots": guest.snapshots.all(),
         "operations": guest.operations.select_related("actor")[:20],
     }
+    if policy.can(request.user, "share", guest):
+        context["grants"] = guest.grants.select_related("user", "team")
+        context["grant_form"] = GrantForm()
     if request.htmx and request.GET.get("part") == "live":
         return render(request, "guests/_guest_live.html", context)
     if not guest.is_gone:
@@ -140,3 +146,52 @@ def guest_delete(request, pk):
             messages.info(request, f"Deleting {guest.name}.")
         return redirect(guest)
     return render(request, "guests/guest_confirm_delete.html", {"guest": guest, "disks": guest.disks.all()})
+
+
+class GrantForm(forms.Form):
+    username = forms.CharField(required=False, label="User")
+    team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="— or a team —")
+    role = forms.ChoiceField(choices=Grant.ROLES, initial="viewer")
+
+    def clean(self):
+        data = super().clean()
+        username, team = (data.get("username") or "").strip(), data.get("team")
+        if bool(username) == bool(team):
+            raise forms.ValidationError("Name a user or choose a team.")
+        if username:
+            data["user"] = get_user_model().objects.filter(username=username, is_active=True).first()
+            if data["user"] is None:
+                raise forms.ValidationError(f"There is no active user {username!r}.")
+        return data
+
+
+@require_POST
+def guest_access(request, pk):
+    """Share the guest (owners and admins), revoke a grant, or give the guest to someone else."""
+    guest = _guest(request, pk, "share")
+    try:
+        if "remove" in request.POST:
+            grant = guest.grants.filter(pk=request.POST["remove"]).first()
+            if grant:
+                services.grant_remove(grant=grant, actor=request.user)
+                messages.info(request, f"Revoked {grant.role} for {grant.grantee}.")
+        elif "new_owner" in request.POST:
+            new_owner = (
+                get_user_model().objects.filter(username=request.POST["new_owner"].strip(), is_active=True).first()
+            )
+            if new_owner is None:
+                raise ValidationError("There is no such active user.")
+            services.guest_transfer(guest=guest, actor=request.user, new_owner=new_owner)
+            messages.info(request, f"{guest.name} now belongs to {new_owner.get_username()}.")
+        else:
+            form = GrantForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(" ".join(" ".join(errors) for errors in form.errors.values()))
+            data = form.cleaned_data
+            grant = services.grant_add(
+                guest=guest, actor=request.user, role=data["role"], user=data.get("user"), team=data.get("team")
+            )
+            messages.info(request, f"{grant.grantee} is now {grant.role} of {guest.name}.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(f"{guest.get_absolute_url()}#access")

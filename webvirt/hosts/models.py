@@ -3,6 +3,7 @@ from django.db import models
 from django.urls import reverse
 
 from webvirt import hypervisor
+from webvirt.accounts.models import Publishable
 from webvirt.core.crypto import decrypt_json, encrypt_json
 from webvirt.core.querysets import RestrictedQuerySet
 
@@ -14,7 +15,7 @@ class HostQuerySet(RestrictedQuerySet):
         return super().restrict(user, action)
 
 
-class Host(models.Model):
+class Host(Publishable):
     """A libvirt host. Connection fields are structured; secrets live encrypted in `credentials`."""
 
     name = models.CharField(max_length=64, unique=True)

@@ -1,10 +1,11 @@
 from django.db import models
 from django.urls import reverse
 
+from webvirt.accounts.models import Publishable
 from webvirt.hypervisor.networks import FORWARD_MODES
 
 
-class Network(models.Model):
+class Network(Publishable):
     """A libvirt virtual network as last seen on its host, keyed by (host, UUID)."""
 
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="networks")

@@ -1,8 +1,10 @@
 from django.db import models
 from django.urls import reverse
 
+from webvirt.accounts.models import Publishable
 
-class Pool(models.Model):
+
+class Pool(Publishable):
     """A storage pool as last seen on its host, keyed by (host, UUID)."""
 
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="pools")
@@ -38,7 +40,7 @@ class Pool(models.Model):
         return round(100 * self.allocation / self.capacity) if self.capacity else 0
 
 
-class Volume(models.Model):
+class Volume(Publishable):
     pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="volumes")
     name = models.CharField(max_length=255)
     path = models.CharField(max_length=1024)

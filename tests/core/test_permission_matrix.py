@@ -1,0 +1,133 @@
+"""Every guest page and action, for every persona, with the answer the policy promises.
+
+Personas: admin, the owner, users granted editor / operator / console / viewer, a member of a team
+granted operator, and an outsider. A user who cannot see the guest gets 404; one who can see it but
+lacks the role gets 403; one who may act gets a page or a redirect. Tasks do not run here (no
+transaction commits), so every request meets the same guest.
+"""
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import UserFactory
+from webvirt.accounts.models import Team
+from webvirt.consoles import urls as console_urls_module
+from webvirt.core import policy
+from webvirt.guests import urls as guest_urls_module
+from webvirt.guests.models import Grant, Guest
+
+PERSONAS = ("admin", "owner", "editor", "operator", "console", "viewer", "team_operator", "outsider")
+PERSONA_ROLE = {
+    "owner": "owner",
+    "editor": "editor",
+    "operator": "operator",
+    "console": "console",
+    "viewer": "viewer",
+    "team_operator": "operator",
+}
+
+# (policy action, how to ask for it): method, URL name, URL args after the guest id, data.
+MATRIX = {
+    "view": [("get", "guests:detail", (), None)],
+    "console": [
+        ("get", "consoles:vnc", (), None),
+        ("get", "consoles:serial", (), None),
+        ("post", "consoles:ticket", ("serial",), None),
+    ],
+    **{
+        action: [("post", "guests:power", (action,), None)]
+        for action in ("start", "shutdown", "destroy", "reboot", "reset", "suspend", "resume")
+    },
+    "configure": [
+        ("post", "guests:change", ("settings",), {"name": "g1", "boot": "hd"}),
+        ("post", "guests:change", ("resize",), {"vcpus": 1, "memory_mib": 128}),
+        ("post", "guests:change", ("disk_grow",), {"target": "vda", "size_gib": 1}),
+        ("post", "guests:change", ("disk_detach",), {"target": "vda"}),
+        ("post", "guests:change", ("disk_add",), {}),
+        ("post", "guests:change", ("media",), {}),
+        ("post", "guests:change", ("nic_add",), {}),
+        ("post", "guests:change", ("nic_change",), {}),
+        ("post", "guests:change", ("nic_remove",), {}),
+    ],
+    "snapshot": [
+        ("post", "guests:change", ("snapshot_create",), {"name": "s1"}),
+        ("post", "guests:change", ("snapshot_revert",), {}),
+        ("post", "guests:change", ("snapshot_delete",), {}),
+    ],
+    "clone": [("post", "guests:change", ("clone",), {"name": "g1-copy", "mode": "linked"})],
+    "share": [("post", "guests:access", (), {"username": "viewer", "role": "viewer"})],
+    "delete": [("get", "guests:delete", (), None), ("post", "guests:delete", (), {"confirm_name": "wrong"})],
+}
+
+
+def expected(persona, action):
+    if persona == "admin":
+        return "allowed"
+    role = PERSONA_ROLE.get(persona)
+    if role is None:
+        return 404
+    return "allowed" if policy.RANK[role] >= policy.RANK[policy.GUEST_ACTIONS[action]] else 403
+
+
+@pytest.fixture
+def people(db, test_host):
+    guest = Guest.objects.get(host=test_host, name="beta")
+    users = {name: UserFactory(username=name, is_staff=name == "admin") for name in PERSONAS}
+    guest.owner = users["owner"]
+    guest.save()
+    team = Team.objects.create(name="ops")
+    team.members.add(users["team_operator"])
+    for persona, role in PERSONA_ROLE.items():
+        if persona == "team_operator":
+            Grant.objects.create(guest=guest, team=team, role=role)
+        elif persona != "owner":
+            Grant.objects.create(guest=guest, user=users[persona], role=role)
+    return guest, users
+
+
+def test_the_matrix_covers_every_guest_action():
+    assert set(MATRIX) == set(policy.GUEST_ACTIONS), "add the new action to the matrix (and to policy)"
+
+
+def test_the_matrix_covers_every_guest_url():
+    """A new page or action on a guest must get a row here, or this fails."""
+    covered = {name for requests in MATRIX.values() for _, name, _, _ in requests}
+    guest_urls = {
+        f"{module.app_name}:{pattern.name}"
+        for module in (guest_urls_module, console_urls_module)
+        for pattern in module.urlpatterns
+        if "<int:pk>" in str(pattern.pattern) and "flavor" not in pattern.name
+    }
+    assert guest_urls <= covered, f"guest URLs without a row in the matrix: {sorted(guest_urls - covered)}"
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_permission_matrix(client, people, persona):
+    guest, users = people
+    client.force_login(users[persona])
+    answers = {}
+    for action, requests in MATRIX.items():
+        for method, name, args, data in requests:
+            response = getattr(client, method)(reverse(name, args=(guest.pk, *args)), data or {})
+            got = "allowed" if response.status_code in (200, 302, 409) else response.status_code
+            answers[(action, name, *args)] = (got, expected(persona, action))
+    wrong = {request: answer for request, answer in answers.items() if answer[0] != answer[1]}
+    assert not wrong, f"{persona}: (got, expected) {wrong}"
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_lists_show_only_visible_guests(client, people, persona):
+    _, users = people
+    client.force_login(users[persona])
+    names = [g.name for g in client.get(reverse("guests:list")).context["guests"]]
+    assert ("beta" in names) is (persona != "outsider")
+    assert ("alpha" in names) is (persona == "admin")  # nobody else owns or was granted it
+
+
+@pytest.mark.parametrize("persona", [p for p in PERSONAS if p != "admin"])
+def test_host_pages_are_for_admins_only(client, people, test_host, persona):
+    _, users = people
+    client.force_login(users[persona])
+    assert client.get(reverse("hosts:detail", args=[test_host.pk])).status_code == 404
+    assert client.get(reverse("storage:pools", args=[test_host.pk])).status_code == 404
+    assert client.get(reverse("accounts:users")).status_code == 403

@@ -1,0 +1,61 @@
+from cryptography.hazmat.primitives import hashes, serialization
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+
+from .models import Quota, SSHKey, Team
+
+
+class SSHKeyForm(forms.ModelForm):
+    class Meta:
+        model = SSHKey
+        fields = ["name", "public_key"]
+        widgets = {"public_key": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_public_key(self):
+        text = " ".join(self.cleaned_data["public_key"].split())
+        try:
+            key = serialization.load_ssh_public_key(text.encode())
+        except (ValueError, TypeError):
+            raise forms.ValidationError("This is not an SSH public key (e.g. ssh-ed25519 AAAA… comment).") from None
+        raw = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        digest = hashes.Hash(hashes.SHA256())
+        digest.update(raw)
+        self.instance.fingerprint = "SHA256:" + digest.finalize().hex()
+        if SSHKey.objects.filter(user=self.user, fingerprint=self.instance.fingerprint).exists():
+            raise forms.ValidationError("You have already added this key.")
+        return text
+
+    def save(self, commit=True):
+        self.instance.user = self.user
+        return super().save(commit)
+
+
+class NewUserForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ["username", "email", "is_staff"]
+
+
+class QuotaForm(forms.ModelForm):
+    class Meta:
+        model = Quota
+        fields = ["max_guests", "max_vcpus", "max_memory_mib", "max_disk_gib"]
+
+
+class TeamForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["name", "members"]
+        widgets = {"members": forms.CheckboxSelectMultiple}
+
+
+class PublishForm(forms.Form):
+    """Open something to everyone or to chosen teams (hosts, pools, volumes, networks, flavors)."""
+
+    public = forms.BooleanField(required=False, label="Open to everyone")
+    teams = forms.ModelMultipleChoiceField(Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple)

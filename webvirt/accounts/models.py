@@ -1,0 +1,68 @@
+from django.conf import settings
+from django.db import models
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+def _default(name):
+    return settings.WEBVIRT_DEFAULT_QUOTA[name]
+
+
+class Quota(models.Model):
+    """What a user may own at most; a guest counts against its owner."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota")
+    max_guests = models.PositiveIntegerField(default=0)
+    max_vcpus = models.PositiveIntegerField("max vCPUs", default=0)
+    max_memory_mib = models.PositiveIntegerField("max memory (MiB)", default=0)
+    max_disk_gib = models.PositiveIntegerField("max disk (GiB)", default=0)
+
+    LIMITS = ("guests", "vcpus", "memory_mib", "disk_gib")
+
+    def __str__(self):
+        return f"quota of {self.user}"
+
+    @classmethod
+    def for_user(cls, user, *, lock=False):
+        """The user's quota row, created with the defaults from settings; locked for the
+        transaction when `lock` (so concurrent requests check one after the other)."""
+        defaults = {f"max_{name}": _default(name) for name in cls.LIMITS}
+        quota, _ = cls.objects.get_or_create(user=user, defaults=defaults)
+        return cls.objects.select_for_update().get(pk=quota.pk) if lock else quota
+
+    def limits(self):
+        return {name: getattr(self, f"max_{name}") for name in self.LIMITS}
+
+
+class SSHKey(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ssh_keys")
+    name = models.CharField(max_length=64)
+    public_key = models.TextField()
+    fingerprint = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "fingerprint"], name="ssh_key_once_per_user")]
+
+    def __str__(self):
+        return f"{self.name} ({self.fingerprint})"
+
+
+class Publishable(models.Model):
+    """Something admins open to users for self-service: to everyone, or to some teams."""
+
+    public = models.BooleanField("open to everyone", default=False)
+    teams = models.ManyToManyField(Team, blank=True, related_name="published_%(app_label)s_%(class)s")
+
+    class Meta:
+        abstract = True

@@ -1,0 +1,23 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from . import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("account/", views.account, name="account"),
+    path("account/keys/<int:pk>/delete/", views.ssh_key_delete, name="ssh-key-delete"),
+    path(
+        "account/password/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="accounts/password_change.html", success_url=reverse_lazy("accounts:account")
+        ),
+        name="password",
+    ),
+    path("users/", views.user_list, name="users"),
+    path("users/<int:pk>/", views.user_detail, name="user"),
+    path("users/<int:pk>/<slug:action>/", views.user_action, name="user-action"),
+    path("teams/", views.team_list, name="teams"),
+    path("teams/<int:pk>/", views.team_list, name="team"),
+    path("publish/<slug:kind>/<int:pk>/", views.publish, name="publish"),
+]

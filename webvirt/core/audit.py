@@ -1,0 +1,55 @@
+"""The audit log: one function writes it, so every action, login and change is recorded alike.
+
+The request's client address is kept in a context variable by AuditContextMiddleware, so services
+need not pass requests around.
+"""
+
+from contextvars import ContextVar
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from .models import AuditEvent
+
+_client_ip = ContextVar("webvirt_client_ip", default=None)
+
+
+def record(actor, action, target="", *, outcome="ok", **details):
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_name=user.get_username() if user else "",
+        action=action,
+        target=str(target)[:255],
+        outcome=outcome,
+        ip=_client_ip.get(),
+        details=details,
+    )
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _client_ip.set(request.META.get("REMOTE_ADDR") or None)
+        try:
+            return self.get_response(request)
+        finally:
+            _client_ip.reset(token)
+
+
+@receiver(user_logged_in)
+def _logged_in(sender, request, user, **kwargs):
+    record(user, "login")
+
+
+@receiver(user_logged_out)
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        record(user, "logout")
+
+
+@receiver(user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    record(None, "login", credentials.get("username", ""), outcome="failed")
