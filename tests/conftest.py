@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from lxml import etree
 
 from webvirt import celery_app
+from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 
@@ -142,3 +143,11 @@ def storage_host(db, tmp_path):
 @pytest.fixture
 def pool(storage_host):
     return storage_host.pools.get(name="images")
+
+
+@pytest.fixture
+def console_guest(db):
+    host = Host.objects.create(name="local", transport="local")
+    return Guest.objects.create(
+        host=host, uuid="11111111-2222-3333-4444-555555555555", name="vm1", state="running", vnc_listen="127.0.0.1"
+    )

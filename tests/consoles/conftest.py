@@ -10,8 +10,6 @@ from django.test import Client
 
 from webvirt.asgi import application
 from webvirt.consoles import tickets
-from webvirt.guests.models import Guest
-from webvirt.hosts.models import Host
 
 ORIGIN = b"http://127.0.0.1:8000"
 
@@ -46,14 +44,6 @@ class FakeVncServer:
         self.server.close()
         with contextlib.suppress(Exception):
             await self.server.wait_closed()
-
-
-@pytest.fixture
-def console_guest(db):
-    host = Host.objects.create(name="local", transport="local")
-    return Guest.objects.create(
-        host=host, uuid="11111111-2222-3333-4444-555555555555", name="vm1", state="running", vnc_listen="127.0.0.1"
-    )
 
 
 def session_cookie(user):
