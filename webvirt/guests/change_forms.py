@@ -3,6 +3,7 @@ choices come from the guest's own devices and its host's inventory."""
 
 from django import forms
 
+from webvirt.core.policy import published_to
 from webvirt.core.validators import validate_object_name
 from webvirt.storage.models import Volume
 
@@ -18,11 +19,13 @@ BOOT_ORDERS = [
 
 
 class GuestChangeForm(forms.Form):
+    """Choices from the host's inventory are limited to what `user` may use (published_to)."""
+
     kind = ""
 
-    def __init__(self, *args, guest, **kwargs):
+    def __init__(self, *args, guest, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.guest = guest
+        self.guest, self.user = guest, user
 
     def params(self):
         return dict(self.cleaned_data)
@@ -30,10 +33,10 @@ class GuestChangeForm(forms.Form):
 
 class NetworkChoiceMixin:
     def _network_fields(self):
-        self.fields["network"] = forms.ModelChoiceField(
-            self.guest.host.networks.filter(active=True), required=False, to_field_name="name", empty_label="—"
-        )
-        self.fields["bridge"] = forms.CharField(required=False, max_length=15, label="or host bridge")
+        networks = published_to(self.guest.host.networks.filter(active=True), self.user)
+        self.fields["network"] = forms.ModelChoiceField(networks, required=False, to_field_name="name", empty_label="—")
+        if self.user.is_staff:
+            self.fields["bridge"] = forms.CharField(required=False, max_length=15, label="or host bridge")
 
     def _clean_source(self, data):
         network, bridge = data.get("network"), (data.get("bridge") or "").strip()
@@ -94,7 +97,7 @@ class DiskAddForm(GuestChangeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["pool"].queryset = self.guest.host.pools.filter(state="active")
+        self.fields["pool"].queryset = published_to(self.guest.host.pools.filter(state="active"), self.user)
 
     def clean(self):
         data = super().clean()
@@ -162,7 +165,7 @@ class MediaForm(GuestChangeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         isos = Volume.objects.filter(pool__host=self.guest.host, pool__state="active", name__iendswith=".iso")
-        self.fields["iso"].queryset = isos.select_related("pool")
+        self.fields["iso"].queryset = published_to(isos, self.user).select_related("pool")
         self.fields["iso"].label_from_instance = lambda volume: f"{volume.pool.name}/{volume.name}"
 
     def params(self):

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from webvirt.core import policy
+from webvirt.core import audit, policy
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
 
@@ -44,6 +44,7 @@ def flavor_list(request):
     form = FlavorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         flavor = form.save()
+        audit.record(request.user, "flavor.add", flavor.name)
         messages.success(request, f"Added flavor {flavor.name}.")
         return redirect("guests:flavors")
     return render(request, "guests/flavor_list.html", {"flavors": Flavor.objects.all(), "form": form})
@@ -54,5 +55,6 @@ def flavor_delete(request, pk):
     policy.require(request.user, "flavor.manage")
     flavor = get_object_or_404(Flavor, pk=pk)
     flavor.delete()
+    audit.record(request.user, "flavor.remove", flavor.name)
     messages.success(request, f"Removed flavor {flavor.name}.")
     return redirect("guests:flavors")

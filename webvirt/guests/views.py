@@ -87,7 +87,10 @@ def guest_detail(request, pk):
             },
             "resize": {"vcpus": guest.vcpus, "memory_mib": guest.memory_mib},
         }
-        forms = {what: factory(guest=guest, initial=initial.get(what)) for what, factory in CHANGE_FORMS.items()}
+        forms = {
+            what: factory(guest=guest, user=request.user, initial=initial.get(what))
+            for what, factory in CHANGE_FORMS.items()
+        }
         context["change_forms"] = {
             what: form
             for what, form in forms.items()
@@ -103,7 +106,7 @@ def guest_change(request, pk, what):
     if factory is None:
         raise Http404("No such change.")
     guest = _guest(request, pk)
-    form = factory(request.POST, guest=guest)
+    form = factory(request.POST, guest=guest, user=request.user)
     policy.require(request.user, services.CHANGE_ACTIONS[form.kind], guest)
     if form.is_valid():
         try:
