@@ -159,8 +159,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# channels_redis blocks on Redis for up to 5 s per receive; redis-py 8 also gives up reading after
+# 5 s by default, so idle consumers died with "Timeout reading". Give reads more room.
 CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}},
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}]},
+    },
 }
 
 # libvirt: how long to wait for a host before calling it unreachable, and how long an ACPI

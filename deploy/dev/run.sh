@@ -15,7 +15,7 @@ fi
 if ! pgrep -x virtlogd >/dev/null; then echo "virtlogd: virtlogd" >> "$procfile"; fi
 if ! pgrep -x libvirtd >/dev/null; then echo "libvirtd: libvirtd" >> "$procfile"; fi
 cat >> "$procfile" <<PROCS
-web: .venv/bin/uvicorn webvirt.asgi:application --host 127.0.0.1 --port ${PORT:-8000}
+web: .venv/bin/uvicorn webvirt.asgi:application --ws-per-message-deflate false --host 127.0.0.1 --port ${PORT:-8000}
 worker: .venv/bin/celery -A webvirt worker --loglevel INFO --concurrency 2
 beat: .venv/bin/celery -A webvirt beat --loglevel INFO --schedule data/celerybeat-schedule
 watcher: .venv/bin/python manage.py watch_hosts

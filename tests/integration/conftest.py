@@ -131,7 +131,8 @@ def start_app(transactional_db, tmp_path):
             **extra_env,
         }
         bin_dir = Path(sys.executable).parent
-        web = [bin_dir / "uvicorn", "webvirt.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+        web = [bin_dir / "uvicorn", "webvirt.asgi:application", "--ws-per-message-deflate", "false"]
+        web += ["--host", "127.0.0.1", "--port", str(port)]
         worker = [
             bin_dir / "celery",
             "-A",

@@ -134,6 +134,8 @@ def test_serial_console_in_the_browser(start_app, browser, running_guest):
     page = log_in(browser, base_url)
     page.goto(f"{base_url}/guests/{running_guest.pk}/serial/")
     page.wait_for_selector("#console-state[data-state=connected]", timeout=20000)
+    page.wait_for_timeout(2000)  # QEMU notices a new reader of its pty within a second; until then it drops output
+    page.evaluate("() => window.webvirtSerial.terminal.reset()")  # forget the boot before this reset
     hypervisor.power(running_guest.host.connection_spec(), running_guest.uuid, "reset")
     wait_for(page, SERIAL_TEXT, lambda text: "Press ESC for boot menu" in text)
     page.click("#screen")

@@ -37,7 +37,7 @@ def post_action(session, base_url, path):
 def wait_for_operation(session, url, label, status, timeout=30):
     """Poll the guest page until its newest operation `label` shows `status`."""
     deadline = time.monotonic() + timeout
-    pattern = re.compile(rf"<td>{label}</td>.*?status-(\w+)", re.S)
+    pattern = re.compile(rf">{label}</a></td>.*?status-(\w+)", re.S)
     while time.monotonic() < deadline:
         match = pattern.search(session.get(url, timeout=10).text)
         if match and match.group(1) == status:

@@ -100,11 +100,22 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             log.warning("%s console of guest %s closed: %s lost access", self.kind, self.guest.pk, self.scope["user"])
             await self.close(code=errors.ACCESS_REVOKED, reason="Your access to this console was revoked.")
 
+    async def dispatch(self, message):
+        """Relay bytes straight to the handler: Channels would otherwise hop to the sync thread
+        (to tidy database connections) for every keystroke and frame, which the pump never uses."""
+        if message["type"] == "websocket.receive" and self.guest is not None:
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
     async def disconnect(self, code):
-        if self.guest is not None:
+        if self.guest is None:
+            return
+        try:
+            await self.stop()  # first: a channel layer error below must not leave the display open
+        finally:
             await self.channel_layer.group_discard(group_name(self.guest.pk), self.channel_name)
             await self.channel_layer.group_discard(user_group_name(self.scope["user"].pk), self.channel_name)
-            await self.stop()
 
 
 class VncConsumer(ConsoleConsumer):
