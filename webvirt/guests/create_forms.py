@@ -59,6 +59,8 @@ class GuestCreateForm(forms.Form):
         volumes = volumes.select_related("pool").order_by("pool__name", "name")
         self.fields["flavor"].queryset = published_to(Flavor.objects.all(), user)
         self.fields["pool"].queryset = pools
+        if len(pools) == 1:
+            self.fields["pool"].initial = pools[0].pk
         self.fields["iso"].queryset = volumes.filter(name__iendswith=".iso")
         self.fields["template"].queryset = volumes.exclude(name__iendswith=".iso")
         self.fields["iso"].label_from_instance = self.fields["template"].label_from_instance = lambda volume: (
