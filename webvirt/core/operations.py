@@ -35,6 +35,15 @@ def handler(kind, label, *, cleanup=None):
     return register
 
 
+def host_spec(operation):
+    """The connection spec of the operation's host, or a clear failure if it was removed meanwhile."""
+    from webvirt.hypervisor import HypervisorError
+
+    if operation.host is None:
+        raise HypervisorError("The host was removed before this ran.")
+    return operation.host.connection_spec()
+
+
 def label_for(kind):
     return _LABELS.get(kind, kind)
 

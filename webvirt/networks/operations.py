@@ -1,7 +1,6 @@
 from django.conf import settings
 
-from webvirt import hypervisor
-from webvirt.core.operations import handler
+from webvirt.core.operations import handler, host_spec
 from webvirt.hypervisor import networks as nets
 
 from .inventory import apply_networks
@@ -9,12 +8,6 @@ from .inventory import apply_networks
 
 def refresh_networks(host):
     apply_networks(host, nets.list_networks(host.connection_spec(), settings.WEBVIRT_CONNECT_TIMEOUT))
-
-
-def _spec(operation):
-    if operation.host is None:
-        raise hypervisor.HypervisorError("The host was removed before this ran.")
-    return operation.host.connection_spec()
 
 
 @handler("network.create", "Create network")
@@ -28,14 +21,14 @@ def create_network(operation):
         dhcp_end=p.get("dhcp_end", ""),
         bridge=p.get("bridge", ""),
     )
-    nets.define_network(_spec(operation), xml, autostart=p.get("autostart", False))
+    nets.define_network(host_spec(operation), xml, autostart=p.get("autostart", False))
     refresh_networks(operation.host)
     return f"Network {p['name']} created and started."
 
 
 def _network_action(operation):
     action = operation.kind.removeprefix("network.")
-    message = nets.network_action(_spec(operation), operation.params["network_uuid"], action)
+    message = nets.network_action(host_spec(operation), operation.params["network_uuid"], action)
     refresh_networks(operation.host)
     return message
 

@@ -2,8 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from webvirt import hypervisor
-from webvirt.core.operations import handler, report_progress
+from webvirt.core.operations import handler, host_spec, report_progress
 from webvirt.hypervisor import storage as pools
 
 from .inventory import apply_pools
@@ -11,12 +10,6 @@ from .inventory import apply_pools
 
 def refresh_storage(host):
     apply_pools(host, pools.list_pools(host.connection_spec(), settings.WEBVIRT_CONNECT_TIMEOUT))
-
-
-def _spec(operation):
-    if operation.host is None:
-        raise hypervisor.HypervisorError("The host was removed before this ran.")
-    return operation.host.connection_spec()
 
 
 def _then_refresh(operation, message):
@@ -35,13 +28,13 @@ def create_pool(operation):
         nfs_host=p.get("nfs_host", ""),
         nfs_path=p.get("nfs_path", ""),
     )
-    pools.define_pool(_spec(operation), xml, autostart=p.get("autostart", False))
+    pools.define_pool(host_spec(operation), xml, autostart=p.get("autostart", False))
     return _then_refresh(operation, f"Pool {p['name']} created and started.")
 
 
 def _pool_action(operation):
     action = operation.kind.removeprefix("pool.")
-    return _then_refresh(operation, pools.pool_action(_spec(operation), operation.params["pool_uuid"], action))
+    return _then_refresh(operation, pools.pool_action(host_spec(operation), operation.params["pool_uuid"], action))
 
 
 for _action, _label in {
@@ -59,7 +52,7 @@ for _action, _label in {
 def create_volume(operation):
     p = operation.params
     path = pools.create_volume(
-        _spec(operation), p["pool_uuid"], name=p["name"], capacity=p["capacity"], fmt=p["format"]
+        host_spec(operation), p["pool_uuid"], name=p["name"], capacity=p["capacity"], fmt=p["format"]
     )
     return _then_refresh(operation, f"Created {path}.")
 
@@ -67,7 +60,7 @@ def create_volume(operation):
 @handler("volume.resize", "Resize volume")
 def resize_volume(operation):
     p = operation.params
-    capacity = pools.resize_volume(_spec(operation), p["pool_uuid"], p["name"], p["capacity"])
+    capacity = pools.resize_volume(host_spec(operation), p["pool_uuid"], p["name"], p["capacity"])
     return _then_refresh(operation, f"{p['name']} is now {capacity / 2**30:.2f} GiB.")
 
 
@@ -75,7 +68,7 @@ def resize_volume(operation):
 def clone_volume(operation):
     p = operation.params
     path = pools.clone_volume(
-        _spec(operation),
+        host_spec(operation),
         p["pool_uuid"],
         p["name"],
         name=p["new_name"],
@@ -87,7 +80,7 @@ def clone_volume(operation):
 @handler("volume.delete", "Delete volume")
 def delete_volume(operation):
     p = operation.params
-    return _then_refresh(operation, pools.delete_volume(_spec(operation), p["pool_uuid"], p["name"]))
+    return _then_refresh(operation, pools.delete_volume(host_spec(operation), p["pool_uuid"], p["name"]))
 
 
 def _remove_upload(operation):
@@ -99,7 +92,7 @@ def upload_volume(operation):
     p = operation.params
     with open(p["file"], "rb") as source:
         path = pools.upload_volume(
-            _spec(operation),
+            host_spec(operation),
             p["pool_uuid"],
             name=p["name"],
             fmt=p["format"],
