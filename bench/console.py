@@ -161,6 +161,10 @@ class FakeServer:
 # The proxies, as processes of their own.
 
 
+# Extra uvicorn options to compare (e.g. "--ws websockets"); deployments use the ones in deploy/.
+UVICORN_ARGS = os.environ.get("WEBVIRT_BENCH_UVICORN_ARGS", "").split()
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -478,7 +482,16 @@ def start_proxies(user, guest, cookie):
     """uvicorn with the app and websockify with the ticket plugin, each on a free port, as paths to measure."""
     uvicorn_port, websockify_port = free_port(), free_port()
     uvicorn = start_process(
-        "uvicorn", [BIN / "uvicorn", "webvirt.asgi:application", "--host", "127.0.0.1", "--port", str(uvicorn_port)]
+        "uvicorn",
+        [
+            BIN / "uvicorn",
+            "webvirt.asgi:application",
+            *UVICORN_ARGS,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(uvicorn_port),
+        ],
     )
     websockify = start_process(
         "websockify",
