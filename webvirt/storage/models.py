@@ -55,7 +55,3 @@ class Volume(Publishable):
 
     def __str__(self):
         return self.name
-
-    @property
-    def is_iso(self):
-        return self.name.lower().endswith(".iso")
