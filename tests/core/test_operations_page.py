@@ -19,3 +19,18 @@ def test_users_see_only_their_own_operations(outsider_client, outsider, admin, t
     Operation.objects.create(kind="guest.start", actor=outsider, host=test_host, target="own-op")
     page = outsider_client.get(reverse("core:operations")).content.decode()
     assert "own-op" in page and "admins-op" not in page
+
+
+def test_users_see_the_history_of_guests_they_may_see(client, admin, test_host):
+    from tests.conftest import UserFactory
+    from webvirt.guests.models import Grant, Guest
+
+    viewer = UserFactory(username="watcher")
+    guest = Guest.objects.get(name="beta")
+    Grant.objects.create(guest=guest, user=viewer, role="viewer")
+    operation = Operation.objects.create(kind="guest.start", actor=admin, guest=guest, host=test_host, target="beta-op")
+    Operation.objects.create(kind="guest.start", actor=admin, host=test_host, target="hidden-op")
+    client.force_login(viewer)
+    page = client.get(reverse("core:operations")).content.decode()
+    assert "beta-op" in page and "hidden-op" not in page
+    assert client.get(reverse("core:operation", args=[operation.pk])).status_code == 200

@@ -1,4 +1,5 @@
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 
 from . import policy
@@ -6,8 +7,13 @@ from .models import AuditEvent, Operation
 
 
 def visible_operations(user):
+    """Admins see all; others see their own and the history of guests they may see."""
+    from webvirt.guests.models import Guest
+
     operations = Operation.objects.select_related("actor", "host", "guest")
-    return operations if policy.can(user, "operation.view_all") else operations.filter(actor=user)
+    if policy.can(user, "operation.view_all"):
+        return operations
+    return operations.filter(Q(actor=user) | Q(guest__in=Guest.objects.restrict(user, "view").values("pk")))
 
 
 def operation_list(request):
