@@ -47,7 +47,9 @@ def flavor_list(request):
         audit.record(request.user, "flavor.add", flavor.name)
         messages.success(request, f"Added flavor {flavor.name}.")
         return redirect("guests:flavors")
-    return render(request, "guests/flavor_list.html", {"flavors": Flavor.objects.all(), "form": form})
+    return render(
+        request, "guests/flavor_list.html", {"flavors": Flavor.objects.prefetch_related("teams"), "form": form}
+    )
 
 
 @require_POST

@@ -3,13 +3,16 @@ import re
 
 from django import forms
 
+from webvirt.core.forms import NewOnHostForm
 from webvirt.core.validators import validate_object_name
 from webvirt.hypervisor.networks import FORWARD_MODES
 
 _BRIDGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
 
 
-class NetworkForm(forms.Form):
+class NetworkForm(NewOnHostForm):
+    host_relation, noun = "networks", "network"
+
     name = forms.CharField(max_length=100, validators=[validate_object_name])
     mode = forms.ChoiceField(choices=list(FORWARD_MODES.items()), initial="nat")
     ipv4_cidr = forms.CharField(
@@ -23,16 +26,6 @@ class NetworkForm(forms.Form):
         label="Host bridge", required=False, help_text="For bridge mode: an existing bridge, e.g. br0."
     )
     autostart = forms.BooleanField(required=False, initial=True)
-
-    def __init__(self, *args, host, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.host = host
-
-    def clean_name(self):
-        name = self.cleaned_data["name"]
-        if self.host.networks.filter(name=name).exists():
-            raise forms.ValidationError(f"{self.host.name} already has a network named {name}.")
-        return name
 
     def clean(self):
         data = super().clean()

@@ -26,7 +26,7 @@ def network_list(request, host_id):
         return redirect("networks:list", host_id=host.pk)
     context = {
         "host": host,
-        "networks": host.networks.all(),
+        "networks": host.networks.prefetch_related("teams"),
         "form": form,
         "operations": host.operations.filter(kind__startswith="network.").select_related("actor")[:10],
     }

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 
 from webvirt import hypervisor
+from webvirt.core.forms import NewOnHostForm
 from webvirt.core.validators import validate_object_name
 
 GIB = 2**30
@@ -15,7 +16,9 @@ def _size_field(label="Size (GiB)"):
     return forms.DecimalField(label=label, min_value=0.001, max_digits=12, decimal_places=3)
 
 
-class PoolForm(forms.Form):
+class PoolForm(NewOnHostForm):
+    host_relation, noun = "pools", "pool"
+
     KINDS = [("dir", "Directory"), ("logical", "LVM volume group (existing)"), ("netfs", "NFS export")]
 
     name = forms.CharField(max_length=100, validators=[validate_object_name])
@@ -27,16 +30,6 @@ class PoolForm(forms.Form):
     nfs_host = forms.CharField(label="NFS server", required=False)
     nfs_path = forms.CharField(label="NFS export path", required=False)
     autostart = forms.BooleanField(required=False, initial=True)
-
-    def __init__(self, *args, host, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.host = host
-
-    def clean_name(self):
-        name = self.cleaned_data["name"]
-        if self.host.pools.filter(name=name).exists():
-            raise forms.ValidationError(f"{self.host.name} already has a pool named {name}.")
-        return name
 
     def _allowed_path(self, raw):
         path = PurePosixPath(raw or "")

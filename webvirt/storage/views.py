@@ -41,7 +41,7 @@ def pool_list(request, host_id):
         return redirect("storage:pools", host_id=host.pk)
     context = {
         "host": host,
-        "pools": host.pools.all(),
+        "pools": host.pools.prefetch_related("teams"),
         "form": form,
         "operations": host.operations.filter(kind__startswith="pool.").select_related("actor")[:10],
     }
@@ -85,7 +85,7 @@ def pool_detail(request, host_id, pool_id):
     context = {
         "pool": pool,
         "host": pool.host,
-        "volumes": pool.volumes.all(),
+        "volumes": pool.volumes.prefetch_related("teams"),
         "operations": pool.host.operations.filter(kind__startswith="volume.", params__pool_uuid=pool.uuid)[:15],
         **forms,
     }
