@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
   qemu-system-x86 qemu-utils ipxe ovmf dnsmasq-base iptables redis-server openssh-server openssh-client
+  sasl2-bin libsasl2-modules
   gcc python3-dev python3-venv chromium
 )
 missing=()

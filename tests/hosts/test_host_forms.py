@@ -36,6 +36,12 @@ def post_host(client, **fields):
             "port",
             "between 1 and 65535",
         ),
+        (
+            {"transport": "tls", "hostname": "kvm1", "tls_client_key": "-----BEGIN PRIVATE KEY-----\nbad"},
+            "tls_client_key",
+            "not an unencrypted private key in PEM",
+        ),
+        ({"transport": "tls", "hostname": "kvm1", "tls_ca_cert": "nope"}, "tls_ca_cert", "not a PEM certificate"),
         ({"transport": "test", "test_path": "/no/such/file.xml"}, "test_path", "No such file"),
         ({"name": "<b>x</b>", "transport": "local"}, "name", "Use letters"),
     ],

@@ -1,6 +1,7 @@
 """Real parts: the local libvirtd with a tiny guest, and (for e2e) the app and a worker as processes."""
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from django.db import connection
 from webvirt import hypervisor
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
+
+from .remote_libvirtd import RemoteLibvirtd
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = Path("/var/lib/libvirt/images")
@@ -69,6 +72,23 @@ def _free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def remote_libvirtd(tmp_path_factory):
+    """A private libvirtd listening on TCP with SASL and on TLS (see remote_libvirtd.py)."""
+    tcp_port = _free_port()
+    tls_port = _free_port()
+    while tls_port == tcp_port:
+        tls_port = _free_port()
+    daemon = RemoteLibvirtd(
+        tmp_path_factory.mktemp("remote-libvirtd"),
+        tcp_port=tcp_port,
+        tls_port=tls_port,
+        password=secrets.token_urlsafe(12),
+    )
+    yield daemon.start()
+    daemon.stop()
 
 
 def _database_url():

@@ -149,6 +149,15 @@ class HostForm(forms.ModelForm):
                 ) from None
         return key
 
+    def clean_tls_client_key(self):
+        key = self.cleaned_data.get("tls_client_key", "").strip()
+        if key:
+            try:
+                load_pem_private_key(key.encode(), password=None)
+            except (ValueError, TypeError):
+                raise forms.ValidationError("This is not an unencrypted private key in PEM format.") from None
+        return key
+
     def _check_certificate(self, name):
         text = self.cleaned_data.get(name, "").strip()
         if text:
