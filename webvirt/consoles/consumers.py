@@ -100,13 +100,22 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             log.warning("%s console of guest %s closed: %s lost access", self.kind, self.guest.pk, self.scope["user"])
             await self.close(code=errors.ACCESS_REVOKED, reason="Your access to this console was revoked.")
 
-    async def dispatch(self, message):
-        """Relay bytes straight to the handler: Channels would otherwise hop to the sync thread
-        (to tidy database connections) for every keystroke and frame, which the pump never uses."""
-        if message["type"] == "websocket.receive" and self.guest is not None:
-            await self.websocket_receive(message)
-        else:
-            await super().dispatch(message)
+    async def __call__(self, scope, receive, send):
+        """Relay the browser's messages in the task that reads them.
+
+        Channels' loop would wake three tasks per message (a fresh one to read it, its waiter, the
+        consumer) and hop to the sync thread to tidy database connections; once the console is
+        open, keystrokes and pointer moves go straight to the guest instead. Everything else
+        (connect, disconnect, channel layer events) still goes through Channels' dispatch."""
+
+        async def receive_control():
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive" or self.guest is None:
+                    return message
+                await self.websocket_receive(message)
+
+        await super().__call__(scope, receive_control, send)
 
     async def disconnect(self, code):
         if self.guest is None:
