@@ -190,9 +190,12 @@ def running_guest(tiny_guest):
     return tiny_guest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium driven by Playwright; never a downloaded browser."""
+    """Debian's chromium driven by Playwright; never a downloaded browser.
+
+    Per module: Playwright's sync API keeps an event loop running on this thread while it is open,
+    which would break every later test that runs one of its own."""
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
