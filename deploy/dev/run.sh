@@ -12,8 +12,11 @@ if [ -e /dev/kvm ]; then chgrp kvm /dev/kvm && chmod 660 /dev/kvm; fi
 if ! redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
   echo "redis: redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no" >> "$procfile"
 fi
-if ! pgrep -x virtlogd >/dev/null; then echo "virtlogd: virtlogd" >> "$procfile"; fi
-if ! pgrep -x libvirtd >/dev/null; then echo "libvirtd: libvirtd" >> "$procfile"; fi
+# Under systemd, libvirt's sockets start its daemons on demand: start them here only without it.
+if [ ! -d /run/systemd/system ]; then
+  pgrep -x virtlogd >/dev/null || echo "virtlogd: virtlogd" >> "$procfile"
+  pgrep -x libvirtd >/dev/null || echo "libvirtd: libvirtd" >> "$procfile"
+fi
 cat >> "$procfile" <<PROCS
 web: .venv/bin/uvicorn webvirt.asgi:application --ws-per-message-deflate false --host 127.0.0.1 --port ${PORT:-8000}
 worker: .venv/bin/celery -A webvirt worker --loglevel INFO --concurrency 2

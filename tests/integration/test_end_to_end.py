@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD, UserFactory
+from webvirt.core.models import Operation
 
 from .conftest import domain_state
 
@@ -62,3 +63,16 @@ def test_power_through_the_web_ui_and_a_worker(app_processes, tiny_guest):
     wait_for_operation(session, guest_url, "Force off", "succeeded")
     assert domain_state(tiny_guest.name) == "shut off"
     assert "state-shutoff" in session.get(guest_url, timeout=10).text
+
+
+@pytest.mark.e2e
+def test_an_action_while_the_task_queue_is_down_fails_clearly(start_app, make_test_host):
+    """Redis as broker unreachable: the request still answers, and the Operation says why it never ran."""
+    base_url = start_app(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    guest = make_test_host().guests.get(name="beta")
+    UserFactory(username="e2e-admin", is_staff=True)
+    session = log_in(base_url)
+    post_action(session, base_url, f"/guests/{guest.pk}/power/start/")
+    operation = Operation.objects.get(guest=guest)
+    assert operation.status == "failed" and operation.finished_at is not None
+    assert "The task queue (Redis) did not answer" in session.get(f"{base_url}/guests/{guest.pk}/", timeout=10).text

@@ -56,10 +56,25 @@ def enqueue(*, kind, actor, target, host=None, guest=None, params=None):
         kind=kind, actor=actor, host=host, guest=guest, target=target[:255], params=params or {}
     )
     audit.record(actor, kind, operation.target, outcome="requested", operation=operation.pk)
+    transaction.on_commit(lambda: _send_to_workers(operation))
+    return operation
+
+
+def _send_to_workers(operation):
+    """Publish the task; if the broker cannot take it, the Operation fails saying so (never a 500)."""
+    from kombu.exceptions import OperationalError
+
     from .tasks import run_operation
 
-    transaction.on_commit(lambda: run_operation.delay(operation.pk))
-    return operation
+    try:
+        run_operation.delay(operation.pk)
+    except OperationalError as exc:
+        log.error("operation %s could not be queued: %s", operation.pk, exc)
+        finish(
+            operation,
+            status=Operation.Status.FAILED,
+            message="The task queue (Redis) did not answer, so this never started. Try again shortly.",
+        )
 
 
 def start(operation_id):

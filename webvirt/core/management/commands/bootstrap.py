@@ -5,7 +5,6 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from webvirt.core import operations
 from webvirt.hosts.models import Host
 
 
@@ -25,6 +24,6 @@ class Command(BaseCommand):
                 + "\n(shown only this once; change it after logging in)"
             )
         if not no_local_host and not Host.objects.exists():
-            host = Host.objects.create(name="local", transport="local")
-            operations.enqueue(kind="host.resync", actor=None, host=host, target=host.name)
+            # Nothing queued here: Redis may not run yet. The watcher reads every host when it starts.
+            Host.objects.create(name="local", transport="local")
             self.stdout.write("Registered the local libvirt host (qemu:///system).")
