@@ -9,6 +9,8 @@ from django.urls import reverse
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
+from webvirt.hosts.sync import sync_host
+from webvirt.hypervisor import HostUnreachable
 
 
 def test_adding_a_host_refreshes_its_inventory(admin_client, tmp_path, django_capture_on_commit_callbacks):
@@ -81,12 +83,17 @@ def silent_server():
     server.close()
 
 
+def hung_openers():
+    return sum(thread.name == "libvirt-open" for thread in threading.enumerate())
+
+
 def test_a_host_that_never_answers_does_not_hang_the_worker(
     admin, settings, silent_server, django_capture_on_commit_callbacks
 ):
     from webvirt.hosts import services
 
     settings.WEBVIRT_CONNECT_TIMEOUT = 0.5
+    openers_before = hung_openers()
     host = Host(name="hung", transport="tcp", hostname="127.0.0.1", port=silent_server, username="u")
     host.set_secrets({"password": "pw"})
     host.save()
@@ -96,6 +103,10 @@ def test_a_host_that_never_answers_does_not_hang_the_worker(
     assert operation.status == "failed"
     assert "did not answer within 0.5 s" in operation.message
     assert (operation.finished_at - operation.started_at).total_seconds() < 10
+    for _ in range(3):  # beat and the watcher keep trying: the hung opens must not pile up
+        with pytest.raises(HostUnreachable, match=r"did not answer within 0\.5 s"):
+            sync_host(host)
+    assert hung_openers() == openers_before + 1
 
 
 def test_removing_a_host_keeps_its_operations(admin_client, test_host, django_capture_on_commit_callbacks):

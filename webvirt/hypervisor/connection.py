@@ -63,6 +63,7 @@ class _Process:
         self.lock = threading.Lock()
         self.connections = {}
         self.open_locks = {}
+        self.stuck_opens = {}  # spec -> the thread of an open that missed its deadline
         self.event_loop_started = False
 
 
@@ -134,7 +135,13 @@ def _uri_with_files(spec, directory):
     )
 
 
-def _open(spec, timeout):
+def _open(spec, timeout, state):
+    stuck = state.stuck_opens.get(spec)
+    if stuck is not None and stuck.is_alive():
+        # libvirt cannot cancel an open: one per host may hang, not one more per resync.
+        raise HostUnreachable(
+            f"{spec.display_uri} did not answer within {timeout:g} s: an earlier attempt still waits for it."
+        )
     if spec.transport in DEFAULT_PORTS:
         _probe_tcp(spec, timeout)
 
@@ -169,6 +176,7 @@ def _open(spec, timeout):
     # ssh and the TLS library read their files while opening; nothing needs them afterwards.
     if opener.is_alive():
         abandoned.set()
+        state.stuck_opens[spec] = opener
         threading.Thread(target=lambda: (opener.join(), shutil.rmtree(directory, True)), daemon=True).start()
         raise HostUnreachable(f"{spec.display_uri} did not answer within {timeout:g} s.")
     shutil.rmtree(directory, ignore_errors=True)
@@ -196,7 +204,7 @@ def get_connection(spec, timeout=10.0):
             except libvirt.libvirtError:
                 pass
             forget_connection(spec)
-        conn = _open(spec, timeout)
+        conn = _open(spec, timeout, state)
         state.connections[spec] = conn
         return conn
 
