@@ -8,6 +8,7 @@ const screen = document.getElementById("screen");
 const scale = document.getElementById("scale");
 const viewOnly = document.getElementById("view-only");
 let rfb = null;
+let socket = null; // the current one: a replaced socket's late close event must not act
 
 async function connect(retried = false) {
   if (rfb) {
@@ -24,12 +25,13 @@ async function connect(retried = false) {
     return;
   }
   // Our own socket, so that its close code and reason can be shown; noVNC speaks RFB over it.
-  const socket = new WebSocket(url, ["binary"]);
-  socket.binaryType = "arraybuffer";
-  socket.addEventListener("close", (event) => {
-    if (explainClose(event, { retried })) connect(true);
+  const opened = new WebSocket(url, ["binary"]);
+  socket = opened;
+  opened.binaryType = "arraybuffer";
+  opened.addEventListener("close", (event) => {
+    if (opened === socket && explainClose(event, { retried })) connect(true);
   });
-  rfb = new RFB(screen, socket, { shared: true });
+  rfb = new RFB(screen, opened, { shared: true });
   rfb.scaleViewport = scale.checked;
   rfb.viewOnly = viewOnly.checked;
   rfb.addEventListener("connect", () => {
@@ -39,22 +41,25 @@ async function connect(retried = false) {
   rfb.addEventListener("securityfailure", (event) => setState("failed", `security failure: ${event.detail.reason || ""}`));
 }
 
-function tap(keysym, down) {
-  rfb?.sendKey(keysym, null, down);
-}
-
-function sendCombo(names) {
-  const codes = names.split(" ").map((name) => KeyTable[`XK_${name}`]);
-  codes.forEach((code) => tap(code, true));
-  codes.reverse().forEach((code) => tap(code, false));
+// Keys of a combination come as "keysym:code" (e.g. "Control_L:ControlLeft"): with the physical key's
+// code, noVNC sends QEMU's extended key events, scancodes that the guest reads with its own layout.
+function sendCombo(keys) {
+  const pressed = keys.split(" ").map((key) => {
+    const [name, code] = key.split(":");
+    return [KeyTable[`XK_${name}`], code];
+  });
+  pressed.forEach(([keysym, code]) => rfb?.sendKey(keysym, code, true));
+  pressed.reverse().forEach(([keysym, code]) => rfb?.sendKey(keysym, code, false));
   rfb?.focus();
 }
 
+// Pasted text has characters, not physical keys: it goes as keysyms, which QEMU turns into
+// scancodes with its own (US) map, so characters beyond that layout may arrive differently.
 function typeText(text) {
   for (const character of text) {
     const keysym = character === "\n" ? KeyTable.XK_Return : keysyms.lookup(character.codePointAt(0));
-    tap(keysym, true);
-    tap(keysym, false);
+    rfb?.sendKey(keysym, null, true);
+    rfb?.sendKey(keysym, null, false);
   }
   rfb?.focus();
 }
