@@ -12,10 +12,11 @@ import time
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth import get_user_model
 
-from webvirt.consoles import errors
+from webvirt.consoles import errors, tickets
 from webvirt.consoles.notify import close_consoles
+from webvirt.guests.models import Grant
 
-from .conftest import FakeVncServer, communicator, ticket_for, vnc_path
+from .conftest import ORIGIN, FakeVncServer, communicator, ticket_for, vnc_path
 
 
 async def expect_close(client, code, reason_part=""):
@@ -68,6 +69,28 @@ def test_foreign_or_missing_origin(console_guest, staff):
     ticket = ticket_for(staff, console_guest)
     refused(vnc_path(console_guest, ticket), errors.BAD_ORIGIN, "own pages", user=staff, origin=b"https://evil.example")
     refused(vnc_path(console_guest, ticket), errors.BAD_ORIGIN, "own pages", user=staff, origin=None)
+    # An allowed host name, but another port (another site on the same machine): not our pages.
+    refused(
+        vnc_path(console_guest, ticket), errors.BAD_ORIGIN, "own pages", user=staff, origin=b"http://127.0.0.1:9999"
+    )
+
+
+def test_trusted_origin_of_a_reverse_proxy(console_guest, staff, settings):
+    """Behind a proxy that rewrites Host, the page's origin is named in CSRF_TRUSTED_ORIGINS."""
+    settings.CSRF_TRUSTED_ORIGINS = ["https://127.0.0.1"]
+
+    async def scenario(client, server, ticket):
+        await client.send_to(bytes_data=b"ping")
+        assert await client.receive_from(timeout=5) == b"ping"
+
+    relay(console_guest, staff, scenario, origin=b"https://127.0.0.1")
+
+
+def test_a_viewer_may_see_the_guest_but_not_its_console(console_guest, outsider, caplog):
+    Grant.objects.create(guest=console_guest, user=outsider, role="viewer")
+    ticket = tickets.issue(user=outsider, guest=console_guest, kind="vnc")  # as if issued before a downgrade
+    refused(vnc_path(console_guest, ticket), errors.FORBIDDEN, "may not open this guest's console", user=outsider)
+    assert f"refused for {outsider.username}" in caplog.text and str(errors.FORBIDDEN) in caplog.text
 
 
 def test_user_who_lost_access_after_the_ticket_was_issued(console_guest, staff):
@@ -99,7 +122,7 @@ def test_display_unreachable(console_guest, staff):
     refused(vnc_path(console_guest, ticket_for(staff, console_guest)), errors.UNREACHABLE, "Cannot reach", user=staff)
 
 
-def relay(guest, user, scenario, **server_options):
+def relay(guest, user, scenario, origin=ORIGIN, **server_options):
     """Run `scenario(client, server, ticket)` against a fake VNC server the guest points at."""
 
     async def run():
@@ -107,7 +130,7 @@ def relay(guest, user, scenario, **server_options):
         guest.vnc_port = await server.start()
         await sync_to_async(guest.save)()
         ticket = await sync_to_async(ticket_for)(user, guest)
-        client = await sync_to_async(communicator)(vnc_path(guest, ticket), user=user)
+        client = await sync_to_async(communicator)(vnc_path(guest, ticket), user=user, origin=origin)
         accepted, subprotocol = await client.connect(timeout=5)
         assert (accepted, subprotocol) == (True, "binary")
         try:

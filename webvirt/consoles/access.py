@@ -14,10 +14,14 @@ from .errors import ConsoleRefused
 
 
 def check_origin(headers):
-    """Browsers always send Origin on WebSockets; it must name one of our allowed hosts."""
-    origin = dict(headers).get(b"origin", b"").decode("latin-1")
-    hostname = urlsplit(origin).hostname if origin else None
-    if not hostname or not validate_host(hostname, settings.ALLOWED_HOSTS):
+    """Browsers always send Origin on WebSockets. As Django's CSRF check does for forms, it must be
+    the origin the socket was opened on (same host and port) or a trusted one, on an allowed host."""
+    headers = dict(headers)
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    parts = urlsplit(origin) if origin else None
+    allowed_host = parts is not None and validate_host(parts.hostname or "", settings.ALLOWED_HOSTS)
+    same_origin = parts is not None and parts.netloc == headers.get(b"host", b"").decode("latin-1")
+    if not (allowed_host and (same_origin or origin in settings.CSRF_TRUSTED_ORIGINS)):
         raise ConsoleRefused(errors.BAD_ORIGIN, "Consoles open only from webvirt's own pages.")
 
 
