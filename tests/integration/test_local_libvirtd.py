@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from webvirt import hypervisor
 from webvirt.core.models import Operation
 from webvirt.guests import services
 from webvirt.hosts.sync import sync_host
@@ -85,3 +86,19 @@ def test_guest_undefined_behind_our_back_is_marked_gone(tiny_guest, local_host):
     sync_host(local_host)
     tiny_guest.refresh_from_db()
     assert tiny_guest.is_gone
+
+
+def test_deleting_a_running_transient_guest(run, local_host, tmp_path):
+    """A guest started from XML alone (`virsh create`) vanishes when destroyed: delete still succeeds."""
+    name = f"webvirt-transient-{tmp_path.name[-8:]}"
+    xml = hypervisor.build_domain(name=name, domain_type=local_host.preferred_domain_type, memory_mib=64, vcpus=1)
+    (tmp_path / "guest.xml").write_text(xml)
+    virsh("create", str(tmp_path / "guest.xml"))
+    try:
+        sync_host(local_host)
+        guest = local_host.guests.get(name=name)
+        operation = run(guest, "delete", remove_volumes=False)
+        assert operation.status == "succeeded", operation.message
+        assert virsh("domstate", name, check=False).returncode != 0
+    finally:
+        virsh("destroy", name, check=False)

@@ -194,9 +194,10 @@ def delete_guest(spec, uuid, *, remove_volumes, timeout=10.0):
         except GuestNotFound:
             return ["The guest was already gone from the host."]
         paths = disk_file_paths(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        persistent = domain.isPersistent()  # asked first: a transient guest is gone once destroyed
         if domain.isActive():
             domain.destroy()
-        if domain.isPersistent():
+        if persistent:
             try:
                 domain.undefineFlags(_UNDEFINE_FLAGS)
             except libvirt.libvirtError as exc:

@@ -6,6 +6,7 @@ fails with ConsoleBusy unless `take_over` forces the other session off.
 """
 
 import contextlib
+import time
 
 import libvirt
 
@@ -58,10 +59,19 @@ class SerialConsole:
                 self._stream.eventRemoveCallback()
             self._deliver(self._on_closed)
 
-    def send(self, data):
-        """Send keystrokes; a console that cannot take them now drops them rather than block."""
+    def send(self, data, patience_s=2.0):
+        """Send keystrokes, waiting while the console cannot take them yet (a long paste); what it
+        still has not taken after `patience_s` is dropped rather than block the session."""
+        deadline = time.monotonic() + patience_s
         with contextlib.suppress(libvirt.libvirtError):
-            self._stream.send(data)
+            while data and not self._closed:
+                sent = self._stream.send(data)
+                if sent == -2:  # would block
+                    if time.monotonic() > deadline:
+                        return
+                    time.sleep(0.01)
+                    continue
+                data = data[sent:]
 
     def close(self):
         already = self._closed
