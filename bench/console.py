@@ -164,6 +164,13 @@ class FakeServer:
 # Extra uvicorn options to compare (e.g. "--ws websockets"); deployments use the ones in deploy/.
 UVICORN_ARGS = os.environ.get("WEBVIRT_BENCH_UVICORN_ARGS", "").split()
 
+# The client on one CPU, the proxies on the others; the fake server anywhere. A browser is not on
+# the proxy's machine, and on two cores a proxy the scheduler puts beside the client streams at
+# about 700 MiB/s, beside the fake server at about 1,100: a lottery that would decide the result.
+CPUS = sorted(os.sched_getaffinity(0))
+CLIENT_CPUS = set(CPUS[:1]) if len(CPUS) > 1 else set(CPUS)
+PROXY_CPUS = set(CPUS[1:]) if len(CPUS) > 1 else set(CPUS)
+
 
 def free_port():
     with socket.socket() as probe:
@@ -176,7 +183,13 @@ def start_process(name, command):
     env = {**os.environ, "WEBVIRT_DEV": "1", "PYTHONPATH": str(REPO)}
     with open(WORK_DIR / f"{name}.log", "w") as log:
         process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: os.sched_setaffinity(0, PROXY_CPUS),  # inherited by websockify's children
         )
     STARTED.append(process)
     return process
@@ -632,7 +645,9 @@ def print_logs():
 
 
 def main():
-    server = FakeServer()
+    server = FakeServer()  # forked before the client is pinned: it may run on any CPU
+    os.sched_setaffinity(0, CLIENT_CPUS)
+    print(f"CPUs: client {sorted(CLIENT_CPUS)}, proxies {sorted(PROXY_CPUS)}, fake server {CPUS}", flush=True)
     try:
         user, guest, cookie = set_up(server.port)
         channels, websockify = start_proxies(user, guest, cookie)
