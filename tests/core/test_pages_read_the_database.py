@@ -1,0 +1,99 @@
+"""Pages read the inventory from the database: not one call reaches libvirt while they render."""
+
+import contextlib
+import functools
+
+import libvirt
+from django.urls import reverse
+
+from webvirt.hosts.sync import sync_host
+from webvirt.hosts.tasks import resync_all_hosts
+
+# Answered by the Python object itself, without the driver.
+LOCAL_METHODS = {"UUIDString", "UUID", "name", "connect"}
+
+
+@contextlib.contextmanager
+def libvirt_calls():
+    """Count calls into libvirt's connection, domain, pool, volume, network and stream objects."""
+    calls = []
+    originals = []
+    classes = (
+        libvirt.virConnect,
+        libvirt.virDomain,
+        libvirt.virStoragePool,
+        libvirt.virStorageVol,
+        libvirt.virNetwork,
+        libvirt.virStream,
+    )
+    for cls in classes:
+        for name, method in list(vars(cls).items()):
+            if name.startswith("_") or name in LOCAL_METHODS or not callable(method):
+                continue
+
+            @functools.wraps(method)
+            def counted(*args, _method=method, _name=f"{cls.__name__}.{name}", **kwargs):
+                calls.append(_name)
+                return _method(*args, **kwargs)
+
+            originals.append((cls, name, method))
+            setattr(cls, name, counted)
+    for name in ("open", "openAuth", "openReadOnly"):
+        original = getattr(libvirt, name)
+
+        @functools.wraps(original)
+        def opened(*args, _original=original, _name=f"libvirt.{name}", **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        originals.append((libvirt, name, original))
+        setattr(libvirt, name, opened)
+    try:
+        yield calls
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+
+
+def test_no_page_calls_libvirt(admin_client, test_host, storage_host):
+    guest = test_host.guests.get(name="alpha")
+    pool = storage_host.pools.get()
+    network = storage_host.networks.get()
+    urls = [
+        reverse("guests:list"),
+        reverse("guests:list") + "?q=al&state=running&sort=-memory_mib",
+        reverse("guests:detail", args=[guest.pk]),
+        reverse("consoles:vnc", args=[guest.pk]),
+        reverse("hosts:list"),
+        reverse("hosts:detail", args=[test_host.pk]),
+        reverse("core:operations"),
+        reverse("storage:pools", args=[storage_host.pk]),
+        reverse("storage:pool", args=[storage_host.pk, pool.pk]),
+        reverse("networks:list", args=[storage_host.pk]),
+        reverse("networks:detail", args=[storage_host.pk, network.pk]),
+    ]
+    with libvirt_calls() as calls:
+        for url in urls:
+            assert admin_client.get(url).status_code == 200, url
+        assert calls == []
+        sync_host(test_host)  # the control: a resync is counted, so a page that called libvirt would be
+        assert "virConnect.listAllDomains" in calls
+
+
+def test_guest_page_shows_what_the_inventory_holds(admin_client, test_host):
+    guest = test_host.guests.get(name="alpha")
+    page = admin_client.get(reverse("guests:detail", args=[guest.pk])).content.decode()
+    for fact in ("<dd>1</dd>", "128 MiB", "/images/alpha.qcow2", "52:54:00:00:00:01", "testhost", "running"):
+        assert fact in page, fact
+
+
+def test_beat_resync_refreshes_enabled_hosts_only(make_test_host):
+    enabled = make_test_host("on", sync=False)
+    disabled = make_test_host("off", sync=False)
+    disabled.enabled = False
+    disabled.save()
+    resync_all_hosts.delay()  # run eagerly: one resync_host task per enabled host
+    enabled.refresh_from_db()
+    disabled.refresh_from_db()
+    assert enabled.reachable is True and enabled.guests.count() == 2
+    assert disabled.reachable is None and not disabled.guests.exists()
