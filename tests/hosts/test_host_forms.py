@@ -103,3 +103,14 @@ def test_anonymous_users_are_sent_to_log_in(client, test_host):
     response = client.get(reverse("hosts:detail", args=[test_host.pk]))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_secrets_are_not_echoed_when_the_form_comes_back_with_errors(admin_client, ssh_key):
+    """A form shown again for another field's error must not carry the pasted key or password."""
+    secret_line = ssh_key.strip().splitlines()[1]
+    response = post_host(admin_client, hostname="bad host!", username="virt", ssh_private_key=ssh_key)
+    assert response.status_code == 200 and "not a valid host name" in response.content.decode()
+    assert secret_line not in response.content.decode()
+    response = post_host(admin_client, transport="tcp", hostname="bad host!", username="u", password="s3cret-sasl-pw")
+    assert response.status_code == 200 and "s3cret-sasl-pw" not in response.content.decode()
+    assert not Host.objects.exists()

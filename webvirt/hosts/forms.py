@@ -11,6 +11,13 @@ from .models import Host
 SECRET_HELP = "Stored encrypted and never shown again; leave blank to keep the current one."
 
 
+class SecretTextarea(forms.Textarea):
+    """A textarea for keys that comes back empty, even when the form is shown again with errors."""
+
+    def format_value(self, value):
+        return None
+
+
 class HostForm(forms.ModelForm):
     """Connection fields per transport; the URI is built from them, never typed in."""
 
@@ -20,11 +27,14 @@ class HostForm(forms.ModelForm):
     ssh_private_key = forms.CharField(
         label="SSH private key",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off"}),
         help_text="OpenSSH or PEM format, without a passphrase. " + SECRET_HELP,
     )
     tls_client_key = forms.CharField(
-        label="TLS client key", required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text=SECRET_HELP
+        label="TLS client key",
+        required=False,
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off"}),
+        help_text=SECRET_HELP,
     )
 
     FIELD_TRANSPORTS = {
