@@ -50,6 +50,19 @@ def test_websockify_mode_points_the_page_at_websockify(admin_client, console_gue
     assert body["absolute"] is True and body["url"].startswith("wss://consoles.example.org/?token=")
 
 
+def test_websockify_mode_keeps_ssh_tunnelled_displays_on_the_apps_proxy(admin_client, console_guest, settings):
+    settings.WEBVIRT_CONSOLE_PROXY = "websockify"
+    settings.WEBVIRT_WEBSOCKIFY_URL = "wss://consoles.example.org/"
+    host = console_guest.host
+    host.transport, host.hostname, host.username = "ssh", "kvm1.example.org", "virt"
+    host.set_secrets({"ssh_private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\n..."})
+    host.save()
+    console_guest.vnc_port = 5999  # on kvm1's loopback: reached through an SSH tunnel
+    console_guest.save()
+    body = admin_client.post(reverse("consoles:ticket", args=[console_guest.pk, "vnc"])).json()
+    assert body["absolute"] is False and body["url"].startswith(f"/ws/console/{console_guest.pk}/?ticket=")
+
+
 def test_outsiders_get_no_page_and_no_ticket(outsider_client, console_guest):
     assert outsider_client.get(reverse("consoles:vnc", args=[console_guest.pk])).status_code == 404
     assert outsider_client.post(reverse("consoles:ticket", args=[console_guest.pk, "vnc"])).status_code == 404

@@ -32,14 +32,16 @@ def console_ticket(request, pk, kind):
     if kind not in PAGES:
         raise Http404("No such console.")
     guest = _guest(request, pk)
+    endpoint = None
     try:
         if kind == "vnc":
-            vnc_endpoint(guest)
+            endpoint = vnc_endpoint(guest)
         elif not guest.is_active or guest.is_gone:
             raise ConsoleRefused(NOT_RUNNING, "The guest is not running.")
     except ConsoleRefused as refusal:
         return JsonResponse({"code": refusal.code, "reason": refusal.reason}, status=409)
     ticket = tickets.issue(user=request.user, guest=guest, kind=kind)
-    if settings.WEBVIRT_CONSOLE_PROXY == "websockify" and kind == "vnc":
+    # websockify cannot tunnel through SSH: those displays stay on the app's own proxy.
+    if settings.WEBVIRT_CONSOLE_PROXY == "websockify" and endpoint and endpoint.ssh is None:
         return JsonResponse({"url": f"{settings.WEBVIRT_WEBSOCKIFY_URL}?token={ticket}", "absolute": True})
     return JsonResponse({"url": f"{SOCKET_PATHS[kind]}{guest.pk}/?ticket={ticket}", "absolute": False})
