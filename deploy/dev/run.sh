@@ -4,13 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 redis_url=${REDIS_URL:-redis://127.0.0.1:6379/0}
+redis_port=$(sed -E 's#^redis://([^/]*@)?[^:/]+:([0-9]+).*#\2#; t; s#.*#6379#' <<< "$redis_url")
 procfile=data/Procfile.run
 mkdir -p data
 : > "$procfile"
 
 if [ -e /dev/kvm ]; then chgrp kvm /dev/kvm && chmod 660 /dev/kvm; fi
 if ! redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
-  echo "redis: redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no" >> "$procfile"
+  echo "redis: redis-server --bind 127.0.0.1 --port $redis_port --save '' --appendonly no" >> "$procfile"
 fi
 # Under systemd, libvirt's sockets start its daemons on demand: start them here only without it.
 if [ ! -d /run/systemd/system ]; then
