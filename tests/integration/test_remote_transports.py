@@ -5,7 +5,11 @@ secrets, the URI built from them, the SASL callback or the certificates written 
 library while connecting, the inventory sync, and a guest really started over the transport.
 """
 
+import os
+import signal
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -135,3 +139,38 @@ def test_tls_with_certificates_of_another_ca_is_refused(remote_libvirtd, db):
     assert host.last_error.startswith(f"Cannot connect to qemu+tls://localhost:{remote_libvirtd.tls_port}/system")
     assert "PRIVATE KEY" not in host.last_error
     assert_no_key_material_left()
+
+
+def test_a_host_that_stops_answering_mid_call_is_dropped_by_keepalive(remote_libvirtd, db):
+    """The TCP connection stays up (the kernel still answers) while libvirtd is frozen: only
+    libvirt's keepalive can end a call that is waiting, and it must, or the worker hangs."""
+    host = Host(name="frozen", transport="tcp", hostname="127.0.0.1", port=remote_libvirtd.tcp_port)
+    host.username = SASL_USER
+    host.set_secrets({"password": remote_libvirtd.password})
+    host.save()
+    sync_host(host)  # connected and cached
+    spec, outcome = host.connection_spec(), {}
+
+    def list_guests():
+        try:
+            hypervisor.list_guests(spec)
+        except hypervisor.HypervisorError as exc:
+            outcome["error"] = exc
+
+    os.kill(remote_libvirtd.process.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        worker = threading.Thread(target=list_guests, daemon=True)
+        worker.start()
+        worker.join(60)
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(remote_libvirtd.process.pid, signal.SIGCONT)
+    assert not worker.is_alive(), "the call still hangs after 60 s"
+    # Unreachable, so the operation is retried and the host shown as unreachable, not a libvirt error.
+    assert isinstance(outcome.get("error"), hypervisor.HostUnreachable), outcome
+    assert "keepalive" in str(outcome["error"])
+    assert elapsed < 40, elapsed  # keepalive: 3 unanswered probes, 5 s apart
+    sync_host(host)  # once the daemon answers again, a new connection is made
+    host.refresh_from_db()
+    assert host.reachable is True

@@ -236,12 +236,22 @@ def translated_errors(spec):
             raise GuestNotFound(message) from None
         if code in _STATE_ERRORS:
             raise InvalidState(message) from None
-        if code in _TRANSPORT_ERRORS or (
-            code == libvirt.VIR_ERR_SYSTEM_ERROR and exc.get_error_domain() in _TRANSPORT_DOMAINS
+        if (
+            code in _TRANSPORT_ERRORS
+            or (code == libvirt.VIR_ERR_SYSTEM_ERROR and exc.get_error_domain() in _TRANSPORT_DOMAINS)
+            or _connection_died(spec)  # e.g. closed by keepalive, reported as an internal error
         ):
             forget_connection(spec)
             raise HostUnreachable(f"Lost {spec.display_uri}: {message}") from None
         raise HypervisorError(message) from None
+
+
+def _connection_died(spec):
+    conn = _process().connections.get(spec)
+    try:
+        return conn is not None and not conn.isAlive()
+    except libvirt.libvirtError:
+        return True
 
 
 @contextlib.contextmanager
