@@ -9,7 +9,6 @@ SQLite database in a temporary folder; a DATABASE_URL set by the user is used in
 name an empty database. DEBUG is off unless set, as in production.
 """
 
-import functools
 import os
 import shutil
 import statistics
@@ -17,7 +16,6 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import django
@@ -39,6 +37,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from tests.conftest import host_file_xml  # noqa: E402
+from tests.libvirt_calls import libvirt_calls  # noqa: E402
 from webvirt.guests.models import Guest  # noqa: E402
 from webvirt.hosts.models import Host  # noqa: E402
 from webvirt.hosts.sync import sync_host  # noqa: E402
@@ -93,34 +92,6 @@ def time_resync(hosts):
     return time.perf_counter() - start
 
 
-# Methods answered from the Python object itself, with no call into the driver or the network.
-LOCAL_METHODS = {"UUIDString", "UUID", "name", "connect"}
-
-
-@contextmanager
-def counting_libvirt_calls():
-    """Count calls to the public methods of libvirt's connection and domain classes that reach the driver."""
-    calls = {"count": 0}
-    originals = []
-    for cls in (libvirt.virConnect, libvirt.virDomain):
-        for name, method in list(vars(cls).items()):
-            if name.startswith("_") or name in LOCAL_METHODS or not callable(method):
-                continue
-
-            @functools.wraps(method)
-            def counted(*args, _method=method, **kwargs):
-                calls["count"] += 1
-                return _method(*args, **kwargs)
-
-            originals.append((cls, name, method))
-            setattr(cls, name, counted)
-    try:
-        yield calls
-    finally:
-        for cls, name, method in originals:
-            setattr(cls, name, method)
-
-
 def median_ms(client, url):
     """Median server time of REQUESTS views of `url`, after one warm-up view."""
     assert client.get(url).status_code == 200, url
@@ -136,12 +107,12 @@ def median_ms(client, url):
 def measure_list(client):
     """Queries of one list view, then its median; libvirt calls are counted over all these views."""
     views = 1 + 1 + REQUESTS  # the one whose queries are captured, median_ms's warm-up, the timed ones
-    with counting_libvirt_calls() as calls:
+    with libvirt_calls(classes=(libvirt.virConnect, libvirt.virDomain)) as calls:
         with CaptureQueriesContext(connection) as captured:
             assert client.get(LIST_URL).status_code == 200
         queries = len(captured)  # now: the next request clears the log it reads
         p50 = median_ms(client, LIST_URL)
-    return {"queries": queries, "libvirt_calls": calls["count"] / views, "p50_ms": p50}
+    return {"queries": queries, "libvirt_calls": len(calls) / views, "p50_ms": p50}
 
 
 def main():
@@ -153,9 +124,9 @@ def main():
     # Resync: every host new (connections opened, all guests inserted), then nothing changed.
     hosts = register_hosts(paths)
     resync_s = time_resync(hosts)
-    with counting_libvirt_calls() as calls:
+    with libvirt_calls(classes=(libvirt.virConnect, libvirt.virDomain)) as calls:
         resync_unchanged_s = time_resync(hosts)
-    calls_per_host_resync = calls["count"] / HOSTS
+    calls_per_host_resync = len(calls) / HOSTS
     Host.objects.filter(pk__in=[host.pk for host in hosts]).delete()
 
     # Page views as the inventory grows: hosts registered progressively.

@@ -1,58 +1,10 @@
 """Pages read the inventory from the database: not one call reaches libvirt while they render."""
 
-import contextlib
-import functools
-
-import libvirt
 from django.urls import reverse
 
+from tests.libvirt_calls import libvirt_calls
 from webvirt.hosts.sync import sync_host
 from webvirt.hosts.tasks import resync_all_hosts
-
-# Answered by the Python object itself, without the driver.
-LOCAL_METHODS = {"UUIDString", "UUID", "name", "connect"}
-
-
-@contextlib.contextmanager
-def libvirt_calls():
-    """Count calls into libvirt's connection, domain, pool, volume, network and stream objects."""
-    calls = []
-    originals = []
-    classes = (
-        libvirt.virConnect,
-        libvirt.virDomain,
-        libvirt.virStoragePool,
-        libvirt.virStorageVol,
-        libvirt.virNetwork,
-        libvirt.virStream,
-    )
-    for cls in classes:
-        for name, method in list(vars(cls).items()):
-            if name.startswith("_") or name in LOCAL_METHODS or not callable(method):
-                continue
-
-            @functools.wraps(method)
-            def counted(*args, _method=method, _name=f"{cls.__name__}.{name}", **kwargs):
-                calls.append(_name)
-                return _method(*args, **kwargs)
-
-            originals.append((cls, name, method))
-            setattr(cls, name, counted)
-    for name in ("open", "openAuth", "openReadOnly"):
-        original = getattr(libvirt, name)
-
-        @functools.wraps(original)
-        def opened(*args, _original=original, _name=f"libvirt.{name}", **kwargs):
-            calls.append(_name)
-            return _original(*args, **kwargs)
-
-        originals.append((libvirt, name, original))
-        setattr(libvirt, name, opened)
-    try:
-        yield calls
-    finally:
-        for owner, name, original in originals:
-            setattr(owner, name, original)
 
 
 def test_no_page_calls_libvirt(admin_client, test_host, storage_host):
