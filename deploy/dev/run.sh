@@ -3,18 +3,15 @@
 # already running, all in the foreground under honcho; Ctrl-C stops everything started here.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-redis_url=${REDIS_URL:-redis://127.0.0.1:6379/0}
-redis_port=$(sed -E 's#^redis://([^/]*@)?[^:/]+:([0-9]+).*#\2#; t; s#.*#6379#' <<< "$redis_url")
+source deploy/dev/common.sh
 procfile=data/Procfile.run
 mkdir -p data
 : > "$procfile"
 
-if [ -e /dev/kvm ]; then chgrp kvm /dev/kvm && chmod 660 /dev/kvm; fi
 if ! redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
   echo "redis: redis-server --bind 127.0.0.1 --port $redis_port --save '' --appendonly no" >> "$procfile"
 fi
-# Under systemd, libvirt's sockets start its daemons on demand: start them here only without it.
-if [ ! -d /run/systemd/system ]; then
+if [ "$start_libvirt" = yes ]; then
   pgrep -x virtlogd >/dev/null || echo "virtlogd: virtlogd" >> "$procfile"
   pgrep -x libvirtd >/dev/null || echo "libvirtd: libvirtd" >> "$procfile"
 fi

@@ -2,14 +2,8 @@
 # Start, in the background, what tests need and this machine does not already run:
 # Redis (unless reachable) and libvirtd (unless systemd runs it). Gives QEMU access to /dev/kvm.
 set -euo pipefail
-redis_url=${REDIS_URL:-redis://127.0.0.1:6379/0}
-redis_port=$(sed -E 's#^redis://([^/]*@)?[^:/]+:([0-9]+).*#\2#; t; s#.*#6379#' <<< "$redis_url")
-
-if [ -e /dev/kvm ]; then
-  chgrp kvm /dev/kvm && chmod 660 /dev/kvm
-fi
-# Under systemd, libvirt's sockets start its daemons on demand: start them here only without it.
-if [ ! -d /run/systemd/system ]; then
+source "$(dirname "$0")/common.sh"
+if [ "$start_libvirt" = yes ]; then
   if ! pgrep -x virtlogd >/dev/null; then virtlogd -d; fi
   if ! pgrep -x libvirtd >/dev/null; then
     libvirtd -d
