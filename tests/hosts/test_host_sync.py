@@ -1,16 +1,19 @@
 """Host facts and reachability, through Operations run by the real task code on real libvirt drivers."""
 
+import inspect
 import socket
 import threading
+import time
 
 import pytest
 from django.urls import reverse
 
+from webvirt import hypervisor
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
-from webvirt.hypervisor import HostUnreachable
+from webvirt.hypervisor import HostUnreachable, guest_config, networks, storage
 
 
 def test_adding_a_host_refreshes_its_inventory(admin_client, tmp_path, django_capture_on_commit_callbacks):
@@ -119,3 +122,34 @@ def test_removing_a_host_keeps_its_operations(admin_client, test_host, django_ca
     operation = Operation.objects.get()
     assert (operation.host, operation.target, operation.status) == (None, "testhost", "succeeded")
     assert "testhost" in admin_client.get(reverse("core:operations")).content.decode()
+
+
+CALLS_ON_A_HOST = {
+    "host facts": lambda spec: hypervisor.read_host_facts(spec),
+    "guest power": lambda spec: hypervisor.power(spec, "00000000-0000-0000-0000-000000000000", "start"),
+    "pool listing": lambda spec: storage.list_pools(spec),
+    "network listing": lambda spec: networks.list_networks(spec),
+    "guest settings": lambda spec: guest_config.configure(spec, "00000000-0000-0000-0000-000000000000", name="x"),
+}
+
+
+@pytest.mark.parametrize("call", CALLS_ON_A_HOST.values(), ids=CALLS_ON_A_HOST.keys())
+def test_every_call_gives_up_after_the_configured_timeout(db, settings, silent_server, call):
+    """WEBVIRT_CONNECT_TIMEOUT reaches every hypervisor call through the host's connection spec."""
+    settings.WEBVIRT_CONNECT_TIMEOUT = 0.5
+    host = Host(name="hung", transport="tcp", hostname="127.0.0.1", port=silent_server, username="u")
+    spec = host.connection_spec()
+    assert spec.timeout == 0.5
+    started = time.monotonic()
+    with pytest.raises(HostUnreachable, match=r"within 0\.5 s"):
+        call(spec)
+    assert time.monotonic() - started < 3
+
+
+def test_no_hypervisor_function_takes_a_timeout_of_its_own():
+    """The connection spec carries the timeout, once; a per-call default would silently win."""
+    modules = (hypervisor, storage, networks, guest_config)
+    for module in modules:
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__.startswith("webvirt.hypervisor"):
+                assert "timeout" not in inspect.signature(function).parameters, f"{module.__name__}.{name}"

@@ -13,7 +13,6 @@ from urllib.parse import parse_qs
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
 from webvirt import hypervisor
 
@@ -178,7 +177,6 @@ class SerialConsumer(ConsoleConsumer):
                 on_data=self.output.put_nowait,
                 on_closed=lambda: self.output.put_nowait(None),
                 take_over=self.query.get("takeover") == ["1"],
-                timeout=settings.WEBVIRT_CONNECT_TIMEOUT,
             )
         except hypervisor.ConsoleBusy:
             raise ConsoleRefused(

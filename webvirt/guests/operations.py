@@ -36,7 +36,7 @@ def refresh_guest(guest):
     """Re-read one guest after acting on it; a guest the host no longer has is marked gone."""
     spec = guest.host.connection_spec()
     try:
-        facts = hypervisor.read_guest(spec, guest.uuid, settings.WEBVIRT_CONNECT_TIMEOUT)
+        facts = hypervisor.read_guest(spec, guest.uuid)
     except GuestNotFound:
         mark_gone(guest)
         return
@@ -53,7 +53,6 @@ def _power(operation):
             guest.uuid,
             action,
             shutdown_timeout=settings.WEBVIRT_SHUTDOWN_TIMEOUT,
-            timeout=settings.WEBVIRT_CONNECT_TIMEOUT,
         )
     except GuestNotFound:
         mark_gone(guest)
@@ -76,7 +75,6 @@ def delete(operation):
         guest.host.connection_spec(),
         guest.uuid,
         remove_volumes=operation.params.get("remove_volumes", False),
-        timeout=settings.WEBVIRT_CONNECT_TIMEOUT,
     )
     mark_gone(guest)
     if operation.params.get("remove_volumes"):

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -105,4 +106,5 @@ class Host(Publishable):
             tls_ca_cert=self.tls_ca_cert,
             tls_client_cert=self.tls_client_cert,
             tls_client_key=secrets.get("tls_client_key", ""),
+            timeout=settings.WEBVIRT_CONNECT_TIMEOUT,
         )

@@ -1,6 +1,5 @@
 """Refresh a host's facts and its whole guest inventory from libvirt."""
 
-from django.conf import settings
 from django.utils import timezone
 
 from webvirt import hypervisor
@@ -33,12 +32,11 @@ def record_unreachable(host, error):
 def sync_host(host):
     """Read the host and all its guests; on failure the host is marked unreachable with the reason."""
     spec = host.connection_spec()
-    timeout = settings.WEBVIRT_CONNECT_TIMEOUT
     try:
-        facts = hypervisor.read_host_facts(spec, timeout)
-        guests = hypervisor.list_guests(spec, timeout)
-        pools = list_pools(spec, timeout)
-        networks = list_networks(spec, timeout)
+        facts = hypervisor.read_host_facts(spec)
+        guests = hypervisor.list_guests(spec)
+        pools = list_pools(spec)
+        networks = list_networks(spec)
     except hypervisor.HypervisorError as exc:
         record_unreachable(host, exc)
         raise

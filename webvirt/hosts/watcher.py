@@ -9,8 +9,6 @@ import logging
 import queue
 import time
 
-from django.conf import settings
-
 from webvirt import hypervisor
 from webvirt.guests.inventory import apply_guests, mark_gone
 from webvirt.guests.models import Guest
@@ -42,14 +40,16 @@ class HostWatcher:
             if host_id in self.watches:
                 continue
             spec = host.connection_spec()
+            watch = None
             try:
+                # Registered before the catch-up sync, so nothing that happens during it is missed.
                 watch = hypervisor.LifecycleWatch(
-                    spec,
-                    lambda uuid, event, host_id=host_id: self.events.put((host_id, uuid, event)),
-                    settings.WEBVIRT_CONNECT_TIMEOUT,
+                    spec, lambda uuid, event, host_id=host_id: self.events.put((host_id, uuid, event))
                 )
                 sync_host(host)  # catch up on whatever happened while unwatched
             except hypervisor.HypervisorError as exc:
+                if watch is not None:  # the next round registers afresh: never leave this one behind
+                    watch.stop()
                 record_unreachable(host, exc)
                 log.warning("cannot watch host %s: %s", host.name, exc)
                 continue
@@ -61,7 +61,7 @@ class HostWatcher:
         if host is None:
             return
         try:
-            facts = hypervisor.read_guest(host.connection_spec(), uuid, settings.WEBVIRT_CONNECT_TIMEOUT)
+            facts = hypervisor.read_guest(host.connection_spec(), uuid)
         except hypervisor.GuestNotFound:
             guest = Guest.objects.filter(host=host, uuid=uuid).first()
             if guest:

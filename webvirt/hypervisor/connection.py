@@ -43,6 +43,8 @@ class ConnectionSpec:
     tls_ca_cert: str = ""
     tls_client_cert: str = ""
     tls_client_key: str = ""
+    # Seconds before the host counts as unreachable: the probe, the open and thus every call.
+    timeout: float = 10.0
 
     @property
     def display_uri(self):
@@ -93,10 +95,10 @@ def _ensure_event_loop(state):
         state.event_loop_started = True
 
 
-def _probe_tcp(spec, timeout):
+def _probe_tcp(spec):
     port = spec.port or DEFAULT_PORTS[spec.transport]
     try:
-        socket.create_connection((spec.hostname, port), timeout=timeout).close()
+        socket.create_connection((spec.hostname, port), timeout=spec.timeout).close()
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise HostUnreachable(f"Cannot reach {spec.hostname}:{port}: {reason}.") from None
@@ -135,7 +137,8 @@ def _uri_with_files(spec, directory):
     )
 
 
-def _open(spec, timeout, state):
+def _open(spec, state):
+    timeout = spec.timeout
     stuck = state.stuck_opens.get(spec)
     if stuck is not None and stuck.is_alive():
         # libvirt cannot cancel an open: one per host may hang, not one more per resync.
@@ -143,7 +146,7 @@ def _open(spec, timeout, state):
             f"{spec.display_uri} did not answer within {timeout:g} s: an earlier attempt still waits for it."
         )
     if spec.transport in DEFAULT_PORTS:
-        _probe_tcp(spec, timeout)
+        _probe_tcp(spec)
 
     def answer_credentials(credentials, _data):
         for credential in credentials:
@@ -189,7 +192,7 @@ def _open(spec, timeout, state):
     return conn
 
 
-def get_connection(spec, timeout=10.0):
+def get_connection(spec):
     """Return a live connection for `spec`, reusing this process's cached one when it is alive."""
     state = _process()
     _ensure_event_loop(state)
@@ -204,7 +207,7 @@ def get_connection(spec, timeout=10.0):
             except libvirt.libvirtError:
                 pass
             forget_connection(spec)
-        conn = _open(spec, timeout, state)
+        conn = _open(spec, state)
         state.connections[spec] = conn
         return conn
 
@@ -255,8 +258,8 @@ def _connection_died(spec):
 
 
 @contextlib.contextmanager
-def session(spec, timeout=10.0):
+def session(spec):
     """Use a host's connection with errors translated: `with session(spec) as conn: ...`."""
     with translated_errors(spec):
-        conn = get_connection(spec, timeout)
+        conn = get_connection(spec)
         yield conn

@@ -25,10 +25,10 @@ EVENTS = {
 class LifecycleWatch:
     """A registration of `on_event(uuid, event_name)` for every guest on one host."""
 
-    def __init__(self, spec, on_event, timeout=10.0):
+    def __init__(self, spec, on_event):
         self.spec = spec
         with translated_errors(spec):
-            self._conn = get_connection(spec, timeout)
+            self._conn = get_connection(spec)
             self._callback_id = self._conn.domainEventRegisterAny(
                 None,
                 libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,

@@ -30,9 +30,9 @@ def _redefine(conn, root):
     conn.defineXML(etree.tostring(root, encoding="unicode"))
 
 
-def configure(spec, uuid, *, name=None, description=None, autostart=None, boot=None, timeout=10.0):
+def configure(spec, uuid, *, name=None, description=None, autostart=None, boot=None):
     """Rename (shut off only), describe, set autostart and the boot order; returns notes."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         notes = []
         if name and name != domain.name():
@@ -59,9 +59,9 @@ def configure(spec, uuid, *, name=None, description=None, autostart=None, boot=N
         return notes
 
 
-def resize(spec, uuid, *, vcpus, memory_mib, timeout=10.0):
+def resize(spec, uuid, *, vcpus, memory_mib):
     """Shut off: any size (the maximum follows). Running: within the maximum set at boot."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         if not domain.isActive():
             root = _inactive_xml(domain)
@@ -106,9 +106,9 @@ def _disk_element(*, path, device, fmt, target, bus):
     return disk
 
 
-def attach_disk(spec, uuid, *, path, fmt, timeout=10.0):
+def attach_disk(spec, uuid, *, path, fmt):
     """Attach a volume as the next virtio disk (hot-plugged when running); returns its target."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         target = _next_target(parse(domain.XMLDesc(0)), "vd")
         xml = etree.tostring(_disk_element(path=path, device="disk", fmt=fmt, target=target, bus="virtio"))
@@ -143,10 +143,10 @@ PENDING_UNPLUG = (
 )
 
 
-def detach_disk(spec, uuid, target, timeout=10.0):
+def detach_disk(spec, uuid, target):
     """Detach a disk; returns (its path, whether the running guest has let go of it)."""
     xpath = "devices/disk[target/@dev=$dev]"
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         disk = _device(_inactive_xml(domain), xpath, f"disk {target}", dev=target)
         active = domain.isActive()
@@ -155,9 +155,9 @@ def detach_disk(spec, uuid, target, timeout=10.0):
         return (disk.find("source").get("file", "") if disk.find("source") is not None else ""), released
 
 
-def grow_disk(spec, uuid, target, capacity, timeout=10.0):
+def grow_disk(spec, uuid, target, capacity):
     """Grow a disk's volume; a running guest is told of its new size at once."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         disk = _device(parse(domain.XMLDesc(0)), "devices/disk[target/@dev=$dev]", f"disk {target}", dev=target)
         volume = conn.storageVolLookupByPath(disk.find("source").get("file"))
@@ -170,9 +170,9 @@ def grow_disk(spec, uuid, target, capacity, timeout=10.0):
         return volume.path()
 
 
-def change_media(spec, uuid, *, path, timeout=10.0):
+def change_media(spec, uuid, *, path):
     """Insert `path` into the first CD-ROM (adding one when shut off), or eject with path=''."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         root = _inactive_xml(domain)
         cdrom = root.find("devices/disk[@device='cdrom']")
@@ -201,8 +201,8 @@ def _nic_element(kind, source, mac=""):
     return etree.tostring(nic, encoding="unicode")
 
 
-def attach_nic(spec, uuid, *, kind, source, timeout=10.0):
-    with session(spec, timeout) as conn:
+def attach_nic(spec, uuid, *, kind, source):
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         domain.attachDeviceFlags(_nic_element(kind, source), _flags(domain))
         return "Network interface added."
@@ -212,8 +212,8 @@ def _nic(domain, mac):
     return _device(_inactive_xml(domain), "devices/interface[mac/@address=$mac]", f"interface {mac}", mac=mac.lower())
 
 
-def detach_nic(spec, uuid, mac, timeout=10.0):
-    with session(spec, timeout) as conn:
+def detach_nic(spec, uuid, mac):
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         active = domain.isActive()
         domain.detachDeviceFlags(etree.tostring(_nic(domain, mac), encoding="unicode"), _flags(domain))
@@ -222,18 +222,18 @@ def detach_nic(spec, uuid, mac, timeout=10.0):
         return f"Removed {mac}."
 
 
-def change_nic(spec, uuid, mac, *, kind, source, timeout=10.0):
+def change_nic(spec, uuid, mac, *, kind, source):
     """Move an interface to another network or bridge, keeping its MAC (live where QEMU allows)."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         _nic(domain, mac)
         domain.updateDeviceFlags(_nic_element(kind, source, mac=mac.lower()), _flags(domain))
         return f"{mac} now on {source}."
 
 
-def create_snapshot(spec, uuid, *, name, description="", timeout=10.0):
+def create_snapshot(spec, uuid, *, name, description=""):
     """An internal snapshot of all qcow2 disks, with the memory state when the guest runs."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         root = etree.Element("domainsnapshot")
         _sub(root, "name", name)
@@ -252,15 +252,15 @@ def _snapshot(domain, name):
         raise
 
 
-def revert_snapshot(spec, uuid, name, timeout=10.0):
-    with session(spec, timeout) as conn:
+def revert_snapshot(spec, uuid, name):
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         domain.revertToSnapshot(_snapshot(domain, name), 0)
         return f"Reverted to {name}."
 
 
-def delete_snapshot(spec, uuid, name, timeout=10.0):
-    with session(spec, timeout) as conn:
+def delete_snapshot(spec, uuid, name):
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         try:
             snapshot = domain.snapshotLookupByName(name, 0)
@@ -272,10 +272,10 @@ def delete_snapshot(spec, uuid, name, timeout=10.0):
         return f"Deleted snapshot {name}."
 
 
-def clone_definition(spec, uuid, *, name, disk_paths, timeout=10.0):
+def clone_definition(spec, uuid, *, name, disk_paths):
     """Define a copy of a shut-off guest under `name`, with new UUID and MACs and its disks
     replaced by `disk_paths` (target -> new path); returns the new UUID."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         if domain.isActive():
             raise InvalidState("Shut the guest down to clone it: a running guest's disks are not consistent.")
@@ -291,9 +291,9 @@ def clone_definition(spec, uuid, *, name, disk_paths, timeout=10.0):
         return conn.defineXML(etree.tostring(root, encoding="unicode")).UUIDString()
 
 
-def disk_volumes(spec, uuid, timeout=10.0):
+def disk_volumes(spec, uuid):
     """(target, pool UUID, volume name, format, capacity) of each disk; all must be pool volumes."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         disks = []
         for disk in _inactive_xml(domain).iterfind("devices/disk[@device='disk']"):

@@ -63,9 +63,9 @@ def _facts(domain, *, state=None, persistent=None, autostart=None):
     return facts
 
 
-def list_guests(spec, timeout=10.0):
+def list_guests(spec):
     """Facts of every guest on the host: one XML read per guest plus four calls for the whole host."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domains = conn.listAllDomains(0)
         persistent = {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT)}
         autostart = {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
@@ -101,14 +101,14 @@ def _lookup(conn, uuid):
         raise
 
 
-def read_guest(spec, uuid, timeout=10.0):
-    with session(spec, timeout) as conn:
+def read_guest(spec, uuid):
+    with session(spec) as conn:
         return _facts(_lookup(conn, uuid))
 
 
-def define_guest(spec, xml, timeout=10.0):
+def define_guest(spec, xml):
     """Define a persistent guest from XML built by domain_xml; returns its UUID."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         return conn.defineXML(xml).UUIDString()
 
 
@@ -125,11 +125,11 @@ def _wait_until_off(domain, deadline_s):
     return not domain.isActive()
 
 
-def power(spec, uuid, action, *, shutdown_timeout=120.0, timeout=10.0):
+def power(spec, uuid, action, *, shutdown_timeout=120.0):
     """Bring the guest to the state `action` asks for; returns a short note of what happened."""
     if action not in POWER_ACTIONS:
         raise HypervisorError(f"Unknown power action {action!r}.")
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         domain = _lookup(conn, uuid)
         state = _state(domain)
         active = bool(domain.isActive())
@@ -186,9 +186,9 @@ _UNDEFINE_FLAGS = (
 )
 
 
-def delete_guest(spec, uuid, *, remove_volumes, timeout=10.0):
+def delete_guest(spec, uuid, *, remove_volumes):
     """Stop and undefine the guest, optionally deleting its disk volumes; returns notes."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         try:
             domain = _lookup(conn, uuid)
         except GuestNotFound:

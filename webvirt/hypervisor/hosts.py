@@ -36,8 +36,8 @@ def _version(number):
     return f"{number // 1_000_000}.{number // 1000 % 1000}.{number % 1000}"
 
 
-def read_host_facts(spec, timeout=10.0):
-    with session(spec, timeout) as conn:
+def read_host_facts(spec):
+    with session(spec) as conn:
         arch, memory_mib, cpus = conn.getInfo()[:3]
         caps = parse(conn.getCapabilities())
         hostname = ""

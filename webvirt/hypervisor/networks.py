@@ -68,8 +68,8 @@ def _network_facts(network):
     return facts
 
 
-def list_networks(spec, timeout=10.0):
-    with session(spec, timeout) as conn:
+def list_networks(spec):
+    with session(spec) as conn:
         return [_network_facts(network) for network in conn.listAllNetworks(0)]
 
 
@@ -93,8 +93,8 @@ def build_network_xml(*, name, mode, ipv4_cidr="", dhcp_start="", dhcp_end="", b
     return etree.tostring(root, encoding="unicode")
 
 
-def define_network(spec, xml, *, start=True, autostart=False, timeout=10.0):
-    with session(spec, timeout) as conn:
+def define_network(spec, xml, *, start=True, autostart=False):
+    with session(spec) as conn:
         network = conn.networkDefineXML(xml)
         try:
             if start:
@@ -107,10 +107,10 @@ def define_network(spec, xml, *, start=True, autostart=False, timeout=10.0):
         return network.UUIDString()
 
 
-def network_action(spec, uuid, action, timeout=10.0):
+def network_action(spec, uuid, action):
     if action not in NETWORK_ACTIONS:
         raise HypervisorError(f"Unknown network action {action!r}.")
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         try:
             network = conn.networkLookupByUUIDString(uuid)
         except libvirt.libvirtError as exc:

@@ -18,13 +18,13 @@ _EVENTS = libvirt.VIR_STREAM_EVENT_READABLE | libvirt.VIR_STREAM_EVENT_ERROR | l
 
 
 class SerialConsole:
-    def __init__(self, spec, uuid, *, loop, on_data, on_closed, take_over=False, timeout=10.0):
+    def __init__(self, spec, uuid, *, loop, on_data, on_closed, take_over=False):
         """Open the console; `on_data(bytes)` and `on_closed()` are called on `loop`."""
         self._loop, self._on_data, self._on_closed = loop, on_data, on_closed
         self._closed = False
         flags = libvirt.VIR_DOMAIN_CONSOLE_FORCE if take_over else libvirt.VIR_DOMAIN_CONSOLE_SAFE
         with translated_errors(spec):
-            conn = get_connection(spec, timeout)
+            conn = get_connection(spec)
             domain = _lookup(conn, uuid)
             self._stream = conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
             try:

@@ -101,8 +101,8 @@ def _pool_facts(pool):
     return facts
 
 
-def list_pools(spec, timeout=10.0):
-    with session(spec, timeout) as conn:
+def list_pools(spec):
+    with session(spec) as conn:
         return [_pool_facts(pool) for pool in conn.listAllStoragePools(0)]
 
 
@@ -142,9 +142,9 @@ def build_pool_xml(*, name, kind, target_path="", volume_group="", nfs_host="", 
     return etree.tostring(root, encoding="unicode")
 
 
-def define_pool(spec, xml, *, autostart=False, timeout=10.0):
+def define_pool(spec, xml, *, autostart=False):
     """Define, build (a dir or mount point; never a VG) and start a pool; returns its UUID."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         pool = conn.storagePoolDefineXML(xml, 0)
         try:
             if parse(xml).get("type") in {"dir", "netfs"}:
@@ -158,10 +158,10 @@ def define_pool(spec, xml, *, autostart=False, timeout=10.0):
         return pool.UUIDString()
 
 
-def pool_action(spec, uuid, action, timeout=10.0):
+def pool_action(spec, uuid, action):
     if action not in POOL_ACTIONS:
         raise HypervisorError(f"Unknown pool action {action!r}.")
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         pool = _pool(conn, uuid)
         active = bool(pool.isActive())
         if action == "start":
@@ -201,11 +201,11 @@ def build_volume_xml(*, name, capacity, fmt, backing_path="", backing_format="")
     return etree.tostring(root, encoding="unicode")
 
 
-def create_volume(spec, pool_uuid, *, name, capacity, fmt, backing_path="", backing_format="", timeout=10.0):
+def create_volume(spec, pool_uuid, *, name, capacity, fmt, backing_path="", backing_format=""):
     """A new empty volume, or a qcow2 overlay on `backing_path` (a linked clone); returns its path."""
     if fmt not in VOLUME_FORMATS:
         raise HypervisorError(f"Unknown volume format {fmt!r}.")
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         pool = _pool(conn, pool_uuid)
         xml = build_volume_xml(
             name=name, capacity=capacity, fmt=fmt, backing_path=backing_path, backing_format=backing_format
@@ -213,8 +213,8 @@ def create_volume(spec, pool_uuid, *, name, capacity, fmt, backing_path="", back
         return pool.createXML(xml, 0).path()
 
 
-def resize_volume(spec, pool_uuid, name, capacity, timeout=10.0):
-    with session(spec, timeout) as conn:
+def resize_volume(spec, pool_uuid, name, capacity):
+    with session(spec) as conn:
         volume = _volume(_pool(conn, pool_uuid), name)
         current = volume.info()[1]
         if capacity < current:
@@ -224,8 +224,8 @@ def resize_volume(spec, pool_uuid, name, capacity, timeout=10.0):
         return volume.info()[1]
 
 
-def delete_volume(spec, pool_uuid, name, timeout=10.0):
-    with session(spec, timeout) as conn:
+def delete_volume(spec, pool_uuid, name):
+    with session(spec) as conn:
         pool = _pool(conn, pool_uuid)
         try:
             volume = pool.storageVolLookupByName(name)
@@ -237,12 +237,10 @@ def delete_volume(spec, pool_uuid, name, timeout=10.0):
         return f"Deleted {name}."
 
 
-def clone_volume(
-    spec, pool_uuid, source_name, *, name, target_pool_uuid=None, capacity=None, progress=None, timeout=10.0
-):
+def clone_volume(spec, pool_uuid, source_name, *, name, target_pool_uuid=None, capacity=None, progress=None):
     """A full copy of a volume (into another pool of the same host if given, and grown to
     `capacity` if larger); progress follows the new volume's allocation."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         source = _volume(_pool(conn, pool_uuid), source_name)
         pool = _pool(conn, target_pool_uuid or pool_uuid)
         facts = _volume_facts(source)
@@ -276,13 +274,13 @@ def clone_volume(
         return outcome["path"]
 
 
-def upload_volume(spec, pool_uuid, *, name, fmt, source, size, progress=None, timeout=10.0):
+def upload_volume(spec, pool_uuid, *, name, fmt, source, size, progress=None):
     """Stream a binary file object into a new volume through libvirt (works for remote hosts too).
 
     Sent in 1 MiB chunks, never held whole in memory; a failure aborts the stream and deletes
     the volume.
     """
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         pool = _pool(conn, pool_uuid)
         volume = pool.createXML(build_volume_xml(name=name, capacity=size, fmt="raw" if fmt == "iso" else fmt), 0)
         stream = conn.newStream(0)
@@ -317,9 +315,9 @@ def _send_all(stream, data):
         data = data[sent:]
 
 
-def delete_volume_at(spec, path, timeout=10.0):
+def delete_volume_at(spec, path):
     """Delete the pool volume at `path`; a path outside every pool is left alone and said so."""
-    with session(spec, timeout) as conn:
+    with session(spec) as conn:
         try:
             volume = conn.storageVolLookupByPath(path)
         except libvirt.libvirtError:
@@ -328,6 +326,6 @@ def delete_volume_at(spec, path, timeout=10.0):
         return f"Deleted {path}."
 
 
-def volume_path(spec, pool_uuid, name, timeout=10.0):
-    with session(spec, timeout) as conn:
+def volume_path(spec, pool_uuid, name):
+    with session(spec) as conn:
         return _volume(_pool(conn, pool_uuid), name).path()

@@ -1,5 +1,3 @@
-from django.conf import settings
-
 from webvirt.core.operations import handler, host_spec
 from webvirt.hypervisor import networks as nets
 
@@ -7,7 +5,7 @@ from .inventory import apply_networks
 
 
 def refresh_networks(host):
-    apply_networks(host, nets.list_networks(host.connection_spec(), settings.WEBVIRT_CONNECT_TIMEOUT))
+    apply_networks(host, nets.list_networks(host.connection_spec()))
 
 
 @handler("network.create", "Create network")

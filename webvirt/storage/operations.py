@@ -1,7 +1,5 @@
 from pathlib import Path
 
-from django.conf import settings
-
 from webvirt.core.operations import handler, host_spec, report_progress
 from webvirt.hypervisor import storage as pools
 
@@ -9,7 +7,7 @@ from .inventory import apply_pools
 
 
 def refresh_storage(host):
-    apply_pools(host, pools.list_pools(host.connection_spec(), settings.WEBVIRT_CONNECT_TIMEOUT))
+    apply_pools(host, pools.list_pools(host.connection_spec()))
 
 
 def _then_refresh(operation, message):
