@@ -1,8 +1,9 @@
 """Settings, read from the environment.
 
 Production sets SECRET_KEY (or SECRET_KEY_FILE), DATABASE_URL, REDIS_URL and ALLOWED_HOSTS.
-`make run` and `make test` set WEBVIRT_DEV=1, which enables development defaults: DEBUG, a
-secret key generated once into the data folder, SQLite in the data folder.
+`make run` and `make test` set WEBVIRT_DEV=1, which enables development defaults: a secret key
+generated once into the data folder, SQLite in the data folder, cookies without the Secure flag.
+DEBUG stays off unless DEBUG=1 is set explicitly.
 """
 
 import os
@@ -44,7 +45,9 @@ def _dev_secret_key():
 SECRET_KEY = env("SECRET_KEY") or (_dev_secret_key() if DEV else env("SECRET_KEY", required=True))
 # Encrypts host credentials at rest; derived from SECRET_KEY unless set on its own.
 CREDENTIALS_KEY = env("WEBVIRT_CREDENTIALS_KEY", "")
-DEBUG = env_bool("DEBUG", DEV)
+# Only when asked for: a traceback page shows settings and local variables to whoever triggers it,
+# and `make run` may well be reachable from a LAN.
+DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEV else "").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
@@ -72,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "webvirt.core.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -143,6 +147,7 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env("STATIC_ROOT")  # set in production, then run collectstatic
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEV  # pick up edited assets without a restart in development
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
@@ -211,6 +216,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"expected_refusals": {"()": "webvirt.core.logging.ExpectedRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    # On the logger, not a handler: every handler (and pytest's capture) sees one line per refusal.
+    "loggers": {"django.request": {"filters": ["expected_refusals"]}},
 }

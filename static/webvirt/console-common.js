@@ -18,7 +18,9 @@ export function setState(state, text) {
   badge.title = text || "";
 }
 
-export async function fetchSocketUrl(extraQuery = "") {
+// A fresh ticket: where to connect, and the subprotocols to offer (the ticket rides in one of
+// them, so it never appears in a URL or an access log).
+export async function fetchSocket(extraQuery = "") {
   const token = document.querySelector("meta[name=csrf-token]").content;
   const response = await fetch(root.dataset.ticketUrl, {
     method: "POST",
@@ -31,9 +33,9 @@ export async function fetchSocketUrl(extraQuery = "") {
     error.code = body.code;
     throw error;
   }
-  if (body.absolute) return body.url + extraQuery;
+  if (body.absolute) return { url: body.url + extraQuery, protocols: body.protocols };
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}${body.url}${extraQuery}`;
+  return { url: `${scheme}//${location.host}${body.url}${extraQuery}`, protocols: body.protocols };
 }
 
 // Show why a socket closed; returns true when a fresh ticket should be tried at once.

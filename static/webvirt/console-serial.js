@@ -1,7 +1,7 @@
 // The serial console: xterm.js on a WebSocket bridged to the guest's serial port by webvirt.
 import { Terminal } from "../vendor/xterm/xterm.mjs";
 import { FitAddon } from "../vendor/xterm/addon-fit.mjs";
-import { explainClose, fetchSocketUrl, setState, wireCommonControls } from "./console-common.js";
+import { explainClose, fetchSocket, setState, wireCommonControls } from "./console-common.js";
 
 const terminal = new Terminal({ convertEol: false, cursorBlink: true, fontSize: 14, scrollback: 5000 });
 const fit = new FitAddon();
@@ -17,14 +17,14 @@ async function connect(retried = false, { takeover = false } = {}) {
   socket?.close();
   takeOver.hidden = true;
   setState("connecting", "connecting…");
-  let url;
+  let target;
   try {
-    url = await fetchSocketUrl(takeover ? "&takeover=1" : "");
+    target = await fetchSocket(takeover ? "?takeover=1" : "");
   } catch (error) {
     setState("failed", error.code === 4410 ? "guest is not running" : error.message);
     return;
   }
-  const current = new WebSocket(url, ["binary"]);
+  const current = new WebSocket(target.url, target.protocols);
   socket = current;
   current.binaryType = "arraybuffer";
   current.addEventListener("open", () => {

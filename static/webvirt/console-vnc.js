@@ -2,7 +2,7 @@
 import RFB from "../vendor/novnc/core/rfb.js";
 import KeyTable from "../vendor/novnc/core/input/keysym.js";
 import keysyms from "../vendor/novnc/core/input/keysymdef.js";
-import { explainClose, fetchSocketUrl, setState, wireCommonControls } from "./console-common.js";
+import { explainClose, fetchSocket, setState, wireCommonControls } from "./console-common.js";
 
 const screen = document.getElementById("screen");
 const scale = document.getElementById("scale");
@@ -17,15 +17,15 @@ async function connect(retried = false) {
   }
   screen.replaceChildren();
   setState("connecting", "connecting…");
-  let url;
+  let target;
   try {
-    url = await fetchSocketUrl();
+    target = await fetchSocket();
   } catch (error) {
     setState("failed", error.code === 4410 ? "guest is not running" : error.message);
     return;
   }
   // Our own socket, so that its close code and reason can be shown; noVNC speaks RFB over it.
-  const opened = new WebSocket(url, ["binary"]);
+  const opened = new WebSocket(target.url, target.protocols);
   socket = opened;
   opened.binaryType = "arraybuffer";
   opened.addEventListener("close", (event) => {

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+from typing import NamedTuple
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -57,17 +58,31 @@ def staff(db):
     return get_user_model().objects.create_user("operator1", is_staff=True)
 
 
-def communicator(path, *, user=None, origin=ORIGIN):
+class ConsoleSocket(NamedTuple):
+    """Where a console connects, and the ticket it offers (as a subprotocol, as pages do)."""
+
+    path: str
+    ticket: str = ""
+
+
+def communicator(socket, *, user=None, origin=ORIGIN):
+    """A WebSocket client on `socket` (a ConsoleSocket, or a bare path offering no ticket)."""
+    socket = socket if isinstance(socket, ConsoleSocket) else ConsoleSocket(socket)
     headers = [(b"host", b"127.0.0.1:8000")]
     if origin:
         headers.append((b"origin", origin))
     if user is not None:
         headers.append((b"cookie", f"sessionid={session_cookie(user)}".encode()))
-    return WebsocketCommunicator(application, path, headers=headers, subprotocols=["binary"])
+    protocols = ["binary"] + ([tickets.PROTOCOL_PREFIX + socket.ticket] if socket.ticket else [])
+    return WebsocketCommunicator(application, socket.path, headers=headers, subprotocols=protocols)
 
 
 def vnc_path(guest, ticket):
-    return f"/ws/console/{guest.pk}/?ticket={ticket}"
+    return ConsoleSocket(f"/ws/console/{guest.pk}/", ticket)
+
+
+def serial_path(guest, ticket, *, takeover=False):
+    return ConsoleSocket(f"/ws/serial/{guest.pk}/" + ("?takeover=1" if takeover else ""), ticket)
 
 
 def ticket_for(user, guest, kind="vnc"):

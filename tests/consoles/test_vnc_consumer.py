@@ -16,7 +16,7 @@ from webvirt.consoles import errors, tickets
 from webvirt.consoles.notify import close_consoles
 from webvirt.guests.models import Grant
 
-from .conftest import ORIGIN, FakeVncServer, communicator, ticket_for, vnc_path
+from .conftest import ORIGIN, ConsoleSocket, FakeVncServer, communicator, ticket_for, vnc_path
 
 
 async def expect_close(client, code, reason_part=""):
@@ -73,6 +73,17 @@ def test_foreign_or_missing_origin(console_guest, staff):
     refused(
         vnc_path(console_guest, ticket), errors.BAD_ORIGIN, "own pages", user=staff, origin=b"http://127.0.0.1:9999"
     )
+    # The same host and port, but another scheme: an https page never opens this plain ws socket.
+    refused(
+        vnc_path(console_guest, ticket), errors.BAD_ORIGIN, "own pages", user=staff, origin=b"https://127.0.0.1:8000"
+    )
+
+
+def test_a_ticket_in_the_url_is_not_read(console_guest, staff):
+    """Tickets travel as a subprotocol: one in the query string (where logs keep it) is ignored."""
+    ticket = ticket_for(staff, console_guest)
+    socket = ConsoleSocket(f"/ws/console/{console_guest.pk}/?ticket={ticket}")
+    refused(socket, errors.NOT_LOGGED_IN, "ticket is required", user=staff)
 
 
 def test_trusted_origin_of_a_reverse_proxy(console_guest, staff, settings):
@@ -102,7 +113,7 @@ def test_user_who_lost_access_after_the_ticket_was_issued(console_guest, staff):
 
 def test_outsider_with_a_guessed_guest_id(console_guest, outsider):
     refused(vnc_path(console_guest, "whatever"), errors.NO_DISPLAY, "No such guest", user=outsider)
-    refused("/ws/console/999999/?ticket=x", errors.NO_DISPLAY, "No such guest", user=outsider)
+    refused(ConsoleSocket("/ws/console/999999/", "x"), errors.NO_DISPLAY, "No such guest", user=outsider)
 
 
 def test_guest_not_running_or_gone(console_guest, staff):

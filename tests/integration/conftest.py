@@ -112,6 +112,12 @@ class Processes:
         self.running.append((name, process, log))
         return process
 
+    def names(self):
+        return [name for name, _, _ in self.running]
+
+    def read(self, name):
+        return (self.directory / f"{name}.log").read_text()
+
     def stop_all(self):
         for _, process, _ in self.running:
             process.terminate()
@@ -144,6 +150,7 @@ def start_app(transactional_db, tmp_path):
         port = port or _free_port()
         env = {
             **os.environ,
+            "PYTHONUNBUFFERED": "1",  # logs reach their files as they are written
             "WEBVIRT_DEV": "1",
             "DATABASE_URL": _database_url(),
             "CELERY_QUEUE": f"e2e-{uuid.uuid4().hex[:8]}",
@@ -169,7 +176,12 @@ def start_app(transactional_db, tmp_path):
         return f"http://127.0.0.1:{port}"
 
     start.processes = processes
-    start.environment = lambda: {**os.environ, "WEBVIRT_DEV": "1", "DATABASE_URL": _database_url()}
+    start.environment = lambda: {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "WEBVIRT_DEV": "1",
+        "DATABASE_URL": _database_url(),
+    }
     yield start
     processes.stop_all()
 

@@ -6,12 +6,12 @@ that arrives changes the picture. Screenshots are kept in test-artifacts/.
 
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import PASSWORD, UserFactory
 from webvirt import hypervisor
+from webvirt.consoles import tickets
 
 from .conftest import ARTIFACTS, REPO, _free_port, wait_for_port
 
@@ -81,11 +81,37 @@ def check_vnc_console(page, base_url, guest, name, *, from_toolbar=False):
     return after
 
 
+def collect_tickets(page):
+    """Every console ticket the page is given, read from the ticket responses as they arrive."""
+    issued = []
+
+    def on_response(response):
+        if "/ticket/" in response.url and response.ok:
+            issued.append(tickets.from_subprotocols(response.json()["protocols"]))
+
+    page.on("response", on_response)
+    return issued
+
+
+def assert_logs_hold_no_ticket(processes, issued, **expected_lines):
+    """No ticket in any process's log; `expected_lines` (process -> text) proves the log was written."""
+    assert issued and all(issued)
+    for name, text in expected_lines.items():
+        assert text in processes.read(name), f"{name} logged no {text!r}: the check would prove nothing"
+    for name in processes.names():
+        log = processes.read(name)
+        assert "ticket=" not in log and "token=" not in log, name
+        for ticket in issued:
+            assert ticket not in log and ticket.split(".")[0] not in log, name
+
+
 def test_vnc_console_through_channels(start_app, browser, running_guest):
     ARTIFACTS.mkdir(exist_ok=True)
     base_url = start_app()
     page = log_in(browser, base_url)
+    issued = collect_tickets(page)
     after = check_vnc_console(page, base_url, running_guest, "console-channels")
+    assert_logs_hold_no_ticket(start_app.processes, issued, web='"WebSocket /ws/console/')
     assert page.text_content("#console-state") == "connected"
 
     # Paste as keystrokes: "1" boots the (empty) first disk, and SeaBIOS says so.
@@ -113,11 +139,9 @@ def test_vnc_console_through_websockify(start_app, browser, running_guest):
     ARTIFACTS.mkdir(exist_ok=True)
     app_port, proxy_port = _free_port(), _free_port()
     websockify = [
-        str(Path(sys.executable).parent / "websockify"),
-        "--token-plugin",
-        "webvirt.consoles.websockify_plugin.TicketTokens",
-        "--token-source",
-        "",
+        sys.executable,
+        "-m",
+        "webvirt.consoles.websockify_plugin",
         "--auth-plugin",
         "ExpectOrigin",
         "--auth-source",
@@ -131,7 +155,9 @@ def test_vnc_console_through_websockify(start_app, browser, running_guest):
         port=app_port, WEBVIRT_CONSOLE_PROXY="websockify", WEBVIRT_WEBSOCKIFY_URL=f"ws://127.0.0.1:{proxy_port}/"
     )
     page = log_in(browser, base_url)
+    issued = collect_tickets(page)
     check_vnc_console(page, base_url, running_guest, "console-websockify", from_toolbar=True)
+    assert_logs_hold_no_ticket(start_app.processes, issued, websockify="connecting to")
 
 
 def test_serial_console_in_the_browser(start_app, browser, running_guest):

@@ -22,7 +22,7 @@ from webvirt.guests import services
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 
-from ..consoles.conftest import communicator, ticket_for
+from ..consoles.conftest import communicator, ticket_for, vnc_path
 from .remote_libvirtd import SASL_USER, make_pki
 
 pytestmark = pytest.mark.libvirtd
@@ -110,7 +110,7 @@ def test_tls_host_runs_a_guest_and_its_console(
 
     async def console():
         ticket = await sync_to_async(ticket_for)(admin, guest)
-        client = await sync_to_async(communicator)(f"/ws/console/{guest.pk}/?ticket={ticket}", user=admin)
+        client = await sync_to_async(communicator)(vnc_path(guest, ticket), user=admin)
         assert (await client.connect(timeout=10))[0]
         assert await client.receive_from(timeout=10) == b"RFB 003.008\n"
         await client.disconnect()

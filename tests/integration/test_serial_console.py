@@ -5,10 +5,12 @@ import asyncio
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 
+from tests.conftest import UserFactory
 from webvirt import hypervisor
 from webvirt.consoles import errors
+from webvirt.guests.models import Grant
 
-from ..consoles.conftest import communicator, ticket_for
+from ..consoles.conftest import communicator, serial_path, ticket_for
 
 pytestmark = pytest.mark.libvirtd
 
@@ -31,8 +33,7 @@ async def drain(client):
 
 
 def serial_client(guest, user, takeover=False):
-    path = f"/ws/serial/{guest.pk}/?ticket={ticket_for(user, guest, kind='serial')}"
-    return communicator(path + ("&takeover=1" if takeover else ""), user=user)
+    return communicator(serial_path(guest, ticket_for(user, guest, kind="serial"), takeover=takeover), user=user)
 
 
 def test_bios_output_keys_and_take_over(running_guest, admin):
@@ -64,5 +65,53 @@ def test_bios_output_keys_and_take_over(running_guest, admin):
         await sync_to_async(hypervisor.power)(spec, running_guest.uuid, "reset")
         assert "SeaBIOS" in await read_until(second, "SeaBIOS")
         await second.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_taking_over_someone_elses_session_needs_the_operator_role(transactional_db, running_guest, admin):
+    """A console-role user may take over their own session (another tab), not an admin's; an
+    operator may take over anyone's. (transactional_db: the consumers close the thread's database
+    connection after each event, which a test transaction would not survive.)"""
+    watcher, operator = UserFactory(username="watcher"), UserFactory(username="operator")
+    Grant.objects.create(guest=running_guest, user=watcher, role="console")
+    Grant.objects.create(guest=running_guest, user=operator, role="operator")
+
+    async def assert_open(client):
+        """Output may arrive (the guest's BIOS), but no close, for a second."""
+        while not await client.receive_nothing(timeout=1):
+            message = await client.receive_output()
+            assert message["type"] != "websocket.close", message
+
+    async def connected(client):
+        assert (await client.connect(timeout=10))[0]
+        await assert_open(client)
+        return client
+
+    async def closed(client):
+        message = await client.receive_output(timeout=10)
+        while message["type"] == "websocket.send":  # output that was on its way
+            message = await client.receive_output(timeout=10)
+        return message["type"], message["code"], message.get("reason", "")
+
+    admin_tab = serial_client(running_guest, admin)
+    watcher_taking_over = serial_client(running_guest, watcher, takeover=True)
+    operator_taking_over = serial_client(running_guest, operator, takeover=True)
+    watcher_tab = serial_client(running_guest, watcher)
+    watcher_second_tab = serial_client(running_guest, watcher, takeover=True)
+
+    async def scenario():
+        await connected(admin_tab)
+        assert (await watcher_taking_over.connect(timeout=10))[0]
+        refusal = await closed(watcher_taking_over)
+        assert refusal[:2] == ("websocket.close", errors.FORBIDDEN) and "needs the operator role" in refusal[2]
+        await assert_open(admin_tab)  # still the admin's
+        await connected(operator_taking_over)
+        assert (await closed(admin_tab))[:2] == ("websocket.close", errors.DISPLAY_CLOSED)
+        await operator_taking_over.disconnect()
+        await connected(watcher_tab)
+        await connected(watcher_second_tab)  # the watcher's own session: no role needed
+        assert (await closed(watcher_tab))[:2] == ("websocket.close", errors.DISPLAY_CLOSED)
+        await watcher_second_tab.disconnect()
 
     async_to_sync(scenario)()

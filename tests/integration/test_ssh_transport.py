@@ -55,7 +55,7 @@ def test_vnc_console_through_an_ssh_tunnel(sshd, running_guest, admin):
     """The guest's display listens on the host's loopback; the proxy reaches it through SSH."""
     from asgiref.sync import async_to_sync, sync_to_async
 
-    from ..consoles.conftest import communicator, ticket_for
+    from ..consoles.conftest import communicator, ticket_for, vnc_path
 
     host = ssh_host(sshd, known_hosts=sshd["known_hosts"])
     sync_host(host)
@@ -64,7 +64,7 @@ def test_vnc_console_through_an_ssh_tunnel(sshd, running_guest, admin):
 
     async def scenario():
         ticket = await sync_to_async(ticket_for)(admin, guest)
-        client = await sync_to_async(communicator)(f"/ws/console/{guest.pk}/?ticket={ticket}", user=admin)
+        client = await sync_to_async(communicator)(vnc_path(guest, ticket), user=admin)
         assert (await client.connect(timeout=10))[0]
         assert await client.receive_from(timeout=10) == b"RFB 003.008\n"
         await client.disconnect()

@@ -16,7 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from webvirt import hypervisor
 
-from . import errors
+from . import errors, serial_sessions, tickets
 from .access import authorize, check_origin, group_name, still_permitted, user_group_name
 from .endpoints import open_endpoint, vnc_endpoint
 from .errors import ConsoleRefused
@@ -57,9 +57,11 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         guest_id = int(self.scope["url_route"]["kwargs"]["guest_id"])
         try:
-            check_origin(self.scope.get("headers", []))
+            check_origin(self.scope.get("headers", []), scheme=self.scope.get("scheme", "ws"))
             guest, target = await database_sync_to_async(type(self).prepare)(
-                user=self.scope.get("user"), guest_id=guest_id, token=self.query.get("ticket", [""])[0]
+                user=self.scope.get("user"),
+                guest_id=guest_id,
+                token=tickets.from_subprotocols(self.scope.get("subprotocols", [])),
             )
             await self.open(guest, target)
         except ConsoleRefused as refusal:
@@ -167,23 +169,32 @@ class SerialConsumer(ConsoleConsumer):
     prepare = staticmethod(_prepare_serial)
 
     async def open(self, guest, spec):
+        """Open the console; if another session holds it, take it over when asked and allowed."""
         self.output = asyncio.Queue()
-        loop = asyncio.get_running_loop()
         try:
-            self.console = await sync_to_async(hypervisor.SerialConsole, thread_sensitive=False)(
-                spec,
-                guest.uuid,
-                loop=loop,
-                on_data=self.output.put_nowait,
-                on_closed=lambda: self.output.put_nowait(None),
-                take_over=self.query.get("takeover") == ["1"],
-            )
-        except hypervisor.ConsoleBusy:
-            raise ConsoleRefused(
-                errors.CONSOLE_BUSY, "Another session has this serial console open. Take it over to use it here."
-            ) from None
+            try:
+                self.console = await self._open_console(guest, spec, take_over=False)
+            except hypervisor.ConsoleBusy:
+                if self.query.get("takeover") != ["1"]:
+                    raise ConsoleRefused(
+                        errors.CONSOLE_BUSY,
+                        "Another session has this serial console open. Take it over to use it here.",
+                    ) from None
+                await database_sync_to_async(serial_sessions.check_take_over)(self.scope["user"], guest)
+                self.console = await self._open_console(guest, spec, take_over=True)
         except hypervisor.HypervisorError as exc:
             raise ConsoleRefused(errors.UNREACHABLE, f"Cannot open the serial console: {exc}") from None
+        await sync_to_async(serial_sessions.hold)(guest.pk, self.scope["user"].pk, self.channel_name)
+
+    async def _open_console(self, guest, spec, *, take_over):
+        return await sync_to_async(hypervisor.SerialConsole, thread_sensitive=False)(
+            spec,
+            guest.uuid,
+            loop=asyncio.get_running_loop(),
+            on_data=self.output.put_nowait,
+            on_closed=lambda: self.output.put_nowait(None),
+            take_over=take_over,
+        )
 
     def started(self):
         self.pump = asyncio.create_task(self._pump())
@@ -204,3 +215,4 @@ class SerialConsumer(ConsoleConsumer):
     async def stop(self):
         self.pump.cancel()
         await sync_to_async(self.console.close, thread_sensitive=False)()
+        await sync_to_async(serial_sessions.release)(self.guest.pk, self.scope["user"].pk, self.channel_name)

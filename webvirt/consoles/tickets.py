@@ -2,6 +2,11 @@
 
 A ticket is Django-signed JSON with a timestamp; its random nonce is stored in Redis with the same
 lifetime and deleted when the ticket is redeemed, so a second use fails even within its lifetime.
+
+Pages offer it as a WebSocket subprotocol (`webvirt.ticket.<ticket>` beside `binary`), never in the
+URL: URLs end up in access logs, a subprotocol does not. The server answers with `binary`, so the
+ticket is not echoed back either. Subprotocols must be HTTP tokens, hence "." as the signer's
+separator instead of ":".
 """
 
 import secrets
@@ -16,10 +21,24 @@ from .errors import ConsoleRefused
 
 SALT = "webvirt.consoles.ticket"
 KINDS = ("vnc", "serial")
+PROTOCOL_PREFIX = "webvirt.ticket."
+
+
+def _signer():
+    return signing.TimestampSigner(salt=SALT, sep=".")
+
+
+def from_subprotocols(protocols):
+    """The ticket a client offered among its WebSocket subprotocols, or ""."""
+    for protocol in protocols:
+        protocol = protocol.strip()
+        if protocol.startswith(PROTOCOL_PREFIX):
+            return protocol.removeprefix(PROTOCOL_PREFIX)
+    return ""
 
 
 @cache
-def _redis():
+def redis_client():
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
@@ -32,8 +51,8 @@ def issue(*, user, guest, kind):
     if kind not in KINDS:
         raise ValueError(f"Unknown console kind {kind!r}.")
     nonce = secrets.token_urlsafe(16)
-    _redis().set(_key(nonce), f"{user.pk}:{guest.pk}:{kind}", ex=settings.WEBVIRT_CONSOLE_TICKET_TTL)
-    return signing.dumps({"u": user.pk, "g": guest.pk, "k": kind, "n": nonce}, salt=SALT, compress=False)
+    redis_client().set(_key(nonce), f"{user.pk}:{guest.pk}:{kind}", ex=settings.WEBVIRT_CONSOLE_TICKET_TTL)
+    return _signer().sign_object({"u": user.pk, "g": guest.pk, "k": kind, "n": nonce})
 
 
 def redeem(token, *, kind, guest_id=None, user_id=None):
@@ -45,7 +64,7 @@ def redeem(token, *, kind, guest_id=None, user_id=None):
     if not token:
         raise ConsoleRefused(errors.NOT_LOGGED_IN, "A console ticket is required.")
     try:
-        data = signing.loads(token, salt=SALT, max_age=settings.WEBVIRT_CONSOLE_TICKET_TTL)
+        data = _signer().unsign_object(token, max_age=settings.WEBVIRT_CONSOLE_TICKET_TTL)
     except signing.SignatureExpired:
         raise ConsoleRefused(
             errors.TICKET_EXPIRED, "The console ticket has expired; reconnect to get a new one."
@@ -56,6 +75,6 @@ def redeem(token, *, kind, guest_id=None, user_id=None):
         raise ConsoleRefused(errors.FORBIDDEN, "The console ticket is for another console.")
     if user_id is not None and data.get("u") != user_id:
         raise ConsoleRefused(errors.FORBIDDEN, "The console ticket belongs to another user.")
-    if not _redis().delete(_key(data.get("n", ""))):
+    if not redis_client().delete(_key(data.get("n", ""))):
         raise ConsoleRefused(errors.TICKET_USED, "The console ticket was already used; reconnect to get a new one.")
     return data["u"], data["g"]

@@ -41,7 +41,9 @@ def console_ticket(request, pk, kind):
     except ConsoleRefused as refusal:
         return JsonResponse({"code": refusal.code, "reason": refusal.reason}, status=409)
     ticket = tickets.issue(user=request.user, guest=guest, kind=kind)
+    # The page offers the ticket as a WebSocket subprotocol, beside "binary": never in the URL.
+    protocols = ["binary", f"{tickets.PROTOCOL_PREFIX}{ticket}"]
     # websockify cannot tunnel through SSH: those displays stay on the app's own proxy.
     if settings.WEBVIRT_CONSOLE_PROXY == "websockify" and endpoint and endpoint.ssh is None:
-        return JsonResponse({"url": f"{settings.WEBVIRT_WEBSOCKIFY_URL}?token={ticket}", "absolute": True})
-    return JsonResponse({"url": f"{SOCKET_PATHS[kind]}{guest.pk}/?ticket={ticket}", "absolute": False})
+        return JsonResponse({"url": settings.WEBVIRT_WEBSOCKIFY_URL, "absolute": True, "protocols": protocols})
+    return JsonResponse({"url": f"{SOCKET_PATHS[kind]}{guest.pk}/", "absolute": False, "protocols": protocols})

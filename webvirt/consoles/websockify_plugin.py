@@ -1,7 +1,11 @@
-"""A websockify token plugin that accepts webvirt console tickets, for moving consoles off the app.
+"""websockify with webvirt's console tickets, for moving consoles off the app.
 
-    websockify --token-plugin webvirt.consoles.websockify_plugin.TicketTokens --token-source "" \\
+    python -m webvirt.consoles.websockify_plugin \\
         --auth-plugin ExpectOrigin --auth-source "https://webvirt.example.org" 127.0.0.1:6080
+
+Any other websockify option may be added. Pages offer the ticket as a WebSocket subprotocol, not in
+the URL (URLs reach access logs), and websockify itself only reads tokens from URLs: this module
+runs websockify with a request handler that takes the ticket from the subprotocols instead.
 
 The process needs the app's environment (DATABASE_URL, REDIS_URL, SECRET_KEY): tickets are checked
 exactly as the Channels consumer checks them (signature, expiry, single use, the user's console
@@ -11,14 +15,17 @@ sockets only, so guests reached through SSH tunnels keep using the Channels prox
 
 import logging
 import os
+import sys
 
 import django
+from websockify import websocketproxy
 from websockify.token_plugins import BasePlugin
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webvirt.settings")
 django.setup()
 
-from .access import authorize_ticket  # noqa: E402  (after setup)
+from . import tickets  # noqa: E402  (after setup)
+from .access import authorize_ticket  # noqa: E402
 from .endpoints import vnc_endpoint  # noqa: E402
 from .errors import NO_DISPLAY, ConsoleRefused  # noqa: E402
 
@@ -43,3 +50,37 @@ class TicketTokens(BasePlugin):
         if endpoint.socket_path:
             return ("unix_socket", endpoint.socket_path)
         return (endpoint.address, str(endpoint.port))
+
+
+class TicketRequestHandler(websocketproxy.ProxyRequestHandler):
+    """Takes the ticket from the offered subprotocols; a refusal never repeats the ticket."""
+
+    def get_target(self, target_plugin):
+        offered = self.headers.get("Sec-WebSocket-Protocol", "").split(",")
+        token = tickets.from_subprotocols(offered)
+        if not token:
+            raise self.server.EClose("No console ticket was offered.")
+        target = target_plugin.lookup(token)
+        if target is None:
+            raise self.server.EClose("The console ticket was refused.")
+        return target
+
+
+class TicketProxy(websocketproxy.WebSocketProxy):
+    def __init__(self, RequestHandlerClass=TicketRequestHandler, **kwargs):
+        super().__init__(RequestHandlerClass, **kwargs)
+
+
+def main():
+    """websockify's own command line, with the ticket plugin and handler in place.
+
+    websockify has no option for the request handler class, so its module's proxy class is
+    replaced with ours before its command line builds the server."""
+    websocketproxy.WebSocketProxy = TicketProxy
+    plugin = f"{__name__}.TicketTokens"
+    sys.argv = [sys.argv[0], "--token-plugin", plugin, "--token-source", "", *sys.argv[1:]]
+    websocketproxy.websockify_init()
+
+
+if __name__ == "__main__":
+    main()

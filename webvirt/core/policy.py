@@ -15,6 +15,7 @@ RANK = {role: rank for rank, role in enumerate(ROLES)}
 GUEST_ACTIONS = {
     "view": "viewer",
     "console": "console",
+    "console_takeover": "operator",  # force another person's serial session off (consoles/serial_sessions.py)
     "start": "operator",
     "shutdown": "operator",
     "destroy": "operator",
