@@ -291,20 +291,21 @@ class RawPath:
 class WebSocketPath:
     name: str
     process: subprocess.Popen
-    url: Callable[[], str]  # a URL with a fresh ticket
+    url: str
+    ticket: Callable[[], str]  # a fresh ticket, offered as a subprotocol as pages do
     origin: str | None = None
     cookie: str | None = None
     compression: str | None = None  # None: websockify cannot compress, so neither side does
 
     def target(self):
-        return self.url()
+        return self.ticket()
 
-    async def connect(self, url):
+    async def connect(self, ticket):
         websocket = await websocket_connect(
-            url,
+            self.url,
             origin=self.origin,
             additional_headers={"Cookie": self.cookie} if self.cookie else None,
-            subprotocols=["binary"],
+            subprotocols=["binary", tickets.PROTOCOL_PREFIX + ticket],
             compression=self.compression,
             proxy=None,
         )
@@ -521,11 +522,9 @@ def start_proxies(user, guest, cookie):
     websockify = start_process(
         "websockify",
         [
-            BIN / "websockify",
-            "--token-plugin",
-            "webvirt.consoles.websockify_plugin.TicketTokens",
-            "--token-source",
-            "",
+            sys.executable,
+            "-m",
+            "webvirt.consoles.websockify_plugin",
             f"127.0.0.1:{websockify_port}",
         ],
     )
@@ -538,13 +537,12 @@ def start_proxies(user, guest, cookie):
     channels = WebSocketPath(
         "channels",
         uvicorn,
-        lambda: f"ws://127.0.0.1:{uvicorn_port}/ws/console/{guest.pk}/?ticket={ticket()}",
+        f"ws://127.0.0.1:{uvicorn_port}/ws/console/{guest.pk}/",
+        ticket,
         origin=f"http://127.0.0.1:{uvicorn_port}",
         cookie=f"sessionid={cookie}",
     )
-    websockify_path = WebSocketPath(
-        "websockify", websockify, lambda: f"ws://127.0.0.1:{websockify_port}/?token={ticket()}"
-    )
+    websockify_path = WebSocketPath("websockify", websockify, f"ws://127.0.0.1:{websockify_port}/", ticket)
     return channels, websockify_path
 
 
