@@ -125,6 +125,10 @@ AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# Per account name, from any address: after this many failures in a row each attempt waits twice as
+# long as the last, at most WEBVIRT_LOGIN_MAX_DELAY seconds (accounts/throttle.py).
+WEBVIRT_LOGIN_FREE_FAILURES = int(env("WEBVIRT_LOGIN_FREE_FAILURES", "5"))
+WEBVIRT_LOGIN_MAX_DELAY = int(env("WEBVIRT_LOGIN_MAX_DELAY", "900"))
 if env_bool("WEBVIRT_FAST_PASSWORD_HASHING", False):  # tests only: hashing dominates their set-up
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"

@@ -2,9 +2,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from webvirt.accounts.forms import ThrottledLoginForm
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="guests:list"), name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=ThrottledLoginForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("guests/", include("webvirt.guests.urls")),
     path("guests/", include("webvirt.consoles.urls")),

@@ -1,8 +1,11 @@
 from cryptography.hazmat.primitives import hashes, serialization
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
+from webvirt.core import audit
+
+from . import throttle
 from .models import Quota, SSHKey, Team
 
 
@@ -59,3 +62,26 @@ class PublishForm(forms.Form):
 
     public = forms.BooleanField(required=False, label="Open to everyone")
     teams = forms.ModelMultipleChoiceField(Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple)
+
+
+class ThrottledLoginForm(AuthenticationForm):
+    """Django's login form behind the per-account delay of accounts/throttle.py: while an account
+    name must wait, no password is checked for it at all."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        if not username:
+            return super().clean()
+        wait = throttle.claim(username)
+        if wait:
+            audit.record(None, "login", username, outcome="failed", reason="throttled", wait_s=wait)
+            raise forms.ValidationError(
+                f"Too many failed sign-ins for this account. Try again in {wait} seconds.", code="throttled"
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            throttle.record_failure(username)
+            raise
+        throttle.forget(username)
+        return cleaned

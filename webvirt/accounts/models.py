@@ -66,3 +66,15 @@ class Publishable(models.Model):
 
     class Meta:
         abstract = True
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-ins in a row for one account name, from any address (see accounts/throttle.py)."""
+
+    username = models.CharField(max_length=150, unique=True, help_text="As typed, case-folded.")
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(help_text="No password is checked for this name before then.")
+
+    def __str__(self):
+        return f"{self.username}: {self.failures} failed sign-ins"

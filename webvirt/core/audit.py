@@ -52,4 +52,7 @@ def _logged_out(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs):
-    record(None, "login", credentials.get("username", ""), outcome="failed")
+    # django-axes refuses a name locked out from this address before any password is checked.
+    locked = getattr(request, "axes_locked_out", False)
+    reason = "locked out from this address" if locked else "wrong user name or password"
+    record(None, "login", credentials.get("username", ""), outcome="failed", reason=reason)

@@ -38,10 +38,11 @@ def operation_detail(request, pk):
 
 
 def audit_log(request):
-    """Admins browse everyone's events; others see their own."""
+    """Admins browse everyone's events; others see their own, and failed sign-ins to their account."""
     events = AuditEvent.objects.select_related("actor")
     if not policy.can(request.user, "audit.view_all"):
-        events = events.filter(actor=request.user)
+        sign_ins_to_them = Q(actor__isnull=True, action="login", target=request.user.get_username())
+        events = events.filter(Q(actor=request.user) | sign_ins_to_them)
     filters = {key: request.GET.get(key, "").strip() for key in ("actor", "action", "target", "outcome")}
     if filters["actor"]:
         events = events.filter(actor_name__icontains=filters["actor"])
