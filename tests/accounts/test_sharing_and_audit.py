@@ -26,7 +26,7 @@ def test_owner_shares_and_revokes(client, test_host):
     grant = Grant.objects.get(guest=guest, user=friend)
     assert grant.role == "operator" and grant.granted_by == owner
     response = client.post(url, {"username": "nobody", "role": "viewer"}, follow=True)
-    assert "There is no active user &#x27;nobody&#x27;." in response.content.decode()
+    assert "There is no active user named nobody." in response.content.decode()
     client.post(url, {"remove": grant.pk})
     assert not Grant.objects.filter(pk=grant.pk).exists()
     assert list(AuditEvent.objects.filter(action__startswith="grant.").values_list("action", "actor_name")) == [

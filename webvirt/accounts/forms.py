@@ -3,6 +3,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
+from webvirt.core.forms import ModelIdsField
+
 from .models import Quota, SSHKey, Team
 
 
@@ -51,6 +53,7 @@ class TeamForm(forms.ModelForm):
     class Meta:
         model = Team
         fields = ["name", "members"]
+        field_classes = {"members": ModelIdsField}
         widgets = {"members": forms.CheckboxSelectMultiple}
 
 
@@ -58,4 +61,5 @@ class PublishForm(forms.Form):
     """Open something to everyone or to chosen teams (hosts, pools, volumes, networks, flavors)."""
 
     public = forms.BooleanField(required=False, label="Open to everyone")
-    teams = forms.ModelMultipleChoiceField(Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple)
+    teams = ModelIdsField(Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple)
+    next = forms.CharField(required=False, max_length=2000)

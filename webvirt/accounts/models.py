@@ -66,3 +66,13 @@ class Publishable(models.Model):
 
     class Meta:
         abstract = True
+
+
+# What admins may open for self-service: kind -> (model, the policy action that manages it).
+PUBLISHABLE = {
+    "host": ("hosts.Host", "host.manage"),
+    "pool": ("storage.Pool", "storage.manage"),
+    "volume": ("storage.Volume", "storage.manage"),
+    "network": ("networks.Network", "network.manage"),
+    "flavor": ("guests.Flavor", "flavor.manage"),
+}

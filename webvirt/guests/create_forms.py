@@ -18,6 +18,22 @@ SOURCES = [
 CLONE_MODES = [("linked", "Linked clone (qcow2 overlay, instant)"), ("full", "Full copy")]
 
 
+class HostChoiceForm(forms.Form):
+    """The `host` of the new-guest page's query string: one of the reachable hosts open to the user."""
+
+    host = forms.ModelChoiceField(
+        None,
+        error_messages={
+            "required": "Choose a host.",
+            "invalid_choice": "That host is not open to you or cannot be reached; choose another.",
+        },
+    )
+
+    def __init__(self, *args, hosts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host"].queryset = hosts
+
+
 class GuestCreateForm(forms.Form):
     name = forms.CharField(max_length=100, validators=[validate_object_name])
     flavor = forms.ModelChoiceField(Flavor.objects.all(), required=False, empty_label="Custom size")
