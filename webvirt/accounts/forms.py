@@ -41,6 +41,8 @@ class NewUserForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ["username", "email", "is_staff"]
+        labels = {"is_staff": "Admin"}
+        help_texts = {"is_staff": "Admins manage hosts, storage, networks, users and every guest."}
 
 
 class QuotaForm(forms.ModelForm):

@@ -194,6 +194,7 @@ class FlavorForm(forms.ModelForm):
     class Meta:
         model = Flavor
         fields = ["name", "vcpus", "memory_mib", "disk_gib"]
+        labels = {"vcpus": "vCPUs", "memory_mib": "Memory (MiB)", "disk_gib": "Disk (GiB)"}
 
     def clean(self):
         data = super().clean()
