@@ -1,4 +1,3 @@
-from cryptography.hazmat.primitives import hashes, serialization
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
@@ -6,6 +5,7 @@ from django.contrib.auth.forms import UserCreationForm
 from webvirt.core.forms import ModelIdsField
 
 from .models import Quota, SSHKey, Team
+from .validators import parse_ssh_public_key
 
 
 class SSHKeyForm(forms.ModelForm):
@@ -19,15 +19,7 @@ class SSHKeyForm(forms.ModelForm):
         self.user = user
 
     def clean_public_key(self):
-        text = " ".join(self.cleaned_data["public_key"].split())
-        try:
-            key = serialization.load_ssh_public_key(text.encode())
-        except (ValueError, TypeError):
-            raise forms.ValidationError("This is not an SSH public key (e.g. ssh-ed25519 AAAA… comment).") from None
-        raw = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        digest = hashes.Hash(hashes.SHA256())
-        digest.update(raw)
-        self.instance.fingerprint = "SHA256:" + digest.finalize().hex()
+        text, self.instance.fingerprint = parse_ssh_public_key(self.cleaned_data["public_key"])
         if SSHKey.objects.filter(user=self.user, fingerprint=self.instance.fingerprint).exists():
             raise forms.ValidationError("You have already added this key.")
         return text

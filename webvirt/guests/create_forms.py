@@ -2,6 +2,7 @@
 
 from django import forms
 
+from webvirt.accounts.validators import parse_ssh_public_key
 from webvirt.core.policy import published_to
 from webvirt.core.validators import validate_object_name
 from webvirt.guests.cloudinit import UserDataError, parse_user_data
@@ -105,6 +106,17 @@ class GuestCreateForm(forms.Form):
         if Guest.objects.present().filter(host=self.host, name=name).exists():
             raise forms.ValidationError(f"{self.host.name} already has a guest named {name}.")
         return name
+
+    def clean_ssh_keys(self):
+        """One key a line, each checked as the account page checks keys."""
+        keys = []
+        for number, line in enumerate(self.cleaned_data["ssh_keys"].splitlines(), start=1):
+            if line.strip():
+                try:
+                    keys.append(parse_ssh_public_key(line)[0])
+                except forms.ValidationError as exc:
+                    raise forms.ValidationError(f"Line {number}: {exc.messages[0]}") from None
+        return "\n".join(keys)
 
     def clean_user_data(self):
         try:
