@@ -136,3 +136,14 @@ def test_host_names_in_any_script_are_kept(admin_client, name):
     with pytest.raises(ValidationError) as refused:
         Host(name=f" {name.strip()}", transport="local").clean_fields()
     assert "name" in refused.value.message_dict
+
+
+def test_users_see_the_hosts_open_to_them_read_only(outsider_client, test_host, storage_host):
+    page = outsider_client.get(reverse("hosts:list")).content.decode()
+    assert "No host is open to you yet" in page and "testhost" not in page
+    test_host.public = True
+    test_host.save()
+    page = outsider_client.get(reverse("hosts:list")).content.decode()
+    assert 'data-host="testhost"' in page and 'data-host="store"' not in page
+    assert "No host" not in page and "Hosts are managed by admins" in page
+    assert test_host.get_absolute_url() not in page and "test:///" not in page  # no admin pages, no connection
