@@ -137,3 +137,16 @@ def test_repeated_failed_logins_lock_the_account_out(client, db):
     response = client.post(reverse("login"), {"username": "eve", "password": PASSWORD}, REMOTE_ADDR="10.9.9.9")
     assert response.status_code == 429
     assert "Too many failed logins" in response.content.decode()
+
+
+@pytest.mark.parametrize("remove", ["abc", "", "99999999999999999999"])
+def test_revoking_a_grant_that_does_not_exist_says_so(client, test_host, remove):
+    owner = UserFactory(username="owner")
+    guest = Guest.objects.get(name="beta")
+    guest.owner = owner
+    guest.save()
+    client.force_login(owner)
+    response = client.post(reverse("guests:access", args=[guest.pk]), {"remove": remove}, follow=True)
+    assert response.status_code == 200  # `remove=abc` was a 500
+    assert "That grant does not exist any more; it may have been revoked already." in response.content.decode()
+    assert not AuditEvent.objects.filter(action="grant.remove").exists()

@@ -18,15 +18,18 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.urls import URLResolver, get_resolver
+from django.urls import Resolver404, URLResolver, get_resolver, resolve
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
 from tests.conftest import UserFactory
+from webvirt.accounts.forms import PublishForm, TeamForm
 from webvirt.accounts.models import PUBLISHABLE, SSHKey, Team
 from webvirt.consoles.views import PAGES as CONSOLE_KINDS
 from webvirt.core.models import Operation
 from webvirt.guests.change_forms import CHANGE_FORMS
+from webvirt.guests.create_forms import GuestCreateForm, HostChoiceForm
+from webvirt.guests.forms import GrantForm, GuestFilterForm, RevokeForm
 from webvirt.guests.models import Disk, Flavor, Grant, Guest, Nic, Snapshot
 from webvirt.hosts.models import Host
 from webvirt.hypervisor import POWER_ACTIONS
@@ -44,6 +47,7 @@ SLUGS = {
     "kind": {*PUBLISHABLE, *CONSOLE_KINDS},
 }
 PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+WORDS = {None, "str", "slug"}  # converters of words; any other parameter is taken for an id
 
 
 def routes(patterns=None, prefix=""):
@@ -66,7 +70,7 @@ def real_urls(route):
     choices = []
     for match in PARAMETER.finditer(route):
         converter, name = match["converter"], match["name"]
-        if converter == "id":
+        if converter not in WORDS:
             choices.append([str(REAL_ID)])
         else:
             assert name in SLUGS, f"{route}: add the values of <{converter}:{name}> to SLUGS"
@@ -78,9 +82,9 @@ def real_urls(route):
 def bad_id_urls(route):
     """The route with one id at a time replaced by a bad value (the others real, slugs made up)."""
     converters = [match["converter"] for match in PARAMETER.finditer(route)]
-    ids = [index for index, converter in enumerate(converters) if converter == "id"]
+    ids = [index for index, converter in enumerate(converters) if converter not in WORDS]
     for bad_index, bad in itertools.product(ids, BAD_IDS):
-        values = [bad if i == bad_index else str(REAL_ID) if c == "id" else "x" for i, c in enumerate(converters)]
+        values = [bad if i == bad_index else "x" if c in WORDS else str(REAL_ID) for i, c in enumerate(converters)]
         yield fill(route, values)
 
 
@@ -190,9 +194,17 @@ def keys_read(request, reads):
     return {(by_id[dict_id], key) for dict_id, key in reads if dict_id in by_id}
 
 
-def test_no_url_uses_the_int_converter():
-    """Ids go through <id:...>, which turns huge and negative numbers into a 404 before any query."""
-    assert not [route for route, _ in routes() if "<int:" in route]
+def test_bad_ids_never_reach_a_view():
+    """Ids go through <id:...>: huge, zero, signed and non-numbers are refused by the resolver."""
+    urls = [url for route, _ in routes() for url in bad_id_urls(route)]
+    reached = []
+    for url in urls:
+        try:
+            resolve(url)
+        except Resolver404:
+            continue
+        reached.append(url)
+    assert len(urls) > 100 and not reached, reached
 
 
 @pytest.mark.parametrize("persona", ["admin", "plain user"])
@@ -223,3 +235,21 @@ def test_no_garbage_gets_a_server_error(client, world, reads, persona):
         ("/guests/new/", "POST", "POST", "name"),
     }
     assert known <= walk.keys_seen
+
+
+@pytest.mark.parametrize("value", BAD_IDS)
+def test_choice_fields_refuse_impossible_ids(world, value):
+    """On this run's database (the suite runs on SQLite and PostgreSQL): invalid, never an exception."""
+    hosts, guest = Host.objects.all(), Guest.objects.get()
+    forms = [
+        PublishForm({"teams": [value]}),
+        TeamForm({"name": "x", "members": [value]}),
+        GrantForm({"team": value, "role": "viewer"}),
+        RevokeForm({"remove": value}, guest=guest),
+        GuestFilterForm({"host": value}, hosts=hosts),
+        HostChoiceForm({"host": value}, hosts=hosts),
+        GuestCreateForm({"pool": value, "network": value, "template": value}, host=hosts.get(), user=guest.owner),
+    ]
+    for form in forms:
+        assert not form.is_valid()
+        assert {"teams", "members", "team", "remove", "host", "pool", "network", "template"} & set(form.errors)
