@@ -17,8 +17,10 @@ def guest_create(request):
     """Pick a host (skipped when there is one), then fill in the guest from that host's inventory."""
     policy.require(request.user, "guest.create")
     hosts = Host.objects.restrict(request.user, "guest.create").filter(reachable=True)
-    only_one = {"host": hosts[0].pk} if len(hosts) == 1 else {}
-    choice = HostChoiceForm((request.GET if "host" in request.GET else only_one) or None, hosts=hosts)
+    if "host" in request.GET:
+        choice = HostChoiceForm(request.GET, hosts=hosts)
+    else:  # with a single host there is nothing to choose
+        choice = HostChoiceForm({"host": hosts[0].pk} if len(hosts) == 1 else None, hosts=hosts)
     if not choice.is_valid():
         status = 400 if choice.errors else 200
         return render(request, "guests/guest_create_host.html", {"hosts": hosts, "form": choice}, status=status)
