@@ -89,8 +89,10 @@ def bad_id_urls(route):
 
 
 @pytest.fixture
-def world(db, tmp_path):
-    """One object of every kind, each with id REAL_ID; the plain user owns the guest and was given the rest."""
+def world(db, tmp_path, settings):
+    """One object of every kind, each with id REAL_ID; the plain user owns the guest and was given the rest.
+    Accepted uploads are staged in a temporary folder (a rolled-back request leaves its file)."""
+    settings.WEBVIRT_UPLOAD_DIR = tmp_path
     admin = UserFactory(username="root", is_staff=True)
     dev = UserFactory(id=REAL_ID, username="dev")
     team = Team.objects.create(id=REAL_ID, name="ops")

@@ -14,7 +14,8 @@ def flash(client, response):
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-def test_queued_messages_name_the_object_once(admin_client, storage_host, pool):
+def test_queued_messages_name_the_object_once(admin_client, storage_host, pool, settings, tmp_path):
+    settings.WEBVIRT_UPLOAD_DIR = tmp_path  # the upload is staged, and never run here
     response = admin_client.post(
         reverse("storage:pools", args=[storage_host.pk]),
         {"name": "extra", "kind": "dir", "target_path": "/srv/webvirt/extra", "autostart": "on"},
