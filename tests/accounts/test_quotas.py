@@ -81,7 +81,9 @@ def test_owned_guests_count_and_admins_are_not_limited(self_service, storage_hos
     owned_guest(storage_host, self_service, "a", vcpus=1, memory_mib=64)
     owned_guest(storage_host, self_service, "b", vcpus=1, memory_mib=64)
     assert quotas.usage(self_service) == {"guests": 2, "vcpus": 2, "memory_mib": 128, "disk_gib": 0}
-    services.guest_create(host=storage_host, actor=admin, params=params(storage_host, "admins", vcpus=99))
+    operation = services.guest_create(host=storage_host, actor=admin, params=params(storage_host, "admins", vcpus=99))
+    assert Operation.objects.get(kind="guest.create") == operation  # 99 vCPUs, far over the default quota of 8
+    assert (operation.status, operation.params["vcpus"], operation.params["owner_id"]) == ("queued", 99, admin.pk)
 
 
 def test_resize_disk_clone_and_transfer_are_checked(self_service, storage_host, admin):

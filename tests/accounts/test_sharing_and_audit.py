@@ -27,7 +27,7 @@ def test_owner_shares_and_revokes(client, test_host):
     grant = Grant.objects.get(guest=guest, user=friend)
     assert grant.role == "operator" and grant.granted_by == owner
     response = client.post(url, {"username": "nobody", "role": "viewer"}, follow=True)
-    assert "There is no active user &#x27;nobody&#x27;." in response.content.decode()
+    assert "There is no active user named nobody." in response.content.decode()
     client.post(url, {"remove": grant.pk})
     assert not Grant.objects.filter(pk=grant.pk).exists()
     assert list(AuditEvent.objects.filter(action__startswith="grant.").values_list("action", "actor_name")) == [
@@ -146,3 +146,16 @@ def test_repeated_failed_logins_lock_the_account_out(client, db):
     LoginThrottle.objects.update(next_attempt_at=timezone.now())  # that refusal counted as a failure too
     response = client.post(reverse("login"), {"username": "eve", "password": PASSWORD}, REMOTE_ADDR="10.9.9.8")
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("remove", ["abc", "", "99999999999999999999"])
+def test_revoking_a_grant_that_does_not_exist_says_so(client, test_host, remove):
+    owner = UserFactory(username="owner")
+    guest = Guest.objects.get(name="beta")
+    guest.owner = owner
+    guest.save()
+    client.force_login(owner)
+    response = client.post(reverse("guests:access", args=[guest.pk]), {"remove": remove}, follow=True)
+    assert response.status_code == 200  # `remove=abc` was a 500
+    assert "That grant does not exist any more; it may have been revoked already." in response.content.decode()
+    assert not AuditEvent.objects.filter(action="grant.remove").exists()

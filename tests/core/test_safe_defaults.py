@@ -56,4 +56,4 @@ def test_a_refusal_is_logged_as_one_line(outsider_client, caplog, path):
     (record,) = [r for r in caplog.records if r.name == "django.request"]
     assert record.exc_info is None and record.exc_text is None
     line = logging.Formatter("%(levelname)s %(name)s: %(message)s").format(record)
-    assert "\n" not in line and path in line and "You may not" in line
+    assert "\n" not in line and path in line and "(Only admins may do this.)" in line

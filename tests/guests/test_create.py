@@ -91,7 +91,9 @@ def test_bad_input_is_refused_with_a_reason(admin_client, storage_host, create_u
 
 
 def test_linked_clones_need_qcow2_and_names_must_be_free(admin_client, storage_host, create_url):
-    raw_template = storage_host.pools.get().volumes.create(name="base.img", path="/x/base.img", format="raw")
+    raw_template = storage_host.pools.get().volumes.create(
+        name="base.img", path="/x/base.img", format="raw", allocation=2**30
+    )
     response = admin_client.post(
         create_url, form_data(storage_host, source="template", template=raw_template.pk, clone_mode="linked")
     )
@@ -117,3 +119,28 @@ def test_flavors_are_managed_by_admins(admin_client):
     flavor = Flavor.objects.get()
     admin_client.post(reverse("guests:flavor-delete", args=[flavor.pk]))
     assert not Flavor.objects.exists()
+
+
+def test_templates_are_volumes_that_can_hold_an_os(admin_client, storage_host, create_url):
+    """Not ISOs, not blank images (a new qcow2 holds about 200 KiB), not another guest's disk."""
+    pool = storage_host.pools.get()
+    image = pool.volumes.create(name="debian.qcow2", path="/v/debian.qcow2", format="qcow2", allocation=600 * 2**20)
+    blank = pool.volumes.create(name="blank.qcow2", path="/v/blank.qcow2", format="qcow2", allocation=200 * 2**10)
+    in_use = pool.volumes.create(name="vm1.qcow2", path="/v/vm1.qcow2", format="qcow2", allocation=2**30)
+    guest = Guest.objects.create(host=storage_host, uuid="u-vm1", name="vm1")
+    guest.disks.create(target="vda", device="disk", source=in_use.path)
+    offered = admin_client.get(create_url).context["form"].fields["template"].queryset
+    assert list(offered) == [image]
+    for volume in (blank, in_use, pool.volumes.get(name="debian.iso")):
+        response = admin_client.post(create_url, form_data(storage_host, source="template", template=volume.pk))
+        assert "Select a valid choice" in " ".join(response.context["form"].errors["template"])
+    assert not Operation.objects.exists()
+
+
+def test_inactive_networks_are_shown_but_cannot_be_chosen(admin_client, storage_host, create_url):
+    idle = storage_host.networks.create(uuid="n-idle", name="idle", active=False, mode="nat")
+    page = admin_client.get(create_url).content.decode()
+    assert f'<option value="{idle.pk}" disabled>idle (inactive: start it first)</option>' in page
+    response = admin_client.post(create_url, form_data(storage_host, network=idle.pk))
+    assert "Network idle is inactive; start it first" in " ".join(response.context["form"].errors["network"])
+    assert not Operation.objects.exists()

@@ -2,6 +2,7 @@
 
 from django.urls import reverse
 
+from tests.conftest import UserFactory
 from webvirt.guests.models import Guest
 
 
@@ -50,3 +51,23 @@ def test_htmx_requests_get_only_the_table(admin_client, test_host):
     response = admin_client.get(reverse("guests:list"), {"q": "alp"}, headers={"HX-Request": "true"})
     body = response.content.decode()
     assert '<table class="grid" id="guests">' in body and "alpha" in body and "<html" not in body
+
+
+def test_a_bad_filter_is_left_out_and_said_so(admin_client, make_test_host):
+    one = make_test_host("one", [{"name": "web-1"}, {"name": "db-1", "state": "shutoff"}])
+    url = reverse("guests:list")
+    for huge in ("99999999999999999999", str(2**63)):  # was an OverflowError on SQLite
+        response = admin_client.get(url, {"host": huge, "state": "shutoff"})
+        assert response.status_code == 200 and names(response) == ["db-1"]  # the good filter still applies
+        assert "Left out of the filter: Host: Select a valid choice." in response.content.decode()
+    assert names(admin_client.get(url, {"host": one.pk, "page": "1e400"})) == ["db-1", "web-1"]
+
+
+def test_users_filter_by_the_hosts_of_their_guests_only(client, make_test_host):
+    mine, other = make_test_host("mine", [{"name": "a"}]), make_test_host("other", [{"name": "b"}])
+    user = UserFactory(username="dev")
+    Guest.objects.filter(name="a").update(owner=user)
+    client.force_login(user)
+    assert list(client.get(reverse("guests:list")).context["hosts"]) == [mine]
+    response = client.get(reverse("guests:list"), {"host": other.pk})
+    assert names(response) == ["a"] and "Select a valid choice" in response.content.decode()

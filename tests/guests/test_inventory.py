@@ -2,8 +2,9 @@
 
 import uuid
 
+from webvirt import hypervisor
 from webvirt.guests.inventory import apply_guests
-from webvirt.guests.models import Guest
+from webvirt.guests.models import Disk, Guest, Nic
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor import DiskFacts, GuestFacts, NicFacts
 
@@ -55,6 +56,21 @@ def test_vanished_guests_are_marked_gone_and_come_back(test_host):
 
 
 def test_unchanged_resync_writes_nothing_but_the_sync_time(test_host, django_assert_max_num_queries):
-    with django_assert_max_num_queries(4):  # read guests, stamp synced_at, mark gone
-        created, changed = apply_guests(test_host, [], complete=False)
+    """What the host reports, applied again: only synced_at moves, and disks and NICs keep their rows."""
+    reported = hypervisor.list_guests(test_host.connection_spec())
+    assert sorted(facts.name for facts in reported) == ["alpha", "beta"]
+
+    def rows():
+        guests = {row.pop("uuid"): row for row in Guest.objects.filter(host=test_host).values()}
+        synced = {uuid: row.pop("synced_at") for uuid, row in guests.items()}
+        devices = [list(model.objects.filter(guest__host=test_host).order_by("pk").values()) for model in (Disk, Nic)]
+        return guests, synced, devices
+
+    guests, synced, devices = rows()
+    # A savepoint, then: read the guests, stamp synced_at, look for gone ones (twice), release.
+    with django_assert_max_num_queries(6):
+        created, changed = apply_guests(test_host, reported, complete=True)
+    guests_after, synced_after, devices_after = rows()
     assert (created, changed) == (0, 0)
+    assert guests_after == guests and devices_after == devices
+    assert all(synced_after[uuid] > synced[uuid] for uuid in guests)

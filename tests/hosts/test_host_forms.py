@@ -3,6 +3,7 @@
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from webvirt.hosts.models import Host
@@ -114,3 +115,35 @@ def test_secrets_are_not_echoed_when_the_form_comes_back_with_errors(admin_clien
     response = post_host(admin_client, transport="tcp", hostname="bad host!", username="u", password="s3cret-sasl-pw")
     assert response.status_code == 200 and "s3cret-sasl-pw" not in response.content.decode()
     assert not Host.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["report\u202etxt.exe", "a..b", "..", "tab\tname", "zero\u200bwidth", "line\u2028break", "semi;colon", "a/b"],
+)
+def test_host_names_refuse_control_format_and_bidi_characters(admin_client, name):
+    response = post_host(admin_client, name=name, transport="local")
+    assert "Use letters, digits, spaces, '.', '_' and '-', with no '..'" in " ".join(
+        response.context["form"].errors["name"]
+    )
+    assert not Host.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["kvm-1.lab", "Rechner Süd", "서버_2", "  padded  "])
+def test_host_names_in_any_script_are_kept(admin_client, name):
+    assert post_host(admin_client, name=name, transport="local").status_code == 302
+    assert Host.objects.get().name == name.strip()  # the form trims; the model refuses spaces at the ends
+    with pytest.raises(ValidationError) as refused:
+        Host(name=f" {name.strip()}", transport="local").clean_fields()
+    assert "name" in refused.value.message_dict
+
+
+def test_users_see_the_hosts_open_to_them_read_only(outsider_client, test_host, storage_host):
+    page = outsider_client.get(reverse("hosts:list")).content.decode()
+    assert "No host is open to you yet" in page and "testhost" not in page
+    test_host.public = True
+    test_host.save()
+    page = outsider_client.get(reverse("hosts:list")).content.decode()
+    assert 'data-host="testhost"' in page and 'data-host="store"' not in page
+    assert "No host" not in page and "Hosts are managed by admins" in page
+    assert test_host.get_absolute_url() not in page and "test:///" not in page  # no admin pages, no connection

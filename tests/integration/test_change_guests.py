@@ -75,13 +75,13 @@ def test_settings_and_resize_while_shut_off(change, tiny_guest):
 
 def test_live_resize_within_the_maximum_only(change, running_guest):
     operation = change(running_guest, "resize", {"vcpus": "1", "memory_mib": "48"}, expect="succeeded")
-    assert "Now 1 vCPUs and 48 MiB" in operation.message
+    assert "Now 1 vCPU and 48 MiB" in operation.message
     # The balloon asks the running guest (here with no OS to answer) and the saved definition keeps it.
     assert (
         "<currentMemory unit='KiB'>49152</currentMemory>" in virsh("dumpxml", "--inactive", running_guest.name).stdout
     )
     operation = change(running_guest, "resize", {"vcpus": "2", "memory_mib": "64"}, expect="failed")
-    assert "at most 1 vCPUs and 64 MiB" in operation.message and "shut it down" in operation.message
+    assert "at most 1 vCPU and 64 MiB" in operation.message and "shut it down" in operation.message
 
 
 def test_renaming_a_running_guest_is_refused_on_the_page(admin_client, running_guest):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pycdlib
 import pytest
+import yaml
 from django.urls import reverse
 
 from webvirt import hypervisor
@@ -25,12 +26,14 @@ IPXE_ISO = Path("/usr/lib/ipxe/ipxe.iso")
 
 @pytest.fixture
 def images_pool(local_host):
-    """A dir pool holding Debian's ipxe.iso and a small qcow2 base image."""
+    """A dir pool holding Debian's ipxe.iso and a small qcow2 base image with 2 MiB written (the
+    new-guest form offers no blank image as a template)."""
     name = f"webvirt-test-{uuid.uuid4().hex[:8]}"
     directory = IMAGES / name
     directory.mkdir()
     shutil.copy(IPXE_ISO, directory / "ipxe.iso")
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", directory / "base.qcow2", "64M"], check=True)
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 2M", directory / "base.qcow2"], check=True)
     virsh("pool-create-as", name, "dir", "--target", str(directory))
     refresh_storage(local_host)
     yield local_host.pools.get(name=name)
@@ -124,7 +127,7 @@ def test_from_a_template_as_a_linked_clone_and_as_a_full_copy(create, images_poo
 
 def test_from_a_cloud_image_with_a_cloud_init_seed(create, images_pool):
     base = volume(images_pool, "base.qcow2")
-    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyForWebvirtTests alice@laptop"
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOgHbxS4V9T7Q6z7H9WvPZ1m6mJm0F6m2R8f4n1q6W2v alice@laptop"
     operation, name = create(
         images_pool,
         source="cloud",
@@ -145,7 +148,8 @@ def test_from_a_cloud_image_with_a_cloud_init_seed(create, images_pool):
         files[file_name] = content.getvalue().decode()
     iso.close()
     assert files["user-data"].startswith("#cloud-config\n")
-    assert f"hostname: {name}" in files["user-data"] and key in files["user-data"] and "- nginx" in files["user-data"]
+    user_data = yaml.safe_load(files["user-data"])
+    assert (user_data["hostname"], user_data["ssh_authorized_keys"], user_data["packages"]) == (name, [key], ["nginx"])
     assert f"local-hostname: {name}" in files["meta-data"]
     assert any(d.source == seed.path for d in operation.guest.disks.all())
 

@@ -127,3 +127,11 @@ def test_outsiders_see_no_storage(outsider_client, pool):
     assert outsider_client.post(url).status_code == 404
     assert outsider_client.post(reverse("storage:pool-action", args=[pool.host_id, pool.pk, "stop"])).status_code == 404
     assert not Operation.objects.exists()
+
+
+def test_an_upload_without_a_file_says_what_is_missing(admin_client, pool):
+    response = admin_client.post(pool.get_absolute_url(), {"upload-name": "x.iso"})
+    assert response.status_code == 400
+    assert response.context["upload_form"].errors["file"] == ["Choose the file to upload."]
+    assert "Choose the file to upload." in response.content.decode()
+    assert not Operation.objects.exists()

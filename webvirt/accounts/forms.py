@@ -1,12 +1,13 @@
-from cryptography.hazmat.primitives import hashes, serialization
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from webvirt.core import audit
+from webvirt.core.forms import ModelIdsField
 
 from . import throttle
 from .models import Quota, SSHKey, Team
+from .validators import parse_ssh_public_key
 
 
 class SSHKeyForm(forms.ModelForm):
@@ -20,15 +21,7 @@ class SSHKeyForm(forms.ModelForm):
         self.user = user
 
     def clean_public_key(self):
-        text = " ".join(self.cleaned_data["public_key"].split())
-        try:
-            key = serialization.load_ssh_public_key(text.encode())
-        except (ValueError, TypeError):
-            raise forms.ValidationError("This is not an SSH public key (e.g. ssh-ed25519 AAAA… comment).") from None
-        raw = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        digest = hashes.Hash(hashes.SHA256())
-        digest.update(raw)
-        self.instance.fingerprint = "SHA256:" + digest.finalize().hex()
+        text, self.instance.fingerprint = parse_ssh_public_key(self.cleaned_data["public_key"])
         if SSHKey.objects.filter(user=self.user, fingerprint=self.instance.fingerprint).exists():
             raise forms.ValidationError("You have already added this key.")
         return text
@@ -42,6 +35,8 @@ class NewUserForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ["username", "email", "is_staff"]
+        labels = {"is_staff": "Admin"}
+        help_texts = {"is_staff": "Admins manage hosts, storage, networks, users and every guest."}
 
 
 class QuotaForm(forms.ModelForm):
@@ -54,6 +49,7 @@ class TeamForm(forms.ModelForm):
     class Meta:
         model = Team
         fields = ["name", "members"]
+        field_classes = {"members": ModelIdsField}
         widgets = {"members": forms.CheckboxSelectMultiple}
 
 
@@ -61,7 +57,8 @@ class PublishForm(forms.Form):
     """Open something to everyone or to chosen teams (hosts, pools, volumes, networks, flavors)."""
 
     public = forms.BooleanField(required=False, label="Open to everyone")
-    teams = forms.ModelMultipleChoiceField(Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple)
+    teams = ModelIdsField(Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple)
+    next = forms.CharField(required=False, max_length=2000)
 
 
 class ThrottledLoginForm(AuthenticationForm):

@@ -68,6 +68,16 @@ class Publishable(models.Model):
         abstract = True
 
 
+# What admins may open for self-service: kind -> (model, the policy action that manages it).
+PUBLISHABLE = {
+    "host": ("hosts.Host", "host.manage"),
+    "pool": ("storage.Pool", "storage.manage"),
+    "volume": ("storage.Volume", "storage.manage"),
+    "network": ("networks.Network", "network.manage"),
+    "flavor": ("guests.Flavor", "flavor.manage"),
+}
+
+
 class LoginThrottle(models.Model):
     """Failed sign-ins in a row for one account name, from any address (see accounts/throttle.py)."""
 

@@ -6,7 +6,7 @@ from . import views
 app_name = "accounts"
 urlpatterns = [
     path("account/", views.account, name="account"),
-    path("account/keys/<int:pk>/delete/", views.ssh_key_delete, name="ssh-key-delete"),
+    path("account/keys/<id:pk>/delete/", views.ssh_key_delete, name="ssh-key-delete"),
     path(
         "account/password/",
         auth_views.PasswordChangeView.as_view(
@@ -15,9 +15,9 @@ urlpatterns = [
         name="password",
     ),
     path("users/", views.user_list, name="users"),
-    path("users/<int:pk>/", views.user_detail, name="user"),
-    path("users/<int:pk>/<slug:action>/", views.user_action, name="user-action"),
+    path("users/<id:pk>/", views.user_detail, name="user"),
+    path("users/<id:pk>/<slug:action>/", views.user_action, name="user-action"),
     path("teams/", views.team_list, name="teams"),
-    path("teams/<int:pk>/", views.team_list, name="team"),
-    path("publish/<slug:kind>/<int:pk>/", views.publish, name="publish"),
+    path("teams/<id:pk>/", views.team_list, name="team"),
+    path("publish/<slug:kind>/<id:pk>/", views.publish, name="publish"),
 ]

@@ -5,23 +5,19 @@ import secrets
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from webvirt.consoles.notify import recheck_user_consoles
 from webvirt.core import audit, policy
+from webvirt.core.forms import form_problems
 
 from . import quotas
 from .forms import NewUserForm, PublishForm, QuotaForm, SSHKeyForm, TeamForm
-from .models import Quota, Team
-
-PUBLISHABLE = {
-    "host": "hosts.Host",
-    "pool": "storage.Pool",
-    "volume": "storage.Volume",
-    "network": "networks.Network",
-    "flavor": "guests.Flavor",
-}
+from .models import PUBLISHABLE, Quota, Team
 
 
 def _usage_rows(user):
@@ -114,14 +110,21 @@ def team_list(request, pk=None):
     return render(request, "accounts/team_list.html", {"teams": Team.objects.all(), "form": form, "team": team})
 
 
+def _page_of(kind, obj):
+    """Where a published object is listed, for when the form names no page to return to."""
+    if kind == "flavor":
+        return reverse("guests:flavors")
+    return (obj.pool if kind == "volume" else obj).get_absolute_url()
+
+
 @require_POST
 def publish(request, kind, pk):
     """Open a host, pool, volume, network or flavor to everyone or to teams, for self-service."""
-    policy.require(request.user, "host.manage")
     if kind not in PUBLISHABLE:
-        messages.error(request, f"Unknown kind {kind!r}.")
-        return redirect("home")
-    obj = get_object_or_404(apps.get_model(PUBLISHABLE[kind]), pk=pk)
+        raise Http404("Nothing of that kind can be published.")
+    model, action = PUBLISHABLE[kind]
+    policy.require(request.user, action)
+    obj = get_object_or_404(apps.get_model(model), pk=pk)
     form = PublishForm(request.POST)
     if form.is_valid():
         obj.public = form.cleaned_data["public"]
@@ -133,4 +136,8 @@ def publish(request, kind, pk):
             request,
             f"{kind.capitalize()} {obj} is open to {'everyone' if obj.public else ', '.join(teams) or 'admins only'}.",
         )
-    return redirect(request.POST.get("next") or "home")
+    else:
+        messages.error(request, f"{kind.capitalize()} {obj} is unchanged: {form_problems(form)}")
+    back = form.cleaned_data.get("next", "")
+    ours = back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
+    return HttpResponseRedirect(back if ours else _page_of(kind, obj))

@@ -7,3 +7,6 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import audit  # noqa: F401  (connects the login receivers)
+        from .converters import register
+
+        register()  # before any urls.py is imported

@@ -1,5 +1,13 @@
 from django import forms
 
+from .converters import is_database_id
+from .models import Operation
+
+
+def form_problems(form):
+    """A form's errors as one line of sentences, for a message after a redirect."""
+    return " ".join(" ".join(errors) for errors in form.errors.values())
+
 
 class NewOnHostForm(forms.Form):
     """A form for something new on one host (a pool, a network) whose name must be free there."""
@@ -16,3 +24,41 @@ class NewOnHostForm(forms.Form):
         if getattr(self.host, self.host_relation).filter(name=name).exists():
             raise forms.ValidationError(f"{self.host.name} already has a {self.noun} named {name}.")
         return name
+
+
+class ModelIdsField(forms.ModelMultipleChoiceField):
+    """A multiple choice of rows that refuses impossible ids before querying: Django guards
+    `pk=` against integers of 2**63 and more, but not `pk__in`, which SQLite then cannot bind."""
+
+    def clean(self, value):
+        for pk in value or ():
+            if not is_database_id(pk):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super().clean(value)
+
+
+class FilterForm(forms.Form):
+    """The query string of a list page. A value that does not fit is left out and the page says
+    so (see _filter_errors.html); the other filters still apply."""
+
+    page = forms.IntegerField(min_value=1, required=False)
+
+    def filters(self):
+        """The valid values, blanks left out."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+
+
+class OperationFilterForm(FilterForm):
+    status = forms.ChoiceField(choices=[("", "Any status"), *Operation.Status.choices], required=False)
+
+
+class AuditFilterForm(FilterForm):
+    OUTCOMES = ("ok", "requested", "succeeded", "failed")
+
+    actor = forms.CharField(required=False, max_length=150, label="Who")
+    action = forms.CharField(required=False, max_length=64)
+    target = forms.CharField(required=False, max_length=255)
+    outcome = forms.ChoiceField(choices=[("", "Any outcome")] + [(o, o) for o in OUTCOMES], required=False)

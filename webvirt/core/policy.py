@@ -116,6 +116,15 @@ def restrict(queryset, user, action):
 
 
 def require(user, action, obj=None):
-    """Raise PermissionDenied (a 403) unless `user` may perform `action`."""
+    """Raise PermissionDenied (a 403 page that shows its reason) unless `user` may perform `action`."""
     if not can(user, action, obj):
-        raise PermissionDenied(f"You may not {action} this.")
+        raise PermissionDenied(refusal(action, obj))
+
+
+def refusal(action, obj=None):
+    """Why `action` is refused, in words for the person refused."""
+    if action in GUEST_ACTIONS:
+        return f"This needs the {GUEST_ACTIONS[action]} role on {obj or 'the guest'}."
+    if action == "guest.create":
+        return "No host is open to you for new guests yet; an admin can open one."
+    return "Only admins may do this."

@@ -5,6 +5,6 @@ from . import views
 app_name = "core"
 urlpatterns = [
     path("operations/", views.operation_list, name="operations"),
-    path("operations/<int:pk>/", views.operation_detail, name="operation"),
+    path("operations/<id:pk>/", views.operation_detail, name="operation"),
     path("audit/", views.audit_log, name="audit"),
 ]

@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 
 from . import policy
+from .forms import AuditFilterForm, OperationFilterForm
 from .models import AuditEvent, Operation
 
 
@@ -18,16 +19,20 @@ def visible_operations(user):
 
 def operation_list(request):
     operations = visible_operations(request.user)
-    status = request.GET.get("status", "")
-    if status in Operation.Status.values:
-        operations = operations.filter(status=status)
-    page = Paginator(operations, 50).get_page(request.GET.get("page"))
+    form = OperationFilterForm(request.GET)
+    filters = form.filters()
+    if "status" in filters:
+        operations = operations.filter(status=filters["status"])
+    page = Paginator(operations, 50).get_page(filters.get("page"))
     template = "core/_operation_rows.html" if request.htmx else "core/operation_list.html"
-    return render(
-        request,
-        template,
-        {"page": page, "operations": page.object_list, "status": status, "statuses": Operation.Status},
-    )
+    context = {
+        "form": form,
+        "page": page,
+        "operations": page.object_list,
+        "status": filters.get("status", ""),
+        "statuses": Operation.Status,
+    }
+    return render(request, template, context)
 
 
 def operation_detail(request, pk):
@@ -43,14 +48,16 @@ def audit_log(request):
     if not policy.can(request.user, "audit.view_all"):
         sign_ins_to_them = Q(actor__isnull=True, action="login", target=request.user.get_username())
         events = events.filter(Q(actor=request.user) | sign_ins_to_them)
-    filters = {key: request.GET.get(key, "").strip() for key in ("actor", "action", "target", "outcome")}
-    if filters["actor"]:
+    form = AuditFilterForm(request.GET)
+    filters = form.filters()
+    if "actor" in filters:
         events = events.filter(actor_name__icontains=filters["actor"])
-    if filters["action"]:
+    if "action" in filters:
         events = events.filter(action__startswith=filters["action"])
-    if filters["target"]:
+    if "target" in filters:
         events = events.filter(target__icontains=filters["target"])
-    if filters["outcome"]:
+    if "outcome" in filters:
         events = events.filter(outcome=filters["outcome"])
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "core/audit_log.html", {"page": page, "events": page.object_list, "filters": filters})
+    page = Paginator(events, 50).get_page(filters.get("page"))
+    context = {"form": form, "page": page, "events": page.object_list, "filters": filters}
+    return render(request, "core/audit_log.html", context)

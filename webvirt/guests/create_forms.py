@@ -2,12 +2,13 @@
 
 from django import forms
 
+from webvirt.accounts.validators import parse_ssh_public_key
 from webvirt.core.policy import published_to
 from webvirt.core.validators import validate_object_name
 from webvirt.guests.cloudinit import UserDataError, parse_user_data
 from webvirt.storage.models import Volume
 
-from .models import Flavor, Guest
+from .models import Disk, Flavor, Guest
 
 GIB = 2**30
 SOURCES = [
@@ -16,6 +17,42 @@ SOURCES = [
     ("cloud", "Cloud image with cloud-init"),
 ]
 CLONE_MODES = [("linked", "Linked clone (qcow2 overlay, instant)"), ("full", "Full copy")]
+
+
+MIN_IMAGE_BYTES = 2**20  # a new, empty qcow2 holds about 200 KiB; an OS image holds megabytes
+
+
+def os_images(volumes, host):
+    """The volumes a new guest may start from: not ISOs, not blank (next to nothing allocated), and
+    not the disk of a guest on `host`, which would then share it."""
+    in_use = Disk.objects.filter(guest__host=host, guest__gone_at__isnull=True, device="disk").values("source")
+    return volumes.exclude(name__iendswith=".iso").filter(allocation__gte=MIN_IMAGE_BYTES).exclude(path__in=in_use)
+
+
+class InactiveDisabledSelect(forms.Select):
+    """Lists inactive networks too, so that they are seen, but they cannot be picked."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value and not value.instance.active:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+class HostChoiceForm(forms.Form):
+    """The `host` of the new-guest page's query string: one of the reachable hosts open to the user."""
+
+    host = forms.ModelChoiceField(
+        None,
+        error_messages={
+            "required": "Choose a host.",
+            "invalid_choice": "That host is not open to you or cannot be reached; choose another.",
+        },
+    )
+
+    def __init__(self, *args, hosts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host"].queryset = hosts
 
 
 class GuestCreateForm(forms.Form):
@@ -38,7 +75,13 @@ class GuestCreateForm(forms.Form):
         required=False,
         help_text="Optional; starts with #cloud-config. The host name and SSH keys are added to it.",
     )
-    network = forms.ModelChoiceField(None, label="Network for the first NIC", required=False, empty_label="No network")
+    network = forms.ModelChoiceField(
+        None,
+        label="Network for the first NIC",
+        required=False,
+        empty_label="No network",
+        widget=InactiveDisabledSelect,
+    )
     bridge = forms.CharField(label="…or a host bridge", required=False, max_length=15)
     firmware = forms.ChoiceField(choices=[("bios", "BIOS"), ("efi", "UEFI")], initial="bios")
     start = forms.BooleanField(label="Start it once created", required=False, initial=True)
@@ -62,11 +105,15 @@ class GuestCreateForm(forms.Form):
         if len(pools) == 1:
             self.fields["pool"].initial = pools[0].pk
         self.fields["iso"].queryset = volumes.filter(name__iendswith=".iso")
-        self.fields["template"].queryset = volumes.exclude(name__iendswith=".iso")
+        self.fields["template"].queryset = os_images(volumes, host)
         self.fields["iso"].label_from_instance = self.fields["template"].label_from_instance = lambda volume: (
             f"{volume.pool.name}/{volume.name}"
         )
-        self.fields["network"].queryset = published_to(host.networks.filter(active=True), user)
+        inactive = "inactive: start it first" if user.is_staff else "inactive: an admin must start it"
+        self.fields["network"].queryset = published_to(host.networks.all(), user)
+        self.fields["network"].label_from_instance = lambda network: (
+            network.name if network.active else f"{network.name} ({inactive})"
+        )
         self.fields["ssh_keys"].initial = "\n".join(user.ssh_keys.values_list("public_key", flat=True))
         if not user.is_staff:
             del self.fields["bridge"]  # host bridges are the admins' to hand out, as networks
@@ -89,6 +136,23 @@ class GuestCreateForm(forms.Form):
         if Guest.objects.present().filter(host=self.host, name=name).exists():
             raise forms.ValidationError(f"{self.host.name} already has a guest named {name}.")
         return name
+
+    def clean_ssh_keys(self):
+        """One key a line, each checked as the account page checks keys."""
+        keys = []
+        for number, line in enumerate(self.cleaned_data["ssh_keys"].splitlines(), start=1):
+            if line.strip():
+                try:
+                    keys.append(parse_ssh_public_key(line)[0])
+                except forms.ValidationError as exc:
+                    raise forms.ValidationError(f"Line {number}: {exc.messages[0]}") from None
+        return "\n".join(keys)
+
+    def clean_network(self):
+        network = self.cleaned_data["network"]
+        if network and not network.active:
+            raise forms.ValidationError(f"Network {network.name} is inactive; start it first or choose another.")
+        return network
 
     def clean_user_data(self):
         try:
@@ -178,6 +242,7 @@ class FlavorForm(forms.ModelForm):
     class Meta:
         model = Flavor
         fields = ["name", "vcpus", "memory_mib", "disk_gib"]
+        labels = {"vcpus": "vCPUs", "memory_mib": "Memory (MiB)", "disk_gib": "Disk (GiB)"}
 
     def clean(self):
         data = super().clean()

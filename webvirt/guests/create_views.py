@@ -6,11 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from webvirt.core import audit, policy
-from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
 
 from . import services
-from .create_forms import FlavorForm, GuestCreateForm
+from .create_forms import FlavorForm, GuestCreateForm, HostChoiceForm
 from .models import Flavor
 
 
@@ -18,10 +17,14 @@ def guest_create(request):
     """Pick a host (skipped when there is one), then fill in the guest from that host's inventory."""
     policy.require(request.user, "guest.create")
     hosts = Host.objects.restrict(request.user, "guest.create").filter(reachable=True)
-    host_id = request.GET.get("host") or (str(hosts[0].pk) if len(hosts) == 1 else "")
-    if not host_id.isdigit():
-        return render(request, "guests/guest_create_host.html", {"hosts": hosts})
-    host = get_for_user_or_404(Host.objects.all(), request.user, int(host_id), view_action="guest.create")
+    if "host" in request.GET:
+        choice = HostChoiceForm(request.GET, hosts=hosts)
+    else:  # with a single host there is nothing to choose
+        choice = HostChoiceForm({"host": hosts[0].pk} if len(hosts) == 1 else None, hosts=hosts)
+    if not choice.is_valid():
+        status = 400 if choice.errors else 200
+        return render(request, "guests/guest_create_host.html", {"hosts": hosts, "form": choice}, status=status)
+    host = choice.cleaned_data["host"]
     form = GuestCreateForm(request.POST or None, host=host, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:

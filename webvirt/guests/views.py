@@ -1,24 +1,21 @@
-from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from webvirt.accounts.models import Team
 from webvirt.core import policy
+from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
 from webvirt.hypervisor import POWER_ACTIONS
 
 from . import services
 from .change_forms import CHANGE_FORMS
-from .models import Grant, Guest
-
-SORTS = {"name": "name", "host": "host__name", "state": "state", "vcpus": "vcpus", "memory": "memory_mib"}
+from .forms import DeleteForm, GrantForm, GuestFilterForm, RevokeForm, TransferForm
+from .models import Guest
 
 
 def _guest(request, pk, action=None):
@@ -30,34 +27,34 @@ def _guest(request, pk, action=None):
 def guest_list(request):
     """Server-side search, filters, sort and pages; reads only the inventory rows."""
     guests = Guest.objects.restrict(request.user, "view").select_related("host")
-    query = request.GET.get("q", "").strip()
-    host_id = request.GET.get("host", "")
-    state = request.GET.get("state", "")
-    show_gone = request.GET.get("gone") == "1"
-    sort = request.GET.get("sort", "name")
-    if not show_gone:
+    if policy.can(request.user, "host.view"):
+        hosts = Host.objects.all()
+    else:
+        hosts = Host.objects.filter(pk__in=guests.values("host_id"))
+    form = GuestFilterForm(request.GET, hosts=hosts.only("id", "name"))
+    filters = form.filters()
+    if not filters.get("gone"):
         guests = guests.present()
-    if query:
-        guests = guests.filter(name__icontains=query)
-    if host_id.isdigit():
-        guests = guests.filter(host_id=int(host_id))
-    if state in Guest.State.values:
-        guests = guests.filter(state=state)
-    column = SORTS.get(sort.removeprefix("-"), "name")
-    order = f"-{column}" if sort.startswith("-") else column
-    page = Paginator(guests.order_by(order, "name", "id"), settings.WEBVIRT_GUESTS_PER_PAGE).get_page(
-        request.GET.get("page")
+    if "q" in filters:
+        guests = guests.filter(name__icontains=filters["q"])
+    if "host" in filters:
+        guests = guests.filter(host=filters["host"])
+    if "state" in filters:
+        guests = guests.filter(state=filters["state"])
+    page = Paginator(guests.order_by(form.ordering(), "name", "id"), settings.WEBVIRT_GUESTS_PER_PAGE).get_page(
+        filters.get("page")
     )
     context = {
+        "form": form,
         "page": page,
         "guests": page.object_list,
-        "hosts": Host.objects.restrict(request.user).only("id", "name"),
+        "hosts": form.fields["host"].queryset,
         "states": Guest.State.choices,
-        "q": query,
-        "host_id": host_id,
-        "state": state,
-        "sort": sort,
-        "show_gone": show_gone,
+        "q": filters.get("q", ""),
+        "host_id": str(filters["host"].pk) if "host" in filters else "",
+        "state": filters.get("state", ""),
+        "sort": filters.get("sort", "name"),
+        "show_gone": filters.get("gone", False),
     }
     template = "guests/_guest_table.html" if request.htmx else "guests/guest_list.html"
     return render(request, template, context)
@@ -116,8 +113,7 @@ def guest_change(request, pk, what):
         else:
             messages.info(request, f"{operation.label} {guest.name}: queued.")
     else:
-        problems = [" ".join(errors) for errors in form.errors.values()]
-        messages.error(request, f"{guest.name}: {' '.join(problems)}")
+        messages.error(request, f"{guest.name}: {form_problems(form)}")
     return redirect(f"{guest.get_absolute_url()}#{what}")
 
 
@@ -135,37 +131,17 @@ def guest_power(request, pk, action):
 
 def guest_delete(request, pk):
     guest = _guest(request, pk, "delete")
-    if request.method == "POST":
-        if request.POST.get("confirm_name") != guest.name:
-            messages.error(request, "Type the guest's name exactly to confirm deletion.")
-            return render(request, "guests/guest_confirm_delete.html", {"guest": guest, "disks": guest.disks.all()})
+    form = DeleteForm(request.POST or None, guest=guest)
+    if request.method == "POST" and form.is_valid():
         try:
-            services.guest_delete(
-                guest=guest, actor=request.user, remove_volumes=request.POST.get("remove_volumes") == "1"
-            )
+            services.guest_delete(guest=guest, actor=request.user, remove_volumes=form.cleaned_data["remove_volumes"])
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
             messages.info(request, f"Deleting {guest.name}.")
         return redirect(guest)
-    return render(request, "guests/guest_confirm_delete.html", {"guest": guest, "disks": guest.disks.all()})
-
-
-class GrantForm(forms.Form):
-    username = forms.CharField(required=False, label="User")
-    team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="— or a team —")
-    role = forms.ChoiceField(choices=Grant.ROLES, initial="viewer")
-
-    def clean(self):
-        data = super().clean()
-        username, team = (data.get("username") or "").strip(), data.get("team")
-        if bool(username) == bool(team):
-            raise forms.ValidationError("Name a user or choose a team.")
-        if username:
-            data["user"] = get_user_model().objects.filter(username=username, is_active=True).first()
-            if data["user"] is None:
-                raise forms.ValidationError(f"There is no active user {username!r}.")
-        return data
+    context = {"guest": guest, "disks": guest.disks.all(), "form": form}
+    return render(request, "guests/guest_confirm_delete.html", context, status=400 if form.errors else 200)
 
 
 @require_POST
@@ -174,22 +150,23 @@ def guest_access(request, pk):
     guest = _guest(request, pk, "share")
     try:
         if "remove" in request.POST:
-            grant = guest.grants.filter(pk=request.POST["remove"]).first()
-            if grant:
-                services.grant_remove(grant=grant, actor=request.user)
-                messages.info(request, f"Revoked {grant.role} for {grant.grantee}.")
+            form = RevokeForm(request.POST, guest=guest)
+            if not form.is_valid():
+                raise ValidationError(form_problems(form))
+            grant = form.cleaned_data["remove"]
+            services.grant_remove(grant=grant, actor=request.user)
+            messages.info(request, f"Revoked {grant.role} for {grant.grantee}.")
         elif "new_owner" in request.POST:
-            new_owner = (
-                get_user_model().objects.filter(username=request.POST["new_owner"].strip(), is_active=True).first()
-            )
-            if new_owner is None:
-                raise ValidationError("There is no such active user.")
+            form = TransferForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form_problems(form))
+            new_owner = form.cleaned_data["new_owner"]
             services.guest_transfer(guest=guest, actor=request.user, new_owner=new_owner)
             messages.info(request, f"{guest.name} now belongs to {new_owner.get_username()}.")
         else:
             form = GrantForm(request.POST)
             if not form.is_valid():
-                raise ValidationError(" ".join(" ".join(errors) for errors in form.errors.values()))
+                raise ValidationError(form_problems(form))
             data = form.cleaned_data
             grant = services.grant_add(
                 guest=guest, actor=request.user, role=data["role"], user=data.get("user"), team=data.get("team")

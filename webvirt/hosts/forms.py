@@ -118,12 +118,6 @@ class HostForm(forms.ModelForm):
         typed = self.cleaned_data.get(name, "").strip()
         return typed or (self.instance.get_secrets().get(name, "") if self.instance.credentials else "")
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name or any(c in name for c in "<>&\"'/\\"):
-            raise forms.ValidationError("Use letters, digits, spaces, '.', '_' or '-' in host names.")
-        return name
-
     def clean_hostname(self):
         return self._validated("hostname", hypervisor.validate_hostname)
 

@@ -7,6 +7,7 @@ from webvirt import hypervisor
 from webvirt.accounts.models import Publishable
 from webvirt.core.crypto import decrypt_json, encrypt_json
 from webvirt.core.querysets import RestrictedQuerySet
+from webvirt.core.validators import validate_display_name
 
 SECRET_FIELDS = ("password", "ssh_private_key", "tls_client_key")
 
@@ -19,7 +20,7 @@ class HostQuerySet(RestrictedQuerySet):
 class Host(Publishable):
     """A libvirt host. Connection fields are structured; secrets live encrypted in `credentials`."""
 
-    name = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=64, unique=True, validators=[validate_display_name])
     transport = models.CharField(max_length=8, choices=list(hypervisor.TRANSPORTS.items()))
     hostname = models.CharField(max_length=253, blank=True)
     port = models.PositiveIntegerField(

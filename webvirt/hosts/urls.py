@@ -6,8 +6,8 @@ app_name = "hosts"
 urlpatterns = [
     path("", views.host_list, name="list"),
     path("add/", views.host_form, name="add"),
-    path("<int:pk>/", views.host_detail, name="detail"),
-    path("<int:pk>/edit/", views.host_form, name="edit"),
-    path("<int:pk>/delete/", views.host_delete, name="delete"),
-    path("<int:pk>/resync/", views.host_resync, name="resync"),
+    path("<id:pk>/", views.host_detail, name="detail"),
+    path("<id:pk>/edit/", views.host_form, name="edit"),
+    path("<id:pk>/delete/", views.host_delete, name="delete"),
+    path("<id:pk>/resync/", views.host_resync, name="resync"),
 ]

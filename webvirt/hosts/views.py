@@ -17,6 +17,10 @@ def _host(request, pk, action=None):
 
 
 def host_list(request):
+    """Admins manage every host here; others see the facts of the hosts open to them for new guests."""
+    if not policy.can(request.user, "host.view"):
+        hosts = Host.objects.restrict(request.user, "guest.create")
+        return render(request, "hosts/host_list_published.html", {"hosts": hosts})
     hosts = Host.objects.restrict(request.user).annotate(
         guest_count=Count("guests", filter=Q(guests__gone_at__isnull=True))
     )

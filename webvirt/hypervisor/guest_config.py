@@ -59,6 +59,10 @@ def configure(spec, uuid, *, name=None, description=None, autostart=None, boot=N
         return notes
 
 
+def _size(vcpus, memory_mib):
+    return f"{vcpus} vCPU{'' if vcpus == 1 else 's'} and {memory_mib} MiB"
+
+
 def resize(spec, uuid, *, vcpus, memory_mib):
     """Shut off: any size (the maximum follows). Running: within the maximum set at boot."""
     with session(spec) as conn:
@@ -73,18 +77,18 @@ def resize(spec, uuid, *, vcpus, memory_mib):
                     element = _sub(root, tag)
                 element.text, element.attrib["unit"] = str(memory_mib), "MiB"
             _redefine(conn, root)
-            return f"{vcpus} vCPUs and {memory_mib} MiB from the next start."
+            return f"{_size(vcpus, memory_mib)} from the next start."
         max_vcpus = domain.vcpusFlags(libvirt.VIR_DOMAIN_VCPU_MAXIMUM | _CONFIG)
         max_memory_mib = domain.maxMemory() // 1024
         if vcpus > max_vcpus or memory_mib > max_memory_mib:
             raise InvalidState(
-                f"While running, this guest can have at most {max_vcpus} vCPUs and {max_memory_mib} MiB; "
+                f"While running, this guest can have at most {_size(max_vcpus, max_memory_mib)}; "
                 "shut it down to go beyond."
             )
         if vcpus != domain.vcpusFlags(_LIVE):
             domain.setVcpusFlags(vcpus, _LIVE | _CONFIG)
         domain.setMemoryFlags(memory_mib * 1024, _LIVE | _CONFIG)
-        return f"Now {vcpus} vCPUs and {memory_mib} MiB."
+        return f"Now {_size(vcpus, memory_mib)}."
 
 
 def _next_target(root, prefix):

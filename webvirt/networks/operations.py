@@ -34,8 +34,8 @@ def _network_action(operation):
 for _action, _label in {
     "start": "Start network",
     "stop": "Stop network",
-    "autostart": "Autostart network",
-    "no-autostart": "No autostart for network",
+    "autostart": "Enable autostart of network",
+    "no-autostart": "Disable autostart of network",
     "delete": "Remove network",
 }.items():
     handler(f"network.{_action}", _label)(_network_action)

@@ -3,7 +3,7 @@ from webvirt.core import operations, policy
 
 def _enqueue(kind, *, host, actor, name, params):
     policy.require(actor, "network.manage", host)
-    return operations.enqueue(kind=kind, actor=actor, host=host, target=f"network {name} on {host.name}", params=params)
+    return operations.enqueue(kind=kind, actor=actor, host=host, target=f"{name} on {host.name}", params=params)
 
 
 def network_create(*, host, actor, data):

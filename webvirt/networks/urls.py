@@ -4,7 +4,7 @@ from . import views
 
 app_name = "networks"
 urlpatterns = [
-    path("<int:host_id>/networks/", views.network_list, name="list"),
-    path("<int:host_id>/networks/<int:network_id>/", views.network_detail, name="detail"),
-    path("<int:host_id>/networks/<int:network_id>/<slug:action>/", views.network_action, name="action"),
+    path("<id:host_id>/networks/", views.network_list, name="list"),
+    path("<id:host_id>/networks/<id:network_id>/", views.network_detail, name="detail"),
+    path("<id:host_id>/networks/<id:network_id>/<slug:action>/", views.network_action, name="action"),
 ]

@@ -150,7 +150,10 @@ def detect_format(uploaded_file):
 
 
 class UploadForm(VolumeNameMixin, forms.Form):
-    file = forms.FileField(help_text="An ISO image, a qcow2 disk, or a raw disk image (.img/.raw).")
+    file = forms.FileField(
+        help_text="An ISO image, a qcow2 disk, or a raw disk image (.img/.raw).",
+        error_messages={"required": "Choose the file to upload.", "empty": "The file is empty."},
+    )
     name = forms.CharField(max_length=100, required=False, help_text="Blank: the file's own name.")
 
     def __init__(self, *args, pool, **kwargs):

@@ -39,8 +39,8 @@ for _action, _label in {
     "start": "Start pool",
     "stop": "Stop pool",
     "refresh": "Refresh pool",
-    "autostart": "Autostart pool",
-    "no-autostart": "No autostart for pool",
+    "autostart": "Enable autostart of pool",
+    "no-autostart": "Disable autostart of pool",
     "delete": "Remove pool",
 }.items():
     handler(f"pool.{_action}", _label)(_pool_action)

@@ -15,13 +15,11 @@ def _enqueue(kind, *, host, actor, target, params):
 
 
 def pool_create(*, host, actor, data):
-    return _enqueue("pool.create", host=host, actor=actor, target=f"pool {data['name']}", params=data)
+    return _enqueue("pool.create", host=host, actor=actor, target=data["name"], params=data)
 
 
 def pool_action(*, pool, action, actor):
-    return _enqueue(
-        f"pool.{action}", host=pool.host, actor=actor, target=f"pool {pool.name}", params={"pool_uuid": pool.uuid}
-    )
+    return _enqueue(f"pool.{action}", host=pool.host, actor=actor, target=pool.name, params={"pool_uuid": pool.uuid})
 
 
 def _volume_params(pool, **params):
@@ -30,27 +28,27 @@ def _volume_params(pool, **params):
 
 def volume_create(*, pool, actor, name, capacity, fmt):
     params = _volume_params(pool, name=name, capacity=capacity, format=fmt)
-    return _enqueue("volume.create", host=pool.host, actor=actor, target=f"volume {pool.name}/{name}", params=params)
+    return _enqueue("volume.create", host=pool.host, actor=actor, target=f"{pool.name}/{name}", params=params)
 
 
 def volume_resize(*, volume, actor, capacity):
     pool = volume.pool
     params = _volume_params(pool, name=volume.name, capacity=capacity)
-    target = f"volume {pool.name}/{volume.name}"
+    target = f"{pool.name}/{volume.name}"
     return _enqueue("volume.resize", host=pool.host, actor=actor, target=target, params=params)
 
 
 def volume_clone(*, volume, actor, new_name):
     pool = volume.pool
     params = _volume_params(pool, name=volume.name, new_name=new_name)
-    target = f"volume {pool.name}/{volume.name}"
+    target = f"{pool.name}/{volume.name}"
     return _enqueue("volume.clone", host=pool.host, actor=actor, target=target, params=params)
 
 
 def volume_delete(*, volume, actor):
     pool = volume.pool
     params = _volume_params(pool, name=volume.name)
-    target = f"volume {pool.name}/{volume.name}"
+    target = f"{pool.name}/{volume.name}"
     return _enqueue("volume.delete", host=pool.host, actor=actor, target=target, params=params)
 
 
@@ -60,5 +58,5 @@ def volume_upload(*, pool, actor, name, fmt, uploaded_file):
     destination = Path(settings.WEBVIRT_UPLOAD_DIR) / f"{uuid.uuid4().hex}.upload"
     shutil.move(uploaded_file.temporary_file_path(), destination)
     params = _volume_params(pool, name=name, format=fmt, file=str(destination), size=uploaded_file.size)
-    target = f"volume {pool.name}/{name}"
+    target = f"{pool.name}/{name}"
     return _enqueue("volume.upload", host=pool.host, actor=actor, target=target, params=params)

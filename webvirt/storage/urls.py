@@ -4,11 +4,11 @@ from . import views
 
 app_name = "storage"
 urlpatterns = [
-    path("<int:host_id>/storage/", views.pool_list, name="pools"),
-    path("<int:host_id>/storage/<int:pool_id>/", views.pool_detail, name="pool"),
-    path("<int:host_id>/storage/<int:pool_id>/<slug:action>/", views.pool_action, name="pool-action"),
+    path("<id:host_id>/storage/", views.pool_list, name="pools"),
+    path("<id:host_id>/storage/<id:pool_id>/", views.pool_detail, name="pool"),
+    path("<id:host_id>/storage/<id:pool_id>/<slug:action>/", views.pool_action, name="pool-action"),
     path(
-        "<int:host_id>/storage/<int:pool_id>/volumes/<int:volume_id>/<slug:action>/",
+        "<id:host_id>/storage/<id:pool_id>/volumes/<id:volume_id>/<slug:action>/",
         views.volume_action,
         name="volume-action",
     ),

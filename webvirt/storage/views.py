@@ -73,7 +73,7 @@ def pool_detail(request, host_id, pool_id):
             )
             _queued(request, operation)
             return redirect(pool)
-    if request.method == "POST" and "upload-file" in request.FILES:
+    elif request.method == "POST":  # the upload form, with or without its file
         forms["upload_form"] = form = UploadForm(request.POST, request.FILES, pool=pool, prefix="upload")
         if form.is_valid():
             data = form.cleaned_data

@@ -1,0 +1,12 @@
+from django import template
+
+from webvirt.accounts.models import PUBLISHABLE
+from webvirt.core import policy
+
+register = template.Library()
+
+
+@register.simple_tag
+def may_publish(user, kind):
+    """Whether `user` may open objects of `kind` (host, pool, volume, network, flavor) to others."""
+    return policy.can(user, PUBLISHABLE[kind][1])
