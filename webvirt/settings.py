@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     "webvirt.core",
     "webvirt.accounts",
     "webvirt.hosts",
@@ -155,6 +158,14 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEV  # pick up edited assets without a restart in development
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Shared by every process: API throttling counts requests across all web servers.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env("WEBVIRT_CACHE_PREFIX", "webvirt"),
+    }
+}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -226,4 +237,40 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     # On the logger, not a handler: every handler (and pytest's capture) sees one line per refusal.
     "loggers": {"django.request": {"filters": ["expected_refusals"]}},
+}
+
+# The REST API (/api/v1/): sessions for the browser, personal tokens for scripts; the same policy,
+# quotas, Operations and audit as the pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "webvirt.accounts.api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "webvirt.accounts.api.permissions.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["webvirt.accounts.api.throttles.PerTokenThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "webvirt.core.api.pagination.LimitOffset",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "webvirt.core.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+WEBVIRT_API_RATE = env("WEBVIRT_API_RATE", "1200/min")  # per token (per user for browser sessions)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "webvirt API",
+    "DESCRIPTION": "Manage KVM guests, hosts, storage and networks. Slow actions answer 202 with an Operation.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": f"/{STATIC_URL}vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL}webvirt/favicon.svg",
+    "COMPONENT_SPLIT_REQUEST": True,
 }

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from webvirt.accounts.forms import ThrottledLoginForm
+from webvirt.api_urls import docs_urlpatterns
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="guests:list"), name="home"),
@@ -19,4 +20,6 @@ urlpatterns = [
     path("hosts/", include("webvirt.networks.urls")),
     path("", include("webvirt.core.urls")),
     path("", include("webvirt.accounts.urls")),
+    path("api/v1/", include("webvirt.api_urls")),
+    path("api/", include((docs_urlpatterns, "api-docs"))),
 ]

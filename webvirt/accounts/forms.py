@@ -6,7 +6,7 @@ from webvirt.core import audit
 from webvirt.core.forms import ModelIdsField
 
 from . import throttle
-from .models import Quota, SSHKey, Team
+from .models import ApiToken, Quota, SSHKey, Team
 from .validators import parse_ssh_public_key
 
 
@@ -82,3 +82,13 @@ class ThrottledLoginForm(AuthenticationForm):
             raise
         throttle.forget(username)
         return cleaned
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=64, help_text="What it is for, e.g. “CI pipeline”.")
+    scope = forms.ChoiceField(choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ)
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires",
+        help_text="Optional; e.g. 2027-06-30 12:00 (UTC). Leave empty for a token that does not expire.",
+    )

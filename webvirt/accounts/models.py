@@ -88,3 +88,31 @@ class LoginThrottle(models.Model):
 
     def __str__(self):
         return f"{self.username}: {self.failures} failed sign-ins"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a hash of its secret is kept: it is shown once, when created."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=64)
+    prefix = models.CharField(max_length=16, unique=True, help_text="The token's first characters, to recognise it.")
+    key_hash = models.CharField(max_length=64, help_text="SHA-256 of the whole token.")
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="api_token_name_once_per_user")]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def writes(self):
+        return self.scope == self.Scope.WRITE

@@ -63,5 +63,5 @@ def reserve(user, request):
         if used[name] + amount > limits[name]
     ]
     if over:
-        raise QuotaExceeded(f"Over {user.get_username()}'s quota — {'; '.join(over)}.")
+        raise QuotaExceeded(f"Over {user.get_username()}'s quota — {'; '.join(over)}.", code="quota_exceeded")
     return request

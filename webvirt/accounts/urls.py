@@ -7,6 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/keys/<id:pk>/delete/", views.ssh_key_delete, name="ssh-key-delete"),
+    path("account/tokens/<id:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path(
         "account/password/",
         auth_views.PasswordChangeView.as_view(

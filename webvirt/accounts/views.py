@@ -5,6 +5,7 @@ import secrets
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,9 +16,9 @@ from webvirt.consoles.notify import recheck_user_consoles
 from webvirt.core import audit, policy
 from webvirt.core.forms import form_problems
 
-from . import quotas
-from .forms import NewUserForm, PublishForm, QuotaForm, SSHKeyForm, TeamForm
-from .models import PUBLISHABLE, Quota, Team
+from . import quotas, tokens
+from .forms import ApiTokenForm, NewUserForm, PublishForm, QuotaForm, SSHKeyForm, TeamForm
+from .models import PUBLISHABLE, ApiToken, Quota, Team
 
 
 def _usage_rows(user):
@@ -26,14 +27,50 @@ def _usage_rows(user):
 
 
 def account(request):
-    form = SSHKeyForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        key = form.save()
+    """Your usage, SSH keys and API tokens; a new token's key is shown on this page once."""
+    key_form = SSHKeyForm(request.POST if "public_key" in request.POST else None, user=request.user)
+    token_form = ApiTokenForm(request.POST if "token-name" in request.POST else None, prefix="token")
+    if key_form.is_bound and key_form.is_valid():
+        key = key_form.save()
         audit.record(request.user, "sshkey.add", key.name, fingerprint=key.fingerprint)
         messages.success(request, f"Added key {key.name}.")
         return redirect("accounts:account")
-    context = {"form": form, "keys": request.user.ssh_keys.all(), "usage": _usage_rows(request.user)}
-    return render(request, "accounts/account.html", context)
+    new_key = None
+    if token_form.is_bound and token_form.is_valid():
+        data = token_form.cleaned_data
+        try:
+            _token, new_key = tokens.create_token(
+                actor=request.user,
+                user=request.user,
+                name=data["name"],
+                scope=data["scope"],
+                expires_at=data["expires_at"],
+            )
+        except ValidationError as exc:
+            token_form.add_error(None, exc)
+        else:
+            token_form = ApiTokenForm(prefix="token")
+    context = {
+        "form": key_form,
+        "token_form": token_form,
+        "new_key": new_key,
+        "keys": request.user.ssh_keys.all(),
+        "api_tokens": request.user.api_tokens.all(),
+        "usage": _usage_rows(request.user),
+    }
+    return render(request, "accounts/account.html", context, status=400 if token_form.errors else 200)
+
+
+@require_POST
+def token_revoke(request, pk):
+    """Your own token, or (admins) anyone's; then back to where it was listed."""
+    visible = ApiToken.objects.all() if policy.can(request.user, "user.manage") else request.user.api_tokens.all()
+    token = get_object_or_404(visible.select_related("user"), pk=pk)
+    tokens.revoke_token(actor=request.user, token=token)
+    messages.success(request, f"Revoked the token {token.name}; it no longer works.")
+    if token.user != request.user:
+        return redirect("accounts:user", pk=token.user_id)
+    return redirect("accounts:account")
 
 
 @require_POST
@@ -67,7 +104,13 @@ def user_detail(request, pk):
         audit.record(request.user, "quota.change", user.get_username(), **form.cleaned_data)
         messages.success(request, f"Saved the quota of {user.get_username()}.")
         return redirect("accounts:user", pk=user.pk)
-    context = {"account": user, "form": form, "usage": _usage_rows(user), "teams": user.teams.all()}
+    context = {
+        "account": user,
+        "form": form,
+        "usage": _usage_rows(user),
+        "teams": user.teams.all(),
+        "api_tokens": user.api_tokens.all(),
+    }
     return render(request, "accounts/user_detail.html", context)
 
 

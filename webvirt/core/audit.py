@@ -11,18 +11,29 @@ from django.dispatch import receiver
 
 from .models import AuditEvent
 
-_client_ip = ContextVar("webvirt_client_ip", default=None)
+# Where the request came from: its address, and whether through the API (and with which token).
+_origin = ContextVar("webvirt_audit_origin", default=None)
+
+
+def set_origin(**values):
+    """Add to the current request's origin (e.g. via="api", token=...) for the records it writes."""
+    origin = _origin.get()
+    if origin is not None:
+        origin.update(values)
 
 
 def record(actor, action, target="", *, outcome="ok", **details):
     user = actor if getattr(actor, "is_authenticated", False) else None
+    origin = _origin.get() or {}
     return AuditEvent.objects.create(
         actor=user,
         actor_name=user.get_username() if user else "",
         action=action,
         target=str(target)[:255],
         outcome=outcome,
-        ip=_client_ip.get(),
+        ip=origin.get("ip"),
+        via=origin.get("via", "system"),
+        token=origin.get("token", "")[:100],
         details=details,
     )
 
@@ -32,11 +43,14 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _client_ip.set(request.META.get("REMOTE_ADDR") or None)
+        origin = {"ip": request.META.get("REMOTE_ADDR") or None, "via": "web"}
+        if request.path_info.startswith("/api/"):
+            origin["via"] = "api"
+        context = _origin.set(origin)
         try:
             return self.get_response(request)
         finally:
-            _client_ip.reset(token)
+            _origin.reset(context)
 
 
 @receiver(user_logged_in)

@@ -55,6 +55,8 @@ class AuditEvent(models.Model):
     target = models.CharField(max_length=255, blank=True)
     outcome = models.CharField(max_length=16, default="ok", db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    via = models.CharField(max_length=8, default="system", help_text="web, api, or system (workers, beat).")
+    token = models.CharField(max_length=100, blank=True, help_text="The API token used, by name and prefix.")
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -1,20 +1,9 @@
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 
-from . import policy
 from .forms import AuditFilterForm, OperationFilterForm
-from .models import AuditEvent, Operation
-
-
-def visible_operations(user):
-    """Admins see all; others see their own and the history of guests they may see."""
-    from webvirt.guests.models import Guest
-
-    operations = Operation.objects.select_related("actor", "host", "guest")
-    if policy.can(user, "operation.view_all"):
-        return operations
-    return operations.filter(Q(actor=user) | Q(guest__in=Guest.objects.restrict(user, "view").values("pk")))
+from .models import Operation
+from .selectors import visible_audit_events, visible_operations
 
 
 def operation_list(request):
@@ -43,11 +32,8 @@ def operation_detail(request, pk):
 
 
 def audit_log(request):
-    """Admins browse everyone's events; others see their own, and failed sign-ins to their account."""
-    events = AuditEvent.objects.select_related("actor")
-    if not policy.can(request.user, "audit.view_all"):
-        sign_ins_to_them = Q(actor__isnull=True, action="login", target=request.user.get_username())
-        events = events.filter(Q(actor=request.user) | sign_ins_to_them)
+    """Admins browse everyone's events; others see their own, and refused sign-ins to their account."""
+    events = visible_audit_events(request.user)
     form = AuditFilterForm(request.GET)
     filters = form.filters()
     if "actor" in filters:

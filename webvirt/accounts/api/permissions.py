@@ -1,0 +1,13 @@
+from rest_framework import permissions
+
+
+class TokenScope(permissions.BasePermission):
+    """A read-only token may only read; sessions and read-write tokens may write (the policy decides what)."""
+
+    message = "This token is read-only."
+
+    def has_permission(self, request, view):
+        token = request.auth
+        if request.method in permissions.SAFE_METHODS or token is None or not hasattr(token, "writes"):
+            return True
+        return token.writes
