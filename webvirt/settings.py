@@ -273,4 +273,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": f"/{STATIC_URL}vendor/swagger-ui",
     "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL}webvirt/favicon.svg",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "webvirt.core.api.errors.document_errors",
+    ],
 }

@@ -23,3 +23,8 @@ urlpatterns = [
     path("api/v1/", include("webvirt.api_urls")),
     path("api/", include((docs_urlpatterns, "api-docs"))),
 ]
+
+handler400 = "webvirt.core.api.errors.bad_request"
+handler403 = "webvirt.core.api.errors.forbidden"
+handler404 = "webvirt.core.api.errors.not_found"
+handler500 = "webvirt.core.api.errors.server_error"

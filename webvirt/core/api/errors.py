@@ -2,7 +2,8 @@
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -44,3 +45,53 @@ def exception_handler(exc, context):
 
 def _headers(response):
     return {key: value for key, value in response.items() if key in ("WWW-Authenticate", "Retry-After", "Allow")}
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message", "fields"],
+    "properties": {
+        "code": {"type": "string", "description": "Stable, for programs: e.g. invalid, not_found, quota_exceeded."},
+        "message": {"type": "string", "description": "For people."},
+        "fields": {
+            "type": "object",
+            "description": "Per field, what is wrong with the value given.",
+            "additionalProperties": {},
+        },
+    },
+}
+ERROR_STATUSES = {
+    "400": "The input is not valid (see fields), or the action cannot be done now.",
+    "401": "No credentials, or a token that is not valid.",
+    "403": "You may see this but not do that (or the token is read-only).",
+    "404": "Not found, or not yours to see.",
+    "429": "Too many requests for this token; see Retry-After.",
+}
+
+
+def document_errors(result, generator, request, public):
+    """drf-spectacular hook: every operation may answer with the one error shape."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_STATUSES.items():
+                responses.setdefault(status, {"description": description, "content": reference})
+    return result
+
+
+def _json_or_page(status, code, message, page_handler):
+    def handler(request, exception=None):
+        if request.path_info.startswith("/api/"):
+            return JsonResponse({"code": code, "message": message, "fields": {}}, status=status)
+        return page_handler(request, exception) if exception is not None else page_handler(request)
+
+    return handler
+
+
+# Django's own error views answer pages; under /api/ they answer the API's error shape instead.
+not_found = _json_or_page(404, "not_found", "Not found.", defaults.page_not_found)
+bad_request = _json_or_page(400, "invalid", "The request could not be understood.", defaults.bad_request)
+forbidden = _json_or_page(403, "permission_denied", "You may not do this.", defaults.permission_denied)
+server_error = _json_or_page(500, "server_error", "Something went wrong on our side.", defaults.server_error)

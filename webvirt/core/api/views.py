@@ -9,7 +9,7 @@ from .base import ReadOnlyViewSet
 class OperationSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:operation-detail")
     label = serializers.CharField(read_only=True)
-    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+    actor = serializers.CharField(source="actor.username", default=None, read_only=True, allow_null=True)
     is_finished = serializers.BooleanField(read_only=True)
 
     class Meta:

@@ -13,7 +13,7 @@ class HostRefSerializer(serializers.Serializer):
 class GuestSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:guest-detail")
     host = HostRefSerializer(read_only=True)
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    owner = serializers.CharField(source="owner.username", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Guest
@@ -74,8 +74,8 @@ class GuestDetailSerializer(GuestSerializer):
 
 
 class GrantSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username", default=None, read_only=True)
-    team = serializers.CharField(source="team.name", default=None, read_only=True)
+    user = serializers.CharField(source="user.username", default=None, read_only=True, allow_null=True)
+    team = serializers.CharField(source="team.name", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Grant
