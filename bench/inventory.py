@@ -38,7 +38,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from tests.conftest import host_file_xml  # noqa: E402
 from tests.libvirt_calls import libvirt_calls  # noqa: E402
-from webvirt.accounts import tokens  # noqa: E402
+from webvirt.accounts.actions import NewToken  # noqa: E402
+from webvirt.core.actions import perform  # noqa: E402
 from webvirt.guests.models import Guest  # noqa: E402
 from webvirt.hosts.models import Host  # noqa: E402
 from webvirt.hosts.sync import sync_host  # noqa: E402
@@ -138,7 +139,7 @@ def main():
     client = Client()
     user = get_user_model().objects.create_user("bench", is_staff=True)
     client.force_login(user)
-    _, api_key = tokens.create_token(actor=user, user=user, name="bench", scope="read")
+    _, api_key = perform("token.create", actor=user, target=user, params=NewToken(name="bench", scope="read"))
     paths = write_host_files()
 
     # Resync: every host new (connections opened, all guests inserted), then nothing changed.

@@ -1,7 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from webvirt.accounts import tokens
+from webvirt.accounts.actions import NewToken
+from webvirt.core.actions import perform
 
 
 @pytest.fixture
@@ -9,9 +10,8 @@ def make_token(db):
     """A personal token for `user`: returns (row, key), made through the one token service."""
 
     def make(user, scope="write", name=None, expires_at=None):
-        return tokens.create_token(
-            actor=user, user=user, name=name or f"t{user.api_tokens.count()}", scope=scope, expires_at=expires_at
-        )
+        params = NewToken(name=name or f"t{user.api_tokens.count()}", scope=scope, expires_at=expires_at)
+        return perform("token.create", actor=user, target=user, params=params)
 
     return make
 

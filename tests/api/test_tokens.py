@@ -84,8 +84,8 @@ def test_api_writes_are_audited_with_the_token(api, make_token):
     user = UserFactory(username="aud")
     _, key = make_token(user, name="pipeline")
     api(key).post(reverse("api:token-list"), {"name": "another"}, format="json")
-    event = AuditEvent.objects.get(action="token.create", target="aud: another")
-    assert (event.via, event.actor_name) == ("api", "aud")
+    event = AuditEvent.objects.get(action="token.create", details__name="another")
+    assert (event.via, event.actor_name, event.target, event.details["scope"]) == ("api", "aud", "aud", "read")
     assert event.token.startswith("pipeline (")
 
 
@@ -116,4 +116,16 @@ def test_admins_see_and_revoke_anyones_tokens_others_do_not(client, admin, make_
     assert 'data-token="deploy"' in client.get(reverse("accounts:user", args=[owner.pk])).content.decode()
     response = client.post(reverse("accounts:token-revoke", args=[token.pk]))
     assert response.url == reverse("accounts:user", args=[owner.pk]) and not ApiToken.objects.exists()
-    assert AuditEvent.objects.filter(action="token.revoke", actor_name="admin", target="olga: deploy").exists()
+    assert AuditEvent.objects.filter(action="token.revoke", actor_name="admin", target="olga").exists()
+
+
+def test_a_token_with_an_expiry_is_made_and_audited(api, make_token):
+    user = UserFactory(username="exp")
+    _, key = make_token(user)
+    expires = (timezone.now() + timedelta(days=30)).isoformat()
+    response = api(key).post(reverse("api:token-list"), {"name": "month", "expires_at": expires}, format="json")
+    assert response.status_code == 201, response.json()
+    assert AuditEvent.objects.get(action="token.create", details__name="month").details["expires_at"]
+    past = (timezone.now() - timedelta(days=1)).isoformat()
+    refused = api(key).post(reverse("api:token-list"), {"name": "late", "expires_at": past}, format="json")
+    assert refused.status_code == 400 and refused.json()["message"] == "The expiry must be in the future."

@@ -8,7 +8,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
 from tests.conftest import UserFactory
-from webvirt.accounts import tokens
+from webvirt.accounts.actions import NewToken
+from webvirt.core.actions import perform
 from webvirt.guests.models import Grant, Guest
 
 pytestmark = pytest.mark.e2e
@@ -50,8 +51,8 @@ def test_the_api_answers_every_generated_request_within_its_schema(start_app, ma
     admin = UserFactory(username="fuzz-admin", is_staff=True)
     user = UserFactory(username="fuzz-user")
     Grant.objects.create(guest=Guest.objects.filter(host=host).first(), user=user, role="operator")
-    _, admin_key = tokens.create_token(actor=admin, user=admin, name="fuzz", scope="write")
-    _, user_key = tokens.create_token(actor=user, user=user, name="fuzz", scope="write")
+    _, admin_key = perform("token.create", actor=admin, target=admin, params=NewToken("fuzz", "write"))
+    _, user_key = perform("token.create", actor=user, target=user, params=NewToken("fuzz", "write"))
     base_url = start_app(WEBVIRT_API_RATE="100000/min")
     schema = schemathesis.openapi.from_url(f"{base_url}/api/schema/")
     operations = list(schema.get_all_operations())

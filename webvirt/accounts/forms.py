@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from webvirt.core import audit
 from webvirt.core.forms import ModelIdsField
 
-from . import throttle
+from . import actions, throttle
 from .models import ApiToken, Quota, SSHKey, Team
 from .validators import parse_ssh_public_key
 
@@ -16,19 +16,13 @@ class SSHKeyForm(forms.ModelForm):
         fields = ["name", "public_key"]
         widgets = {"public_key": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-
     def clean_public_key(self):
-        text, self.instance.fingerprint = parse_ssh_public_key(self.cleaned_data["public_key"])
-        if SSHKey.objects.filter(user=self.user, fingerprint=self.instance.fingerprint).exists():
-            raise forms.ValidationError("You have already added this key.")
+        text, self.fingerprint = parse_ssh_public_key(self.cleaned_data["public_key"])
         return text
 
-    def save(self, commit=True):
-        self.instance.user = self.user
-        return super().save(commit)
+    def params(self):
+        data = self.cleaned_data
+        return actions.NewSSHKey(name=data["name"], public_key=data["public_key"], fingerprint=self.fingerprint)
 
 
 class NewUserForm(UserCreationForm):
@@ -38,11 +32,20 @@ class NewUserForm(UserCreationForm):
         labels = {"is_staff": "Admin"}
         help_texts = {"is_staff": "Admins manage hosts, storage, networks, users and every guest."}
 
+    def params(self):
+        data = self.cleaned_data
+        return actions.NewUser(
+            username=data["username"], password=data["password1"], email=data["email"], is_staff=data["is_staff"]
+        )
+
 
 class QuotaForm(forms.ModelForm):
     class Meta:
         model = Quota
         fields = ["max_guests", "max_vcpus", "max_memory_mib", "max_disk_gib"]
+
+    def params(self):
+        return actions.QuotaLimits(**{name: self.cleaned_data[f"max_{name}"] for name in Quota.LIMITS})
 
 
 class TeamForm(forms.ModelForm):
@@ -52,6 +55,9 @@ class TeamForm(forms.ModelForm):
         field_classes = {"members": ModelIdsField}
         widgets = {"members": forms.CheckboxSelectMultiple}
 
+    def params(self):
+        return actions.TeamParams(name=self.cleaned_data["name"], members=tuple(self.cleaned_data["members"]))
+
 
 class PublishForm(forms.Form):
     """Open something to everyone or to chosen teams (hosts, pools, volumes, networks, flavors)."""
@@ -59,6 +65,9 @@ class PublishForm(forms.Form):
     public = forms.BooleanField(required=False, label="Open to everyone")
     teams = ModelIdsField(Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple)
     next = forms.CharField(required=False, max_length=2000)
+
+    def params(self):
+        return actions.Publication(public=self.cleaned_data["public"], teams=tuple(self.cleaned_data["teams"]))
 
 
 class ThrottledLoginForm(AuthenticationForm):
@@ -92,3 +101,7 @@ class ApiTokenForm(forms.Form):
         label="Expires",
         help_text="Optional; e.g. 2027-06-30 12:00 (UTC). Leave empty for a token that does not expire.",
     )
+
+    def params(self):
+        data = self.cleaned_data
+        return actions.NewToken(name=data["name"], scope=data["scope"], expires_at=data["expires_at"])

@@ -11,10 +11,7 @@ import secrets
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
-
-from webvirt.core import audit, policy
 
 from .models import ApiToken
 
@@ -26,11 +23,8 @@ def _hash(key):
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-@transaction.atomic
-def create_token(*, actor, user, name, scope, expires_at=None):
-    """Returns (token row, the whole key); the key is never stored and cannot be shown again."""
-    if actor != user:
-        policy.require(actor, "user.manage")
+def issue(*, user, name, scope, expires_at=None):
+    """A new token for `user`: returns (row, the whole key). Called by the token.create action."""
     if user.api_tokens.filter(name=name).exists():
         raise ValidationError(f"You already have a token named {name}.")
     if expires_at is not None and expires_at <= timezone.now():
@@ -40,16 +34,7 @@ def create_token(*, actor, user, name, scope, expires_at=None):
     token = ApiToken.objects.create(
         user=user, name=name, prefix=prefix, key_hash=_hash(key), scope=scope, expires_at=expires_at
     )
-    audit.record(actor, "token.create", f"{user.get_username()}: {name}", scope=scope, prefix=prefix)
     return token, key
-
-
-@transaction.atomic
-def revoke_token(*, actor, token):
-    if actor != token.user:
-        policy.require(actor, "user.manage")
-    audit.record(actor, "token.revoke", f"{token.user.get_username()}: {token.name}", prefix=token.prefix)
-    token.delete()
 
 
 def authenticate(key):

@@ -1,7 +1,8 @@
 """Operations: record a slow action, enqueue it on commit, run it in a worker, record the outcome.
 
-Apps register a handler per kind with `@handler("guest.power", "Power")`. A handler receives the
-Operation, does the work through webvirt.hypervisor and returns a short message for the user.
+Slow actions of the catalogue (core/actions.py) register their runner per kind. A runner receives
+the Operation, does the work through webvirt.hypervisor and returns a short message for the user.
+Every change of an Operation (queued, started, progress, finished) is published as an event.
 Typed hypervisor errors decide what happens on failure: HostUnreachable is retried with backoff,
 any other HypervisorError fails the Operation with its text.
 """
@@ -11,7 +12,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit
+from . import audit, events
 from .models import Operation
 
 log = logging.getLogger(__name__)
@@ -19,20 +20,28 @@ log = logging.getLogger(__name__)
 _HANDLERS = {}
 _LABELS = {}
 _CLEANUPS = {}
+_TIMEOUTS = {}
+
+
+def register(kind, label, function, *, cleanup=None, timeout=None):
+    """Run `function(operation) -> message` for Operations of `kind`; `cleanup(operation)` runs once
+    it is finished, whatever the outcome (e.g. removing an uploaded file kept for retries)."""
+    _HANDLERS[kind] = function
+    _LABELS[kind] = label
+    if cleanup:
+        _CLEANUPS[kind] = cleanup
+    if timeout:
+        _TIMEOUTS[kind] = timeout
 
 
 def handler(kind, label, *, cleanup=None):
-    """Register `function(operation) -> message` for `kind`; `cleanup(operation)` runs once it is finished,
-    whatever the outcome (e.g. removing an uploaded file kept for retries)."""
+    """Decorator form of register()."""
 
-    def register(function):
-        _HANDLERS[kind] = function
-        _LABELS[kind] = label
-        if cleanup:
-            _CLEANUPS[kind] = cleanup
+    def decorate(function):
+        register(kind, label, function, cleanup=cleanup)
         return function
 
-    return register
+    return decorate
 
 
 def host_spec(operation):
@@ -56,8 +65,27 @@ def enqueue(*, kind, actor, target, host=None, guest=None, params=None):
         kind=kind, actor=actor, host=host, guest=guest, target=target[:255], params=params or {}
     )
     audit.record(actor, kind, operation.target, outcome="requested", operation=operation.pk)
+    _publish(operation, "operation.queued")
     transaction.on_commit(lambda: _send_to_workers(operation))
     return operation
+
+
+def _publish(operation, event):
+    groups = [events.user_group(operation.actor_id) if operation.actor_id else None]
+    if operation.host_id:
+        groups.append(events.host_group(operation.host_id))
+    if operation.guest_id:
+        groups.append(events.guest_group(operation.guest_id))
+    events.publish(
+        event,
+        groups=groups,
+        operation_id=operation.pk,
+        kind=operation.kind,
+        status=operation.status,
+        progress=operation.progress,
+        host_id=operation.host_id,
+        guest_id=operation.guest_id,
+    )
 
 
 def _send_to_workers(operation):
@@ -66,8 +94,10 @@ def _send_to_workers(operation):
 
     from .tasks import run_operation
 
+    timeout = _TIMEOUTS.get(operation.kind)
+    limits = {"soft_time_limit": timeout, "time_limit": timeout + 60} if timeout else {}
     try:
-        run_operation.delay(operation.pk)
+        run_operation.apply_async((operation.pk,), **limits)
     except OperationalError as exc:
         log.error("operation %s could not be queued: %s", operation.pk, exc)
         finish(
@@ -89,6 +119,7 @@ def start(operation_id):
         operation.attempts += 1
         operation.started_at = operation.started_at or timezone.now()
         operation.save(update_fields=["status", "attempts", "started_at"])
+        _publish(operation, "operation.started")
     return Operation.objects.select_related("host", "guest", "guest__host", "actor").get(pk=operation_id)
 
 
@@ -106,6 +137,7 @@ def finish(operation, *, status, message):
     if operation.kind in _CLEANUPS:
         _CLEANUPS[operation.kind](operation)
     log.info("operation %s %s %s: %s", operation.pk, operation.kind, status, message)
+    _publish(operation, "operation.finished")
     audit.record(
         operation.actor, operation.kind, operation.target, outcome=status, operation=operation.pk, message=message
     )
@@ -117,9 +149,11 @@ def report_progress(operation, fraction):
     if percent != operation.progress:
         operation.progress = percent
         Operation.objects.filter(pk=operation.pk).update(progress=percent)
+        _publish(operation, "operation.progress")
 
 
 def note(operation, message):
     """Record progress text on an operation that is still going (e.g. a retry)."""
     operation.message = message
     operation.save(update_fields=["message"])
+    _publish(operation, "operation.progress")

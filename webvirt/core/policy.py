@@ -40,7 +40,9 @@ ADMIN_ACTIONS = {
     "audit.view_all",
 }
 SELF_SERVICE_ACTIONS = {"guest.create"}
-ACTIONS = set(GUEST_ACTIONS) | ADMIN_ACTIONS | SELF_SERVICE_ACTIONS
+# On a user account: the user themself, or an admin (SSH keys, API tokens).
+ACCOUNT_ACTIONS = {"account.edit"}
+ACTIONS = set(GUEST_ACTIONS) | ADMIN_ACTIONS | SELF_SERVICE_ACTIONS | ACCOUNT_ACTIONS
 
 
 def roles_at_least(role):
@@ -87,6 +89,8 @@ def can(user, action, obj=None):
     if action in GUEST_ACTIONS:
         role = guest_role(user, obj) if obj is not None else None
         return role is not None and RANK[role] >= RANK[GUEST_ACTIONS[action]]
+    if action in ACCOUNT_ACTIONS:
+        return obj is not None and obj.pk == user.pk
     if action == "guest.create":
         from webvirt.hosts.models import Host
 

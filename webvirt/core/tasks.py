@@ -1,6 +1,7 @@
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from webvirt.hypervisor import HostUnreachable, HypervisorError
 
@@ -28,6 +29,9 @@ def run_operation(self, operation_id):
         operations.finish(operation, status=Operation.Status.FAILED, message=str(exc))
     except HypervisorError as exc:
         operations.finish(operation, status=Operation.Status.FAILED, message=str(exc))
+    except SoftTimeLimitExceeded:
+        message = "It took longer than it may; it was stopped. Check the target's state before trying again."
+        operations.finish(operation, status=Operation.Status.FAILED, message=message)
     except Exception:
         log.exception("operation %s (%s) crashed", operation.pk, operation.kind)
         operations.finish(

@@ -6,4 +6,8 @@ class GuestsConfig(AppConfig):
     label = "guests"
 
     def ready(self):
-        from . import change_operations, operations  # noqa: F401  (register operation handlers)
+        from . import (  # noqa: F401  (register operation handlers)
+            actions,
+            change_operations,
+            operations,
+        )

@@ -6,4 +6,7 @@ class StorageConfig(AppConfig):
     label = "storage"
 
     def ready(self):
-        from . import operations  # noqa: F401  (registers operation handlers)
+        from . import (
+            actions,  # noqa: F401  (declares its actions)
+            operations,  # noqa: F401  (registers operation handlers)
+        )

@@ -3,9 +3,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
+from webvirt.core.actions import perform
 from webvirt.core.api.base import ApiView, ReadOnlyViewSet, ViewSet
 
-from .. import quotas, tokens
+from .. import quotas
+from ..actions import NewToken, TokenRef
 from ..models import ApiToken, Quota, Team
 
 
@@ -124,15 +126,12 @@ class TokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
         serializer = TokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        token, key = tokens.create_token(
-            actor=request.user,
-            user=request.user,
-            name=data["name"],
-            scope=data.get("scope", ApiToken.Scope.READ),
-            expires_at=data.get("expires_at"),
+        params = NewToken(
+            name=data["name"], scope=data.get("scope", ApiToken.Scope.READ), expires_at=data.get("expires_at")
         )
+        token, key = perform("token.create", actor=request.user, target=request.user, params=params)
         body = NewTokenSerializer(token).data | {"key": key}
         return Response(body, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        tokens.revoke_token(actor=self.request.user, token=instance)
+        perform("token.revoke", actor=self.request.user, target=instance.user, params=TokenRef(instance))

@@ -1,0 +1,198 @@
+"""Accounts' actions: users, quotas, teams, publication, SSH keys and API tokens (all quick)."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from webvirt.core import events
+from webvirt.core.actions import Action, declare
+
+from . import tokens
+from .models import ApiToken, Quota, SSHKey, Team
+
+
+def access_changed(user_ids):
+    """Open consoles of these users ask the policy again (leaving a team, losing an account...)."""
+    for user_id in set(user_ids):
+        events.publish("access.changed", groups=[events.user_group(user_id)], user_id=user_id)
+
+
+# Users (admins).
+
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    password: str
+    email: str = ""
+    is_staff: bool = False
+
+
+def _create_user(actor, target, params):
+    return get_user_model().objects.create_user(
+        params.username, email=params.email, password=params.password, is_staff=params.is_staff
+    )
+
+
+def _not_yourself(actor, user, params):
+    if user == actor:
+        raise ValidationError("Use another admin account to change your own.")
+
+
+def _set_active(active):
+    def apply(actor, user, params):
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        if not active:
+            access_changed([user.pk])
+        return user
+
+    return apply
+
+
+def _reset_password(actor, user, params):
+    """Returns the new random password, to be shown once."""
+    password = secrets.token_urlsafe(12)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return password
+
+
+@dataclass(frozen=True)
+class QuotaLimits:
+    guests: int
+    vcpus: int
+    memory_mib: int
+    disk_gib: int
+
+
+def _set_quota(actor, user, params):
+    quota = Quota.for_user(user)
+    for name in Quota.LIMITS:
+        setattr(quota, f"max_{name}", getattr(params, name))
+    quota.save()
+    return quota
+
+
+# Teams (admins).
+
+
+@dataclass(frozen=True)
+class TeamParams:
+    name: str
+    members: tuple = ()  # users
+
+
+def _save_team(actor, team, params):
+    """Create (no target) or change a team; members who left may lose console access."""
+    team = team or Team()
+    before = set(team.members.values_list("pk", flat=True)) if team.pk else set()
+    team.name = params.name
+    team.save()
+    team.members.set(params.members)
+    access_changed(before - {member.pk for member in params.members})
+    return team
+
+
+def _unique_team_name(actor, team, params):
+    if Team.objects.filter(name=params.name).exclude(pk=team.pk if team else None).exists():
+        raise ValidationError(f"There is already a team named {params.name}.")
+
+
+# Publication: what admins open to everyone or to teams for self-service.
+
+
+@dataclass(frozen=True)
+class Publication:
+    public: bool
+    teams: tuple = ()  # teams
+
+
+def _publish(actor, obj, params):
+    obj.public = params.public
+    obj.save(update_fields=["public"])
+    obj.teams.set(params.teams)
+    return obj
+
+
+def publication(kind, permission):
+    """The publish action of one kind of object, declared by the app that owns the kind."""
+    return declare(Action(f"{kind}.publish", f"Publish {kind}", permission, params=Publication, apply=_publish))
+
+
+# Your own SSH keys and API tokens (or, for admins, anyone's tokens).
+
+
+@dataclass(frozen=True)
+class NewSSHKey:
+    name: str
+    public_key: str
+    fingerprint: str
+
+
+def _new_key_only(actor, user, params):
+    if user.ssh_keys.filter(fingerprint=params.fingerprint).exists():
+        raise ValidationError("You have already added this key.")
+
+
+def _add_ssh_key(actor, user, params):
+    return SSHKey.objects.create(
+        user=user, name=params.name, public_key=params.public_key, fingerprint=params.fingerprint
+    )
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    key: SSHKey
+
+
+def _remove_ssh_key(actor, user, params):
+    if params.key.user_id != user.pk:
+        raise ValidationError("That key is not this account's.")
+    params.key.delete()
+
+
+@dataclass(frozen=True)
+class NewToken:
+    name: str
+    scope: str = ApiToken.Scope.READ
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TokenRef:
+    token: ApiToken
+
+
+def _create_token(actor, user, params):
+    """Returns (token row, the whole key): the key is shown once and never stored."""
+    return tokens.issue(user=user, name=params.name, scope=params.scope, expires_at=params.expires_at)
+
+
+def _revoke_token(actor, user, params):
+    if params.token.user_id != user.pk:
+        raise ValidationError("That token is not this account's.")
+    params.token.delete()
+
+
+USER_CREATE = declare(Action("user.create", "Create user", "user.manage", params=NewUser, apply=_create_user))
+USER_DISABLE = declare(
+    Action("user.disable", "Disable user", "user.manage", check=_not_yourself, apply=_set_active(False))
+)
+USER_ENABLE = declare(Action("user.enable", "Enable user", "user.manage", check=_not_yourself, apply=_set_active(True)))
+USER_RESET_PASSWORD = declare(
+    Action("user.reset_password", "Reset password", "user.manage", check=_not_yourself, apply=_reset_password)
+)
+QUOTA_CHANGE = declare(Action("quota.change", "Change quota", "user.manage", params=QuotaLimits, apply=_set_quota))
+TEAM_SAVE = declare(
+    Action("team.save", "Save team", "user.manage", params=TeamParams, check=_unique_team_name, apply=_save_team)
+)
+SSHKEY_ADD = declare(
+    Action("sshkey.add", "Add SSH key", "account.edit", params=NewSSHKey, check=_new_key_only, apply=_add_ssh_key)
+)
+SSHKEY_REMOVE = declare(Action("sshkey.remove", "Remove SSH key", "account.edit", params=KeyRef, apply=_remove_ssh_key))
+TOKEN_CREATE = declare(Action("token.create", "Create API token", "account.edit", params=NewToken, apply=_create_token))
+TOKEN_REVOKE = declare(Action("token.revoke", "Revoke API token", "account.edit", params=TokenRef, apply=_revoke_token))
