@@ -162,7 +162,12 @@ def pool_action(spec, uuid, action):
     if action not in POOL_ACTIONS:
         raise HypervisorError(f"Unknown pool action {action!r}.")
     with session(spec) as conn:
-        pool = _pool(conn, uuid)
+        try:
+            pool = _pool(conn, uuid)
+        except InvalidState:
+            if action == "delete":
+                return "The pool was already gone from the host."
+            raise
         active = bool(pool.isActive())
         if action == "start":
             if active:
