@@ -161,7 +161,10 @@ def test_a_pool_that_vanishes_is_marked_gone_and_comes_back_published(admin_clie
 
 
 def test_removing_a_pool_through_webvirt_removes_its_row_even_once_gone(host, run):
-    host.guests.all().delete()  # nothing uses its volumes
+    with on_the_host(host) as conn:  # nothing uses its volumes
+        conn.lookupByName("vm").destroy()
+        conn.lookupByName("vm").undefine()
+    sync_host(host)
     assert run(pool_action(host.pools.get(), "delete")).status == "succeeded"
     assert not host.pools.exists()
 

@@ -13,6 +13,7 @@ import libvirt
 from .connection import session
 from .domain_xml import SnapshotFacts, disk_file_paths, guest_facts_from_xml, parse
 from .errors import GuestNotFound, HypervisorError, InvalidState
+from .storage import delete_unused
 
 STATES = {
     libvirt.VIR_DOMAIN_NOSTATE: "unknown",
@@ -187,7 +188,8 @@ _UNDEFINE_FLAGS = (
 
 
 def delete_guest(spec, uuid, *, remove_volumes):
-    """Stop and undefine the guest, optionally deleting its disk volumes; returns notes."""
+    """Stop and undefine the guest, optionally deleting its disk volumes (those no other guest
+    uses and no other volume is built on); returns notes."""
     with session(spec) as conn:
         try:
             domain = _lookup(conn, uuid)
@@ -206,10 +208,5 @@ def delete_guest(spec, uuid, *, remove_volumes):
                 domain.undefine()  # drivers without NVRAM or checkpoint support
         notes = ["Guest removed from the host."]
         if remove_volumes:
-            for path in paths:
-                try:
-                    conn.storageVolLookupByPath(path).delete(0)
-                    notes.append(f"Deleted volume {path}.")
-                except libvirt.libvirtError:
-                    notes.append(f"Kept {path}: it is not a volume of a storage pool on this host.")
+            notes += [delete_unused(conn, path) for path in paths]
         return notes

@@ -6,8 +6,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from webvirt.core import operations, policy
+
+from .models import Volume
 
 
 def _enqueue(kind, *, host, actor, target, params):
@@ -20,7 +23,32 @@ def pool_create(*, host, actor, data):
 
 
 def pool_action(*, pool, action, actor):
+    """Queue a pool action; removing a pool whose volumes guests use is refused, naming them."""
+    policy.require(actor, "storage.manage", pool.host)
+    if action == "delete" and (guests := _guests_using(pool.host, _in_pool(pool))):
+        raise ValidationError(f"Pool {pool.name} holds volumes in use by {_guests(guests)}: detach them first.")
     return _enqueue(f"pool.{action}", host=pool.host, actor=actor, target=pool.name, params={"pool_uuid": pool.uuid})
+
+
+def _guests(names):
+    return f"guest {names[0]}" if len(names) == 1 else f"guests {', '.join(names)}"
+
+
+def _guests_using(host, disks):
+    """Names of the guests still on `host` with a disk (CD-ROMs too) matching `disks`."""
+    return sorted(set(host.guests.present().filter(disks).values_list("name", flat=True)))
+
+
+def _on_volume(volume):
+    return Q(disks__source__in=[volume.path, f"{volume.pool.name}/{volume.name}"])
+
+
+def _in_pool(pool):
+    """Disks on the pool's known volumes, below its directory, or naming the pool."""
+    disks = Q(disks__source__in=pool.volumes.values("path")) | Q(disks__source__startswith=f"{pool.name}/")
+    if pool.target_path:
+        disks |= Q(disks__source__startswith=f"{pool.target_path.rstrip('/')}/")
+    return disks
 
 
 def _volume_params(pool, **params):
@@ -59,8 +87,15 @@ def volume_clone(*, volume, actor, new_name):
 
 
 def volume_delete(*, volume, actor):
+    """Queue a volume's deletion; one a guest uses, or that linked clones are built on, is refused."""
     pool = volume.pool
     _require_usable(pool, actor)
+    if guests := _guests_using(pool.host, _on_volume(volume)):
+        raise ValidationError(f"{volume.name} is in use by {_guests(guests)}: detach it first.")
+    overlays = Volume.objects.filter(pool__host=pool.host, backing_path=volume.path).select_related("pool")
+    if overlays:
+        names = ", ".join(sorted(f"{overlay.pool.name}/{overlay.name}" for overlay in overlays))
+        raise ValidationError(f"{volume.name} is the backing file of {names}: delete those first.")
     params = _volume_params(pool, name=volume.name)
     target = f"{pool.name}/{volume.name}"
     return _enqueue("volume.delete", host=pool.host, actor=actor, target=target, params=params)

@@ -55,8 +55,11 @@ def pool_action(request, host_id, pool_id, action):
     pool = _pool(request, host_id, pool_id)
     if action not in POOL_ACTIONS:
         messages.error(request, f"Unknown pool action {action!r}.")
-    else:
+        return redirect("storage:pools", host_id=pool.host_id)
+    try:
         _queued(request, services.pool_action(pool=pool, action=action, actor=request.user))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     return redirect("storage:pools", host_id=pool.host_id)
 
 
