@@ -29,6 +29,7 @@ SYNCED_FIELDS = (
     "vnc_port",
     "vnc_socket",
     "boot_order",
+    "seed_path",
     "devices_digest",
 )
 

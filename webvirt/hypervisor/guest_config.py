@@ -10,7 +10,7 @@ import libvirt
 from lxml import etree
 
 from .connection import session
-from .domain_xml import _sub, parse
+from .domain_xml import _sub, forget_own_facts, parse
 from .errors import HypervisorError, InvalidState
 from .guests import _lookup
 
@@ -288,6 +288,7 @@ def clone_definition(spec, uuid, *, name, disk_paths):
         for element in (root.find("uuid"), *root.iterfind("devices/interface/mac"), root.find("os/nvram")):
             if element is not None:
                 element.getparent().remove(element)
+        forget_own_facts(root)  # the source's seed image stays the source's
         for disk in root.iterfind("devices/disk[@device='disk']"):
             target = disk.find("target").get("dev")
             if target in disk_paths:

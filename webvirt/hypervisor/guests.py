@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import libvirt
 
 from .connection import session
-from .domain_xml import SnapshotFacts, disk_file_paths, guest_facts_from_xml, parse
+from .domain_xml import SnapshotFacts, guest_facts_from_xml, own_volume_paths, parse
 from .errors import GuestNotFound, HypervisorError, InvalidState
 from .storage import delete_unused
 
@@ -188,14 +188,14 @@ _UNDEFINE_FLAGS = (
 
 
 def delete_guest(spec, uuid, *, remove_volumes):
-    """Stop and undefine the guest, optionally deleting its disk volumes (those no other guest
-    uses and no other volume is built on); returns notes."""
+    """Stop and undefine the guest, optionally deleting its own volumes (disks and cloud-init seed,
+    unless another guest uses one or other volumes are built on it); returns notes."""
     with session(spec) as conn:
         try:
             domain = _lookup(conn, uuid)
         except GuestNotFound:
             return ["The guest was already gone from the host."]
-        paths = disk_file_paths(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        paths = own_volume_paths(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
         persistent = domain.isPersistent()  # asked first: a transient guest is gone once destroyed
         if domain.isActive():
             domain.destroy()
