@@ -268,7 +268,6 @@ CHANGE_FORMS = {
     "nic_change": NicChangeForm,
     "nic_remove": NicRemoveForm,
     "snapshot_create": SnapshotCreateForm,
-    "snapshot_revert": lambda *args, **kwargs: SnapshotChoiceForm(*args, kind="guest.snapshot-revert", **kwargs),
     "snapshot_delete": lambda *args, **kwargs: SnapshotChoiceForm(*args, kind="guest.snapshot-delete", **kwargs),
     "clone": CloneForm,
 }

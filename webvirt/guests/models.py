@@ -120,6 +120,10 @@ class Snapshot(models.Model):
     state = models.CharField(max_length=16, blank=True, help_text="The guest's state when it was taken.")
     description = models.TextField(blank=True)
     current = models.BooleanField(default=False)
+    # What the guest's definition held when it was taken; null when the snapshot does not say.
+    vcpus = models.PositiveIntegerField(null=True, blank=True)
+    memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
+    disks = models.JSONField(default=list, blank=True, help_text="Its disks: target, device, bus, source, format.")
 
     class Meta:
         ordering = ["created_at", "name"]

@@ -37,6 +37,11 @@ class SnapshotFacts:
     state: str
     description: str = ""
     current: bool = False
+    # What the guest's definition held when it was taken (None: the snapshot does not say), so
+    # a revert can say beforehand what it will change.
+    vcpus: int | None = None
+    memory_mib: int | None = None
+    disks: list[DiskFacts] = field(default_factory=list)
 
 
 @dataclass
@@ -106,7 +111,11 @@ def _vnc(root):
 
 def guest_facts_from_xml(xml_text):
     """The inventory's view of a domain: identity, sizing, devices and the VNC endpoint."""
-    root = parse(xml_text)
+    return guest_facts_from_element(parse(xml_text))
+
+
+def guest_facts_from_element(root):
+    """As guest_facts_from_xml, from a parsed <domain> (e.g. the one inside a snapshot)."""
     vcpu = root.find("vcpu")
     vnc_listen, vnc_port, vnc_socket = _vnc(root)
     facts = GuestFacts(

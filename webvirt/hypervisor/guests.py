@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import libvirt
 
 from .connection import session
-from .domain_xml import SnapshotFacts, guest_facts_from_xml, own_volume_paths, parse
+from .domain_xml import SnapshotFacts, guest_facts_from_element, guest_facts_from_xml, own_volume_paths, parse
 from .errors import GuestNotFound, HypervisorError, InvalidState
 from .storage import delete_unused
 
@@ -38,15 +38,18 @@ def list_snapshots(domain):
         current = False
         with contextlib.suppress(libvirt.libvirtError):
             current = bool(snapshot.isCurrent(0))
-        snapshots.append(
-            SnapshotFacts(
-                name=snapshot.getName(),
-                created_at=datetime.fromtimestamp(int(root.findtext("creationTime") or 0), UTC),
-                state=_SNAPSHOT_STATES.get(root.findtext("state") or "", root.findtext("state") or ""),
-                description=root.findtext("description") or "",
-                current=current,
-            )
+        facts = SnapshotFacts(
+            name=snapshot.getName(),
+            created_at=datetime.fromtimestamp(int(root.findtext("creationTime") or 0), UTC),
+            state=_SNAPSHOT_STATES.get(root.findtext("state") or "", root.findtext("state") or ""),
+            description=root.findtext("description") or "",
+            current=current,
         )
+        definition = root.find("domain")
+        if definition is not None:
+            then = guest_facts_from_element(definition)
+            facts.vcpus, facts.memory_mib, facts.disks = then.vcpus, then.memory_mib, then.disks
+        snapshots.append(facts)
     return sorted(snapshots, key=lambda snapshot: snapshot.created_at)
 
 
