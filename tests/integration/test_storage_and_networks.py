@@ -127,3 +127,26 @@ def test_network_lifecycle_on_a_private_subnet(run, local_host):
     finally:
         virsh("net-destroy", name, check=False)
         virsh("net-undefine", name, check=False)
+
+
+def test_a_failed_nfs_pool_leaves_nothing_behind(admin_client, local_host, django_capture_on_commit_callbacks):
+    """The mount fails (no such export, and no NFS client here): the mount point built for it goes too."""
+    name = f"webvirt-test-{uuid.uuid4().hex[:8]}"
+    directory = IMAGES / name
+    data = {"name": name, "kind": "netfs", "target_path": str(directory)}
+    data |= {"nfs_host": "127.0.0.1", "nfs_path": "/no/such/export"}
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(reverse("storage:pools", args=[local_host.pk]), data)
+        operation = Operation.objects.get(kind="pool.create")
+        assert operation.status == "failed"
+        assert operation.message.startswith(f"Creating pool {name} failed while mounting the NFS export: ")
+        assert "127.0.0.1:/no/such/export" in operation.message
+        assert operation.message.endswith(" Nothing was left behind.")
+        assert not directory.exists()
+        assert virsh("pool-info", name, check=False).returncode != 0
+        assert not local_host.pools.filter(name=name).exists()
+    finally:
+        virsh("pool-destroy", name, check=False)
+        virsh("pool-undefine", name, check=False)
+        shutil.rmtree(directory, ignore_errors=True)

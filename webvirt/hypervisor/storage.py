@@ -142,20 +142,54 @@ def build_pool_xml(*, name, kind, target_path="", volume_group="", nfs_host="", 
     return etree.tostring(root, encoding="unicode")
 
 
+_STARTING = {"netfs": "mounting the NFS export", "logical": "activating the volume group"}
+
+
 def define_pool(spec, xml, *, autostart=False):
-    """Define, build (a dir or mount point; never a VG) and start a pool; returns its UUID."""
+    """Define, build (a dir or mount point; never a VG) and start a pool; returns its UUID.
+
+    A failed step leaves nothing behind: the pool is stopped, the directory its build made is
+    removed again (libvirt removes it only while empty) and the definition undefined."""
+    root = parse(xml)
+    name, kind = root.findtext("name"), root.get("type")
     with session(spec) as conn:
         pool = conn.storagePoolDefineXML(xml, 0)
+        built, step = False, "building its directory"
         try:
-            if parse(xml).get("type") in {"dir", "netfs"}:
+            if kind in {"dir", "netfs"}:
                 pool.build(0)
+                built = True
+            step = _STARTING.get(kind, "starting it")
             pool.create(0)
+            step = "setting its autostart"
             pool.setAutostart(int(autostart))
-        except libvirt.libvirtError:
-            with contextlib.suppress(libvirt.libvirtError):
-                pool.undefine()
-            raise
+        except libvirt.libvirtError as exc:
+            cleaned = _remove_half_made(pool, built)
+            outcome = (
+                "Nothing was left behind."
+                if cleaned
+                else "Removing its definition failed too: remove the pool on the host by hand."
+            )
+            raise HypervisorError(
+                f"Creating pool {name} failed while {step}: {exc.get_error_message()} {outcome}"
+            ) from None
         return pool.UUIDString()
+
+
+def _remove_half_made(pool, built):
+    """Stop a pool that failed to come up, remove the directory its build made, and undefine it;
+    True once undefined. libvirt removes the directory only while empty, so never data."""
+    with contextlib.suppress(libvirt.libvirtError):
+        if pool.isActive():
+            pool.destroy()
+    if built:
+        with contextlib.suppress(libvirt.libvirtError):
+            pool.delete(0)
+    try:
+        pool.undefine()
+    except libvirt.libvirtError:
+        return False
+    return True
 
 
 def pool_action(spec, uuid, action):
