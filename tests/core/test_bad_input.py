@@ -120,7 +120,9 @@ def world(db, tmp_path, settings):
     )
     Disk.objects.create(guest=guest, target="vda", device="disk", source="/i/vm.qcow2", format="qcow2")
     Nic.objects.create(guest=guest, mac="52:54:00:00:00:01", kind="network", source="lan")
-    Snapshot.objects.create(guest=guest, name="before", created_at=timezone.now())
+    Snapshot.objects.create(
+        id=REAL_ID, guest=guest, name="before", created_at=timezone.now(), vcpus=2, memory_mib=256, disks=[]
+    )
     Grant.objects.create(id=REAL_ID, guest=guest, team=team, role="viewer")
     Operation.objects.create(id=REAL_ID, kind="guest.start", actor=dev, host=host, guest=guest, target="vm on h")
     return {"admin": admin, "plain user": dev}

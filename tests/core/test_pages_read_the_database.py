@@ -9,6 +9,7 @@ from webvirt.hosts.tasks import resync_all_hosts
 
 def test_no_page_calls_libvirt(admin_client, test_host, storage_host):
     guest = test_host.guests.get(name="alpha")
+    snapshot = guest.snapshots.create(name="s1", created_at=guest.synced_at, state="running", vcpus=1, memory_mib=128)
     pool = storage_host.pools.get()
     network = storage_host.networks.get()
     urls = [
@@ -16,6 +17,8 @@ def test_no_page_calls_libvirt(admin_client, test_host, storage_host):
         reverse("guests:list") + "?q=al&state=running&sort=-memory_mib",
         reverse("guests:detail", args=[guest.pk]),
         reverse("consoles:vnc", args=[guest.pk]),
+        reverse("guests:delete", args=[guest.pk]),
+        reverse("guests:snapshot-revert", args=[guest.pk, snapshot.pk]),
         reverse("hosts:list"),
         reverse("hosts:detail", args=[test_host.pk]),
         reverse("core:operations"),

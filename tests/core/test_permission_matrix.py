@@ -63,14 +63,15 @@ MATRIX = {
     ],
     "snapshot": [
         ("post", "guests:change", ("snapshot_create",), {"name": "s1"}),
-        ("post", "guests:change", ("snapshot_revert",), {"name": "before"}),
+        ("get", "guests:snapshot-revert", ("SNAPSHOT",), None),
+        ("post", "guests:snapshot-revert", ("SNAPSHOT",), {}),
         ("post", "guests:change", ("snapshot_delete",), {"name": "before"}),
     ],
     "clone": [("post", "guests:change", ("clone",), {"name": "g1-copy", "mode": "linked"})],
     "share": [("post", "guests:access", (), {"username": "viewer", "role": "viewer"})],
     "delete": [("get", "guests:delete", (), None), ("post", "guests:delete", (), {"confirm_name": "beta"})],
 }
-QUEUES_AN_OPERATION = {"guests:power", "guests:change", "guests:delete"}
+QUEUES_AN_OPERATION = {"guests:power", "guests:change", "guests:delete", "guests:snapshot-revert"}
 
 
 def expected(persona, action):
@@ -138,7 +139,7 @@ def test_the_matrix_covers_every_guest_url():
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_permission_matrix(client, people, persona):
     guest, users = people
-    pool_id = str(guest.host.pools.get().pk)
+    ids = {"POOL": str(guest.host.pools.get().pk), "SNAPSHOT": str(guest.snapshots.get().pk)}
     client.force_login(users[persona])
     answers = {}
     for action, requests in MATRIX.items():
@@ -150,14 +151,15 @@ def test_permission_matrix(client, people, persona):
                 got = "allowed" if policy.can(user, action, guest) else (403 if visible else 404)
                 answers[(action, method)] = (got, expected(persona, action))
                 continue
-            data = {key: pool_id if value == "POOL" else value for key, value in (data or {}).items()}
+            data = {key: ids.get(value, value) for key, value in (data or {}).items()}
+            args = tuple(ids.get(arg, arg) for arg in args)
             # Consoles need the guest running; everything else is asked of the guest shut off.
             Guest.objects.filter(pk=guest.pk).update(state="running" if action == "console" else "shutoff")
             before = Operation.objects.count()
             client.cookies.pop("messages", None)  # only this request's messages count
             response = getattr(client, method)(reverse(name, args=(guest.pk, *args)), data)
             got = answer(request, response, Operation.objects.count() - before)
-            answers[(action, name, *args)] = (got, expected(persona, action))
+            answers[(action, method, name, *args)] = (got, expected(persona, action))
     wrong = {request: pair for request, pair in answers.items() if pair[0] != pair[1]}
     assert not wrong, f"{persona}: (got, expected) {wrong}"
 

@@ -1,7 +1,13 @@
 from lxml import etree
 
 from webvirt.hypervisor import DiskSpec, NicSpec, build_domain
-from webvirt.hypervisor.domain_xml import disk_file_paths, guest_facts_from_xml
+from webvirt.hypervisor.domain_xml import (
+    WEBVIRT_NS,
+    disk_file_paths,
+    forget_own_facts,
+    guest_facts_from_xml,
+    own_volume_paths,
+)
 
 RUNNING_DOMAIN = """
 <domain type='kvm' id='3'>
@@ -101,3 +107,30 @@ def test_built_domain_has_the_devices_asked_for():
     ]
     assert facts.nics[1].mac == "52:54:00:12:34:56"
     assert root.find("devices/input").get("type") == "tablet"
+
+
+def test_the_seed_image_is_tagged_as_the_guests_own_even_once_ejected():
+    seed = "/pool/web1-seed.iso"
+    xml = build_domain(
+        name="web1",
+        domain_type="kvm",
+        memory_mib=256,
+        vcpus=1,
+        disks=[DiskSpec("/pool/web1.qcow2"), DiskSpec(seed, "cdrom", "raw")],
+        seed_path=seed,
+    )
+    root = etree.fromstring(xml)
+    assert root.find(f"metadata/{{{WEBVIRT_NS}}}guest/{{{WEBVIRT_NS}}}seed").get("path") == seed
+    assert guest_facts_from_xml(xml).seed_path == seed
+    root.find("devices/disk[@device='cdrom']/source").set("file", "/iso/shared.iso")  # ejected, another inserted
+    ejected = etree.tostring(root, encoding="unicode")
+    assert own_volume_paths(ejected) == ["/pool/web1.qcow2", seed]
+    forget_own_facts(root)  # as on a copy of the guest
+    copy = etree.tostring(root, encoding="unicode")
+    assert own_volume_paths(copy) == ["/pool/web1.qcow2"] and guest_facts_from_xml(copy).seed_path == ""
+
+
+def test_a_guest_without_a_seed_owns_only_its_disks():
+    assert own_volume_paths(RUNNING_DOMAIN) == ["/var/lib/libvirt/images/web01.qcow2"]
+    assert guest_facts_from_xml(RUNNING_DOMAIN).seed_path == ""
+    assert etree.fromstring(build_domain(name="a", domain_type="kvm", memory_mib=64, vcpus=1)).find("metadata") is None

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from webvirt import hypervisor
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.guests.operations import refresh_guest
@@ -146,7 +147,23 @@ def test_nics_add_move_and_remove(change, running_guest, lab_network, local_host
         virsh("net-undefine", other, check=False)
 
 
-def test_snapshots_with_memory_revert_and_delete(change, running_guest):
+@pytest.fixture
+def revert(admin_client, django_capture_on_commit_callbacks):
+    """Revert through the confirmation page; returns the Operation with the guest re-read."""
+
+    def revert(guest, snapshot):
+        url = reverse("guests:snapshot-revert", args=[guest.pk, snapshot.pk])
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(url)
+        operation = Operation.objects.filter(guest=guest, kind="guest.snapshot-revert").latest("id")
+        assert operation.status == "succeeded", operation.message
+        guest.refresh_from_db()
+        return operation
+
+    return revert
+
+
+def test_snapshots_with_memory_revert_and_delete(change, revert, running_guest):
     operation = change(running_guest, "snapshot_create", {"name": "before", "description": "clean BIOS"})
     assert "with memory" in operation.message
     snapshot = running_guest.snapshots.get()
@@ -157,11 +174,54 @@ def test_snapshots_with_memory_revert_and_delete(change, running_guest):
         "clean BIOS",
     )
     virsh("destroy", running_guest.name)
-    change(running_guest, "snapshot_revert", {"name": "before"})
+    revert(running_guest, snapshot)
     assert running_guest.state == "running"  # the memory state came back
     change(running_guest, "snapshot_delete", {"name": "before"})
     assert not running_guest.snapshots.exists()
     assert virsh("snapshot-list", running_guest.name, "--name").stdout.strip() == ""
+
+
+def test_reverting_past_an_added_disk_says_so_before_and_after(admin_client, change, revert, tiny_guest, pool_dir):
+    """libvirt drops a disk added after the snapshot from the definition; its volume must not be forgotten."""
+    change(tiny_guest, "snapshot_create", {"name": "clean"})
+    snapshot = tiny_guest.snapshots.get()
+    assert [(d["target"], d["source"]) for d in snapshot.disks] == [("vda", tiny_guest.disks.get(target="vda").source)]
+    change(tiny_guest, "disk_add", {"pool": pool_dir.pk, "size_gib": "0.01", "format": "qcow2"})
+    added = tiny_guest.disks.get(target="vdb").source
+
+    page = admin_client.get(reverse("guests:snapshot-revert", args=[tiny_guest.pk, snapshot.pk])).content.decode()
+    assert f'<ul data-change="detached"><li>vdb: <code>{added}</code></li></ul>' in page
+    assert "Afterwards the guest is shut off." in page
+
+    operation = revert(tiny_guest, snapshot)
+    assert "vdb" not in virsh("domblklist", tiny_guest.name).stdout
+    assert not tiny_guest.disks.filter(target="vdb").exists()
+    assert operation.message == (
+        f"Reverted to clean. {added} (in pool {pool_dir.name}) is no longer used by any guest: "
+        "delete it or attach it again."
+    )
+    assert Path(added).exists()
+    virsh("snapshot-delete", tiny_guest.name, "clean")
+
+
+def test_detaching_with_delete_keeps_a_volume_another_guest_uses(change, tiny_guest, local_host):
+    """The second guest only borrows the disk: the tiny guest detaches it with "also delete", and it stays."""
+    source = tiny_guest.disks.get(target="vda").source
+    twin = f"{tiny_guest.name}-twin"
+    xml = hypervisor.build_domain(
+        name=twin,
+        domain_type=local_host.preferred_domain_type,
+        memory_mib=64,
+        vcpus=1,
+        disks=[hypervisor.DiskSpec(path=source)],
+    )
+    hypervisor.define_guest(local_host.connection_spec(), xml)
+    try:
+        operation = change(tiny_guest, "disk_detach", {"target": "vda", "delete_volume": "on"})
+        assert operation.message == f"Detached vda. Kept {source}: guest {twin} uses it."
+        assert Path(source).exists()
+    finally:
+        virsh("undefine", twin, check=False)
 
 
 @pytest.mark.parametrize("mode", ["linked", "full"])

@@ -163,3 +163,35 @@ def test_a_failed_create_removes_what_it_made(create, images_pool):
     assert not Path(images_pool.target_path, f"{name}.qcow2").exists()
     assert not images_pool.volumes.filter(name=f"{name}.qcow2").exists()
     assert not Guest.objects.filter(name=name).exists()
+
+
+@pytest.fixture
+def post(admin_client, django_capture_on_commit_callbacks):
+    """POST as admin and run the Operation it queued; returns that Operation."""
+
+    def post(url, data):
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(url, data)
+        operation = Operation.objects.latest("id")
+        assert operation.status == "succeeded", operation.message
+        return operation
+
+    return post
+
+
+def test_delete_with_volumes_takes_the_seed_image_even_once_ejected(create, images_pool, post):
+    operation, name = create(images_pool, source="cloud", template=volume(images_pool, "base.qcow2").pk, start="")
+    guest, seed, ipxe = operation.guest, volume(images_pool, f"{name}-seed.iso"), volume(images_pool, "ipxe.iso")
+    assert guest.seed_path == seed.path
+    assert f"<webvirt:seed path='{seed.path}'/>" in virsh("dumpxml", name).stdout.replace('"', "'")
+
+    post(reverse("guests:change", args=[guest.pk, "media"]), {"iso": ipxe.pk})  # the seed ejected, a shared ISO in
+    assert [d.source for d in guest.disks.filter(device="cdrom")] == [ipxe.path]
+    copy = post(reverse("guests:change", args=[guest.pk, "clone"]), {"name": f"{name}-copy", "mode": "full"})
+    assert Guest.objects.get(pk=copy.params["clone_id"]).seed_path == ""  # the seed stays the source's
+
+    disk = guest.disks.get(device="disk").source
+    deleted = post(reverse("guests:delete", args=[guest.pk]), {"confirm_name": name, "remove_volumes": "on"})
+    assert f"Deleted volume {seed.path}." in deleted.message and f"Deleted volume {disk}." in deleted.message
+    assert not Path(seed.path).exists() and not Path(disk).exists()
+    assert Path(ipxe.path).exists() and "ipxe.iso" not in deleted.message

@@ -11,7 +11,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from tests.conftest import UserFactory
+from webvirt import hypervisor
+from webvirt.accounts import quotas
+from webvirt.accounts.models import Quota
 from webvirt.core.models import Operation
+from webvirt.guests import services
+from webvirt.hosts.sync import sync_host
 
 from .conftest import IMAGES, virsh
 
@@ -127,3 +133,61 @@ def test_network_lifecycle_on_a_private_subnet(run, local_host):
     finally:
         virsh("net-destroy", name, check=False)
         virsh("net-undefine", name, check=False)
+
+
+def test_a_failed_nfs_pool_leaves_nothing_behind(admin_client, local_host, django_capture_on_commit_callbacks):
+    """The mount fails (no such export, and no NFS client here): the mount point built for it goes too."""
+    name = f"webvirt-test-{uuid.uuid4().hex[:8]}"
+    directory = IMAGES / name
+    data = {"name": name, "kind": "netfs", "target_path": str(directory)}
+    data |= {"nfs_host": "127.0.0.1", "nfs_path": "/no/such/export"}
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(reverse("storage:pools", args=[local_host.pk]), data)
+        operation = Operation.objects.get(kind="pool.create")
+        assert operation.status == "failed"
+        assert operation.message.startswith(f"Creating pool {name} failed while mounting the NFS export: ")
+        assert "127.0.0.1:/no/such/export" in operation.message
+        assert operation.message.endswith(" Nothing was left behind.")
+        assert not directory.exists()
+        assert virsh("pool-info", name, check=False).returncode != 0
+        assert not local_host.pools.filter(name=name).exists()
+    finally:
+        virsh("pool-destroy", name, check=False)
+        virsh("pool-undefine", name, check=False)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_quotas_hold_while_a_pool_is_stopped(run, pool, local_host, admin):
+    """A stopped pool lists no volumes; the inventory keeps them, so their owners' usage stays."""
+    run(pool.get_absolute_url(), {"new-name": "data.qcow2", "new-format": "qcow2", "new-size_gib": "1"})
+    name = f"webvirt-test-{uuid.uuid4().hex[:8]}"
+    xml = hypervisor.build_domain(
+        name=name,
+        domain_type=local_host.preferred_domain_type,
+        memory_mib=64,
+        vcpus=1,
+        disks=[hypervisor.DiskSpec(path=pool.volumes.get(name="data.qcow2").path)],
+    )
+    hypervisor.define_guest(local_host.connection_spec(), xml)
+    try:
+        sync_host(local_host)
+        owner = UserFactory(username="dev")
+        Quota.objects.create(user=owner, max_guests=1, max_vcpus=1, max_memory_mib=64, max_disk_gib=1)
+        guest = local_host.guests.get(name=name)
+        guest.owner = owner
+        guest.save()
+        assert quotas.usage(owner)["disk_gib"] == 1
+
+        run(reverse("storage:pool-action", args=[pool.host_id, pool.pk, "stop"]))
+        pool.refresh_from_db()
+        assert pool.state == "inactive" and pool.volumes.filter(name="data.qcow2").exists()
+        assert quotas.usage(owner)["disk_gib"] == 1
+        more = {"pool_uuid": pool.uuid, "volume_name": "more.qcow2", "capacity": 2**30, "format": "qcow2"}
+        with pytest.raises(quotas.QuotaExceeded, match="GiB of disk: limit 1, in use 1"):
+            services.guest_change(guest=guest, actor=admin, kind="guest.disk-add", params=more)
+
+        run(reverse("storage:pool-action", args=[pool.host_id, pool.pk, "start"]))
+        assert quotas.usage(owner)["disk_gib"] == 1
+    finally:
+        virsh("undefine", name, check=False)

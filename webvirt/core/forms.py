@@ -10,7 +10,8 @@ def form_problems(form):
 
 
 class NewOnHostForm(forms.Form):
-    """A form for something new on one host (a pool, a network) whose name must be free there."""
+    """A form for something new on one host (a pool, a network) whose name must be free there
+    (rows of ones gone from the host do not count: their names are free)."""
 
     host_relation = ""  # the host's related manager, e.g. "pools"
     noun = ""
@@ -21,7 +22,7 @@ class NewOnHostForm(forms.Form):
 
     def clean_name(self):
         name = self.cleaned_data["name"]
-        if getattr(self.host, self.host_relation).filter(name=name).exists():
+        if getattr(self.host, self.host_relation).present().filter(name=name).exists():
             raise forms.ValidationError(f"{self.host.name} already has a {self.noun} named {name}.")
         return name
 

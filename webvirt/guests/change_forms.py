@@ -33,7 +33,7 @@ class GuestChangeForm(forms.Form):
 
 class NetworkChoiceMixin:
     def _network_fields(self):
-        networks = published_to(self.guest.host.networks.filter(active=True), self.user)
+        networks = published_to(self.guest.host.networks.present().filter(active=True), self.user)
         self.fields["network"] = forms.ModelChoiceField(networks, required=False, to_field_name="name", empty_label="—")
         if self.user.is_staff:
             self.fields["bridge"] = forms.CharField(required=False, max_length=15, label="or host bridge")
@@ -97,7 +97,7 @@ class DiskAddForm(GuestChangeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["pool"].queryset = published_to(self.guest.host.pools.filter(state="active"), self.user)
+        self.fields["pool"].queryset = published_to(self.guest.host.pools.usable(), self.user)
 
     def clean(self):
         data = super().clean()
@@ -164,7 +164,7 @@ class MediaForm(GuestChangeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        isos = Volume.objects.filter(pool__host=self.guest.host, pool__state="active", name__iendswith=".iso")
+        isos = Volume.objects.usable().filter(pool__host=self.guest.host, name__iendswith=".iso")
         self.fields["iso"].queryset = published_to(isos, self.user).select_related("pool")
         self.fields["iso"].label_from_instance = lambda volume: f"{volume.pool.name}/{volume.name}"
 
@@ -268,7 +268,6 @@ CHANGE_FORMS = {
     "nic_change": NicChangeForm,
     "nic_remove": NicRemoveForm,
     "snapshot_create": SnapshotCreateForm,
-    "snapshot_revert": lambda *args, **kwargs: SnapshotChoiceForm(*args, kind="guest.snapshot-revert", **kwargs),
     "snapshot_delete": lambda *args, **kwargs: SnapshotChoiceForm(*args, kind="guest.snapshot-delete", **kwargs),
     "clone": CloneForm,
 }

@@ -97,8 +97,8 @@ class GuestCreateForm(forms.Form):
         published to them otherwise."""
         super().__init__(*args, **kwargs)
         self.host = host
-        pools = published_to(host.pools.filter(state="active"), user)
-        volumes = published_to(Volume.objects.filter(pool__host=host, pool__state="active"), user)
+        pools = published_to(host.pools.usable(), user)
+        volumes = published_to(Volume.objects.usable().filter(pool__host=host), user)
         volumes = volumes.select_related("pool").order_by("pool__name", "name")
         self.fields["flavor"].queryset = published_to(Flavor.objects.all(), user)
         self.fields["pool"].queryset = pools
@@ -110,7 +110,7 @@ class GuestCreateForm(forms.Form):
             f"{volume.pool.name}/{volume.name}"
         )
         inactive = "inactive: start it first" if user.is_staff else "inactive: an admin must start it"
-        self.fields["network"].queryset = published_to(host.networks.all(), user)
+        self.fields["network"].queryset = published_to(host.networks.present(), user)
         self.fields["network"].label_from_instance = lambda network: (
             network.name if network.active else f"{network.name} ({inactive})"
         )

@@ -29,6 +29,7 @@ SYNCED_FIELDS = (
     "vnc_port",
     "vnc_socket",
     "boot_order",
+    "seed_path",
     "devices_digest",
 )
 
@@ -50,7 +51,6 @@ def _replace_devices(guests_with_facts):
     guest_ids = [guest.pk for guest, _ in guests_with_facts]
     Disk.objects.filter(guest_id__in=guest_ids).delete()
     Nic.objects.filter(guest_id__in=guest_ids).delete()
-    Snapshot.objects.filter(guest_id__in=guest_ids).delete()
     Disk.objects.bulk_create(
         Disk(guest=guest, target=d.target, device=d.device, bus=d.bus, source=d.source, format=d.format)
         for guest, facts in guests_with_facts
@@ -61,9 +61,31 @@ def _replace_devices(guests_with_facts):
         for guest, facts in guests_with_facts
         for n in facts.nics
     )
-    Snapshot.objects.bulk_create(
-        Snapshot(guest=guest, **asdict(snapshot)) for guest, facts in guests_with_facts for snapshot in facts.snapshots
-    )
+    _apply_snapshots(guests_with_facts)
+
+
+SNAPSHOT_FIELDS = ("created_at", "state", "description", "current", "vcpus", "memory_mib", "disks")
+
+
+def _apply_snapshots(guests_with_facts):
+    """Snapshots keep their row ids across refreshes (matched by name), so a revert page opened
+    before a refresh still points at the same snapshot."""
+    guest_ids = [guest.pk for guest, _ in guests_with_facts]
+    existing = {(row.guest_id, row.name): row for row in Snapshot.objects.filter(guest_id__in=guest_ids)}
+    new, changed = [], []
+    for guest, facts in guests_with_facts:
+        for snapshot in facts.snapshots:
+            values = asdict(snapshot)
+            row = existing.pop((guest.pk, snapshot.name), None)
+            if row is None:
+                new.append(Snapshot(guest=guest, **values))
+            else:
+                for key in SNAPSHOT_FIELDS:
+                    setattr(row, key, values[key])
+                changed.append(row)
+    Snapshot.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+    Snapshot.objects.bulk_create(new)
+    Snapshot.objects.bulk_update(changed, SNAPSHOT_FIELDS)
 
 
 @transaction.atomic

@@ -41,6 +41,9 @@ class Guest(models.Model):
     vnc_port = models.PositiveIntegerField(null=True, blank=True)
     vnc_socket = models.CharField(max_length=255, blank=True)
     boot_order = models.CharField(max_length=64, default="hd")
+    seed_path = models.CharField(
+        max_length=1024, blank=True, help_text="Its cloud-init seed image, deleted with its volumes."
+    )
     devices_digest = models.CharField(max_length=64, blank=True, editable=False)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
@@ -117,6 +120,10 @@ class Snapshot(models.Model):
     state = models.CharField(max_length=16, blank=True, help_text="The guest's state when it was taken.")
     description = models.TextField(blank=True)
     current = models.BooleanField(default=False)
+    # What the guest's definition held when it was taken; null when the snapshot does not say.
+    vcpus = models.PositiveIntegerField(null=True, blank=True)
+    memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
+    disks = models.JSONField(default=list, blank=True, help_text="Its disks: target, device, bus, source, format.")
 
     class Meta:
         ordering = ["created_at", "name"]

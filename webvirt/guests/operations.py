@@ -148,6 +148,7 @@ def create(operation):
     try:
         disk_path, disk_format = _make_disk(spec, p, undo, operation)
         disks = [hypervisor.DiskSpec(disk_path, format=disk_format)]
+        seed_path = ""
         if p["source"] == "iso":
             disks.append(hypervisor.DiskSpec(p["iso_path"], device="cdrom", format="raw"))
         if p["source"] == "cloud":
@@ -170,6 +171,7 @@ def create(operation):
             boot=("cdrom", "hd") if p["source"] == "iso" else ("hd",),
             firmware=p["firmware"],
             vnc_listen=host.vnc_listen,
+            seed_path=seed_path,
         )
         uuid = hypervisor.define_guest(spec, xml)
         undo.guest(uuid)

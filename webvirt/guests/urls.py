@@ -12,5 +12,6 @@ urlpatterns = [
     path("<id:pk>/power/<slug:action>/", views.guest_power, name="power"),
     path("<id:pk>/delete/", views.guest_delete, name="delete"),
     path("<id:pk>/change/<slug:what>/", views.guest_change, name="change"),
+    path("<id:pk>/snapshots/<id:snapshot_id>/revert/", views.snapshot_revert, name="snapshot-revert"),
     path("<id:pk>/access/", views.guest_access, name="access"),
 ]

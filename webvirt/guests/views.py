@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from webvirt.core import policy
@@ -16,6 +16,7 @@ from . import services
 from .change_forms import CHANGE_FORMS
 from .forms import DeleteForm, GrantForm, GuestFilterForm, RevokeForm, TransferForm
 from .models import Guest
+from .snapshots import revert_preview
 
 
 def _guest(request, pk, action=None):
@@ -115,6 +116,24 @@ def guest_change(request, pk, what):
     else:
         messages.error(request, f"{guest.name}: {form_problems(form)}")
     return redirect(f"{guest.get_absolute_url()}#{what}")
+
+
+def snapshot_revert(request, pk, snapshot_id):
+    """GET says what reverting will change (disks detached or back, size, state); POST queues it."""
+    guest = _guest(request, pk, "snapshot")
+    snapshot = get_object_or_404(guest.snapshots, pk=snapshot_id)
+    if request.method == "POST":
+        try:
+            operation = services.guest_change(
+                guest=guest, actor=request.user, kind="guest.snapshot-revert", params={"name": snapshot.name}
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.info(request, f"{operation.label} {snapshot.name}: queued.")
+        return redirect(f"{guest.get_absolute_url()}#snapshots")
+    context = {"guest": guest, "snapshot": snapshot, "preview": revert_preview(guest, snapshot)}
+    return render(request, "guests/snapshot_revert.html", context)
 
 
 @require_POST

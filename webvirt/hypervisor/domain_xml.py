@@ -8,6 +8,9 @@ from lxml import etree
 from .errors import HypervisorError
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
+# webvirt's own facts about a guest ride in the domain's <metadata>, in this namespace.
+WEBVIRT_NS = "urn:webvirt:guest:1"
+_OURS = f"{{{WEBVIRT_NS}}}guest"
 
 
 @dataclass
@@ -34,6 +37,11 @@ class SnapshotFacts:
     state: str
     description: str = ""
     current: bool = False
+    # What the guest's definition held when it was taken (None: the snapshot does not say), so
+    # a revert can say beforehand what it will change.
+    vcpus: int | None = None
+    memory_mib: int | None = None
+    disks: list[DiskFacts] = field(default_factory=list)
 
 
 @dataclass
@@ -52,6 +60,7 @@ class GuestFacts:
     vnc_port: int | None = None
     vnc_socket: str = ""
     boot_order: str = "hd"
+    seed_path: str = ""  # the cloud-init seed image webvirt made for it (holds user data and SSH keys)
     disks: list[DiskFacts] = field(default_factory=list)
     nics: list[NicFacts] = field(default_factory=list)
     snapshots: list[SnapshotFacts] = field(default_factory=list)
@@ -102,7 +111,11 @@ def _vnc(root):
 
 def guest_facts_from_xml(xml_text):
     """The inventory's view of a domain: identity, sizing, devices and the VNC endpoint."""
-    root = parse(xml_text)
+    return guest_facts_from_element(parse(xml_text))
+
+
+def guest_facts_from_element(root):
+    """As guest_facts_from_xml, from a parsed <domain> (e.g. the one inside a snapshot)."""
     vcpu = root.find("vcpu")
     vnc_listen, vnc_port, vnc_socket = _vnc(root)
     facts = GuestFacts(
@@ -117,6 +130,7 @@ def guest_facts_from_xml(xml_text):
         vnc_port=vnc_port,
         vnc_socket=vnc_socket,
         boot_order=",".join(boot.get("dev", "") for boot in root.iterfind("os/boot")) or "hd",
+        seed_path=_seed_path(root),
     )
     for disk in root.iterfind("devices/disk"):
         target = disk.find("target")
@@ -144,6 +158,11 @@ def guest_facts_from_xml(xml_text):
     return facts
 
 
+def _seed_path(root):
+    seed = root.find(f"metadata/{_OURS}/{{{WEBVIRT_NS}}}seed")
+    return seed.get("path", "") if seed is not None else ""
+
+
 def disk_file_paths(xml_text):
     """Paths of the file and block disks (not CD-ROMs: their media are shared)."""
     root = parse(xml_text)
@@ -153,6 +172,19 @@ def disk_file_paths(xml_text):
         if source is not None and (source.get("file") or source.get("dev")):
             paths.append(source.get("file") or source.get("dev"))
     return paths
+
+
+def own_volume_paths(xml_text):
+    """The guest's own volumes: its disks, and the cloud-init seed image webvirt made for it, even
+    if ejected since. Other CD-ROM media are not its own: ISOs are shared."""
+    seed = _seed_path(parse(xml_text))
+    return disk_file_paths(xml_text) + ([seed] if seed else [])
+
+
+def forget_own_facts(root):
+    """Remove webvirt's metadata from a definition, e.g. from a copy, whose seed image is not its own."""
+    for element in root.iterfind(f"metadata/{_OURS}"):
+        element.getparent().remove(element)
 
 
 def _sub(parent, tag, text=None, **attributes):
@@ -190,15 +222,20 @@ def build_domain(
     boot_menu_ms=None,
     description="",
     uuid=None,
+    seed_path="",
 ):
     """A guest with virtio disks and NICs, SATA CD-ROMs, VNC on `vnc_listen`, a tablet for the
-    console's pointer and a serial console. Under BIOS, SeaBIOS also writes to the serial port."""
+    console's pointer and a serial console. Under BIOS, SeaBIOS also writes to the serial port.
+    `seed_path` tags the cloud-init seed image as the guest's own, so it is deleted with it."""
     root = etree.Element("domain", type=domain_type)
     _sub(root, "name", name)
     if uuid:
         _sub(root, "uuid", uuid)
     if description:
         _sub(root, "description", description)
+    if seed_path:
+        ours = etree.SubElement(_sub(root, "metadata"), _OURS, nsmap={"webvirt": WEBVIRT_NS})
+        etree.SubElement(ours, f"{{{WEBVIRT_NS}}}seed", path=seed_path)
     _sub(root, "memory", memory_mib, unit="MiB")
     _sub(root, "vcpu", vcpus)
     os_element = _sub(root, "os", firmware="efi") if firmware == "efi" else _sub(root, "os")

@@ -10,9 +10,10 @@ import libvirt
 from lxml import etree
 
 from .connection import session
-from .domain_xml import _sub, parse
+from .domain_xml import _sub, disk_file_paths, forget_own_facts, parse
 from .errors import HypervisorError, InvalidState
 from .guests import _lookup
+from .storage import guests_using
 
 _LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 _CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
@@ -256,11 +257,34 @@ def _snapshot(domain, name):
         raise
 
 
+def _disk_paths(domain):
+    """The disk files of the running and the saved definition."""
+    paths = set(disk_file_paths(domain.XMLDesc(0)))
+    if domain.isPersistent():
+        paths |= set(disk_file_paths(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)))
+    return paths
+
+
+def _left_unused(conn, path):
+    """A note on a disk no guest uses any more, saying where it is; '' if some guest still does."""
+    if guests_using(conn, lambda source: path in (source.get("file"), source.get("dev"))):
+        return ""
+    try:
+        where = f"in pool {conn.storageVolLookupByPath(path).storagePoolLookupByVolume().name()}"
+    except libvirt.libvirtError:
+        where = "outside every storage pool"
+    return f"{path} ({where}) is no longer used by any guest: delete it or attach it again."
+
+
 def revert_snapshot(spec, uuid, name):
+    """Revert to a snapshot. Disks added since are dropped from the definition by libvirt, not
+    deleted: the note names each one no guest uses any more, so it is not forgotten."""
     with session(spec) as conn:
         domain = _lookup(conn, uuid)
+        before = _disk_paths(domain)
         domain.revertToSnapshot(_snapshot(domain, name), 0)
-        return f"Reverted to {name}."
+        notes = [_left_unused(conn, path) for path in sorted(before - _disk_paths(domain))]
+        return " ".join([f"Reverted to {name}.", *filter(None, notes)])
 
 
 def delete_snapshot(spec, uuid, name):
@@ -288,6 +312,7 @@ def clone_definition(spec, uuid, *, name, disk_paths):
         for element in (root.find("uuid"), *root.iterfind("devices/interface/mac"), root.find("os/nvram")):
             if element is not None:
                 element.getparent().remove(element)
+        forget_own_facts(root)  # the source's seed image stays the source's
         for disk in root.iterfind("devices/disk[@device='disk']"):
             target = disk.find("target").get("dev")
             if target in disk_paths:

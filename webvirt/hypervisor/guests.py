@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 import libvirt
 
 from .connection import session
-from .domain_xml import SnapshotFacts, disk_file_paths, guest_facts_from_xml, parse
+from .domain_xml import SnapshotFacts, guest_facts_from_element, guest_facts_from_xml, own_volume_paths, parse
 from .errors import GuestNotFound, HypervisorError, InvalidState
+from .storage import delete_unused
 
 STATES = {
     libvirt.VIR_DOMAIN_NOSTATE: "unknown",
@@ -37,15 +38,18 @@ def list_snapshots(domain):
         current = False
         with contextlib.suppress(libvirt.libvirtError):
             current = bool(snapshot.isCurrent(0))
-        snapshots.append(
-            SnapshotFacts(
-                name=snapshot.getName(),
-                created_at=datetime.fromtimestamp(int(root.findtext("creationTime") or 0), UTC),
-                state=_SNAPSHOT_STATES.get(root.findtext("state") or "", root.findtext("state") or ""),
-                description=root.findtext("description") or "",
-                current=current,
-            )
+        facts = SnapshotFacts(
+            name=snapshot.getName(),
+            created_at=datetime.fromtimestamp(int(root.findtext("creationTime") or 0), UTC),
+            state=_SNAPSHOT_STATES.get(root.findtext("state") or "", root.findtext("state") or ""),
+            description=root.findtext("description") or "",
+            current=current,
         )
+        definition = root.find("domain")
+        if definition is not None:
+            then = guest_facts_from_element(definition)
+            facts.vcpus, facts.memory_mib, facts.disks = then.vcpus, then.memory_mib, then.disks
+        snapshots.append(facts)
     return sorted(snapshots, key=lambda snapshot: snapshot.created_at)
 
 
@@ -187,13 +191,14 @@ _UNDEFINE_FLAGS = (
 
 
 def delete_guest(spec, uuid, *, remove_volumes):
-    """Stop and undefine the guest, optionally deleting its disk volumes; returns notes."""
+    """Stop and undefine the guest, optionally deleting its own volumes (disks and cloud-init seed,
+    unless another guest uses one or other volumes are built on it); returns notes."""
     with session(spec) as conn:
         try:
             domain = _lookup(conn, uuid)
         except GuestNotFound:
             return ["The guest was already gone from the host."]
-        paths = disk_file_paths(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        paths = own_volume_paths(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
         persistent = domain.isPersistent()  # asked first: a transient guest is gone once destroyed
         if domain.isActive():
             domain.destroy()
@@ -206,10 +211,5 @@ def delete_guest(spec, uuid, *, remove_volumes):
                 domain.undefine()  # drivers without NVRAM or checkpoint support
         notes = ["Guest removed from the host."]
         if remove_volumes:
-            for path in paths:
-                try:
-                    conn.storageVolLookupByPath(path).delete(0)
-                    notes.append(f"Deleted volume {path}.")
-                except libvirt.libvirtError:
-                    notes.append(f"Kept {path}: it is not a volume of a storage pool on this host.")
+            notes += [delete_unused(conn, path) for path in paths]
         return notes

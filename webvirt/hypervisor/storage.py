@@ -142,27 +142,66 @@ def build_pool_xml(*, name, kind, target_path="", volume_group="", nfs_host="", 
     return etree.tostring(root, encoding="unicode")
 
 
+_STARTING = {"netfs": "mounting the NFS export", "logical": "activating the volume group"}
+
+
 def define_pool(spec, xml, *, autostart=False):
-    """Define, build (a dir or mount point; never a VG) and start a pool; returns its UUID."""
+    """Define, build (a dir or mount point; never a VG) and start a pool; returns its UUID.
+
+    A failed step leaves nothing behind: the pool is stopped, the directory its build made is
+    removed again (libvirt removes it only while empty) and the definition undefined."""
+    root = parse(xml)
+    name, kind = root.findtext("name"), root.get("type")
     with session(spec) as conn:
         pool = conn.storagePoolDefineXML(xml, 0)
+        built, step = False, "building its directory"
         try:
-            if parse(xml).get("type") in {"dir", "netfs"}:
+            if kind in {"dir", "netfs"}:
                 pool.build(0)
+                built = True
+            step = _STARTING.get(kind, "starting it")
             pool.create(0)
+            step = "setting its autostart"
             pool.setAutostart(int(autostart))
-        except libvirt.libvirtError:
-            with contextlib.suppress(libvirt.libvirtError):
-                pool.undefine()
-            raise
+        except libvirt.libvirtError as exc:
+            cleaned = _remove_half_made(pool, built)
+            outcome = (
+                "Nothing was left behind."
+                if cleaned
+                else "Removing its definition failed too: remove the pool on the host by hand."
+            )
+            raise HypervisorError(
+                f"Creating pool {name} failed while {step}: {exc.get_error_message()} {outcome}"
+            ) from None
         return pool.UUIDString()
+
+
+def _remove_half_made(pool, built):
+    """Stop a pool that failed to come up, remove the directory its build made, and undefine it;
+    True once undefined. libvirt removes the directory only while empty, so never data."""
+    with contextlib.suppress(libvirt.libvirtError):
+        if pool.isActive():
+            pool.destroy()
+    if built:
+        with contextlib.suppress(libvirt.libvirtError):
+            pool.delete(0)
+    try:
+        pool.undefine()
+    except libvirt.libvirtError:
+        return False
+    return True
 
 
 def pool_action(spec, uuid, action):
     if action not in POOL_ACTIONS:
         raise HypervisorError(f"Unknown pool action {action!r}.")
     with session(spec) as conn:
-        pool = _pool(conn, uuid)
+        try:
+            pool = _pool(conn, uuid)
+        except InvalidState:
+            if action == "delete":
+                return "The pool was already gone from the host."
+            raise
         active = bool(pool.isActive())
         if action == "start":
             if active:
@@ -182,10 +221,24 @@ def pool_action(spec, uuid, action):
         if action in {"autostart", "no-autostart"}:
             pool.setAutostart(int(action == "autostart"))
             return "Autostart on." if action == "autostart" else "Autostart off."
+        if guests := _guests_using_pool(conn, pool):
+            raise InvalidState(f"Pool {pool.name()} was not removed: {_guests_use(guests, 'its volumes')}.")
         if active:
             pool.destroy()
         pool.undefine()
         return "Pool removed from the host; its data was left in place."
+
+
+def _guests_using_pool(conn, pool):
+    """Guests with a disk in the pool: below its target directory (or device folder), or named by pool."""
+    name, target = pool.name(), (parse(pool.XMLDesc(0)).findtext("target/path") or "").rstrip("/")
+    return guests_using(
+        conn,
+        lambda source: (
+            source.get("pool") == name
+            or (bool(target) and any((source.get(key) or "").startswith(f"{target}/") for key in ("file", "dev")))
+        ),
+    )
 
 
 def build_volume_xml(*, name, capacity, fmt, backing_path="", backing_format=""):
@@ -224,7 +277,65 @@ def resize_volume(spec, pool_uuid, name, capacity):
         return volume.info()[1]
 
 
+def _definitions(conn):
+    """(name, XML) of every guest's running and saved definitions; a disk may be in either alone."""
+    for domain in conn.listAllDomains(0):
+        try:
+            name, xmls = domain.name(), [domain.XMLDesc(0)]
+            if domain.isActive() and domain.isPersistent():
+                xmls.append(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:  # undefined while listing
+                continue
+            raise
+        for xml in xmls:
+            yield name, parse(xml)
+
+
+def guests_using(conn, uses):
+    """Names of the guests with a disk source (CD-ROMs and backing chains included) for which
+    `uses(source element)` is true."""
+    return sorted(
+        {name for name, root in _definitions(conn) if any(uses(s) for s in root.iterfind("devices/disk//source"))}
+    )
+
+
+def _overlays_of(conn, path):
+    """Paths of the volumes, in any active pool, whose backing file is `path` (linked clones)."""
+    overlays = []
+    for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+        for volume in pool.listAllVolumes(0):
+            with contextlib.suppress(libvirt.libvirtError):  # removed while listing
+                if parse(volume.XMLDesc(0)).findtext("backingStore/path") == path:
+                    overlays.append(volume.path())
+    return sorted(overlays)
+
+
+def _guests_use(guests, what):
+    return f"guest {guests[0]} uses {what}" if len(guests) == 1 else f"guests {', '.join(guests)} use {what}"
+
+
+def why_in_use(conn, volume):
+    """Why deleting `volume` would break something (a guest uses it, or it backs other volumes); '' if nothing."""
+    path, name, pool_name = volume.path(), volume.name(), volume.storagePoolLookupByVolume().name()
+    guests = guests_using(
+        conn,
+        lambda source: (
+            path in (source.get("file"), source.get("dev"))
+            or (source.get("pool"), source.get("volume")) == (pool_name, name)
+        ),
+    )
+    if guests:
+        return _guests_use(guests, "it")
+    overlays = _overlays_of(conn, path)
+    if overlays:
+        return f"it is the backing file of {', '.join(overlays)}"
+    return ""
+
+
 def delete_volume(spec, pool_uuid, name):
+    """Delete a volume, unless a guest uses it or other volumes are built on it (checked on the
+    host at the moment of deleting: the inventory may not know of a guest defined meanwhile)."""
     with session(spec) as conn:
         pool = _pool(conn, pool_uuid)
         try:
@@ -233,6 +344,8 @@ def delete_volume(spec, pool_uuid, name):
             if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
                 return "The volume was already gone."
             raise
+        if reason := why_in_use(conn, volume):
+            raise InvalidState(f"{name} was not deleted: {reason}.")
         volume.delete(0)
         return f"Deleted {name}."
 
@@ -316,14 +429,21 @@ def _send_all(stream, data):
 
 
 def delete_volume_at(spec, path):
-    """Delete the pool volume at `path`; a path outside every pool is left alone and said so."""
+    """Delete the pool volume at `path`; one outside every pool, or still in use, is kept and said so."""
     with session(spec) as conn:
-        try:
-            volume = conn.storageVolLookupByPath(path)
-        except libvirt.libvirtError:
-            return f"Kept {path}: it is not a volume of a storage pool."
-        volume.delete(0)
-        return f"Deleted {path}."
+        return delete_unused(conn, path)
+
+
+def delete_unused(conn, path):
+    """Delete the pool volume at `path` unless something still needs it; returns a note either way."""
+    try:
+        volume = conn.storageVolLookupByPath(path)
+    except libvirt.libvirtError:
+        return f"Kept {path}: it is not a volume of a storage pool on this host."
+    if reason := why_in_use(conn, volume):
+        return f"Kept {path}: {reason}."
+    volume.delete(0)
+    return f"Deleted volume {path}."
 
 
 def volume_path(spec, pool_uuid, name):

@@ -44,7 +44,7 @@ class NetworkForm(NewOnHostForm):
         if not 8 <= network.prefixlen <= 30 or interface.ip in (network.network_address, network.broadcast_address):
             self.add_error("ipv4_cidr", "Use a prefix from /8 to /30 and a host address inside the subnet.")
             return data
-        for other in self.host.networks.exclude(ipv4_cidr=""):
+        for other in self.host.networks.present().exclude(ipv4_cidr=""):
             if ipaddress.IPv4Interface(other.ipv4_cidr).network.overlaps(network):
                 self.add_error("ipv4_cidr", f"{network} overlaps network {other.name} ({other.ipv4_cidr}).")
                 return data

@@ -1,14 +1,23 @@
 from dataclasses import asdict
 
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Network
 
 
 @transaction.atomic
 def apply_networks(host, networks):
-    """Networks as the host reports them; ones it no longer has are removed."""
-    Network.objects.filter(host=host).exclude(uuid__in=[facts.uuid for facts in networks]).delete()
+    """Networks as the host reports them. One it no longer lists is marked gone, not deleted, so
+    who it was published to is kept if it comes back with the same UUID."""
+    listed = [facts.uuid for facts in networks]
+    vanished = Network.objects.filter(host=host).present().exclude(uuid__in=listed)
+    vanished.update(gone_at=timezone.now(), active=False, leases=[])
     for facts in networks:
-        values = asdict(facts)
+        values = asdict(facts) | {"gone_at": None}
         Network.objects.update_or_create(host=host, uuid=values.pop("uuid"), defaults=values)
+
+
+def forget_network(host, uuid):
+    """Remove a network's row: for networks removed through webvirt."""
+    Network.objects.filter(host=host, uuid=uuid).delete()

@@ -2,11 +2,13 @@ from django.db import models
 from django.urls import reverse
 
 from webvirt.accounts.models import Publishable
+from webvirt.core.querysets import InventoryQuerySet
 from webvirt.hypervisor.networks import FORWARD_MODES
 
 
 class Network(Publishable):
-    """A libvirt virtual network as last seen on its host, keyed by (host, UUID)."""
+    """A libvirt virtual network as last seen on its host, keyed by (host, UUID). A network the
+    host stops listing is kept, marked gone, so who it was published to survives its coming back."""
 
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="networks")
     uuid = models.CharField(max_length=36)
@@ -21,6 +23,9 @@ class Network(Publishable):
     dhcp_end = models.CharField(max_length=15, blank=True)
     leases = models.JSONField(default=list, blank=True)
     synced_at = models.DateTimeField(auto_now=True)
+    gone_at = models.DateTimeField(null=True, blank=True, help_text="When it disappeared from its host.")
+
+    objects = InventoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -31,3 +36,7 @@ class Network(Publishable):
 
     def get_absolute_url(self):
         return reverse("networks:detail", args=[self.host_id, self.pk])
+
+    @property
+    def is_gone(self):
+        return self.gone_at is not None

@@ -1,7 +1,7 @@
 from webvirt.core.operations import handler, host_spec
 from webvirt.hypervisor import networks as nets
 
-from .inventory import apply_networks
+from .inventory import apply_networks, forget_network
 
 
 def refresh_networks(host):
@@ -27,6 +27,8 @@ def create_network(operation):
 def _network_action(operation):
     action = operation.kind.removeprefix("network.")
     message = nets.network_action(host_spec(operation), operation.params["network_uuid"], action)
+    if action == "delete":
+        forget_network(operation.host, operation.params["network_uuid"])
     refresh_networks(operation.host)
     return message
 

@@ -1,8 +1,14 @@
-"""Pools and volumes as their host reports them. Unlike guests they carry no history: a pool or
-volume that disappears is simply removed from the inventory. Rows that remain keep their ids, so
-a form rendered before a refresh still points at the same volumes."""
+"""Pools and volumes as their host reports them.
+
+Nothing is forgotten because it cannot be seen: a pool the host no longer lists is marked gone
+(and comes back, publications and all, if it reappears with the same UUID), and a pool that is
+not active lists no volumes, so its volume rows are kept, unavailable, until it is active again.
+Only then are volumes that are truly gone removed. Rows that remain keep their ids, so a form
+rendered before a refresh still points at the same volumes.
+"""
 
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Pool, Volume
 
@@ -11,11 +17,13 @@ POOL_FIELDS = ("name", "type", "state", "autostart", "persistent", "capacity", "
 
 @transaction.atomic
 def apply_pools(host, pools):
-    existing = {pool.uuid: pool for pool in Pool.objects.filter(host=host)}
-    Pool.objects.filter(host=host).exclude(uuid__in=[facts.uuid for facts in pools]).delete()
+    listed = [facts.uuid for facts in pools]
+    vanished = Pool.objects.filter(host=host).present().exclude(uuid__in=listed)
+    vanished.update(gone_at=timezone.now(), state="inactive")
+    existing = {pool.uuid: pool for pool in Pool.objects.filter(host=host, uuid__in=listed)}
     for facts in pools:
         values = {field: getattr(facts, field) for field in POOL_FIELDS}
-        values |= {"target_path": facts.target_path, "source": facts.source}
+        values |= {"target_path": facts.target_path, "source": facts.source, "gone_at": None}
         pool = existing.get(facts.uuid)
         if pool is None:
             pool = Pool.objects.create(host=host, uuid=facts.uuid, **values)
@@ -23,7 +31,13 @@ def apply_pools(host, pools):
             for key, value in values.items():
                 setattr(pool, key, value)
             pool.save()
-        _apply_volumes(pool, facts.volumes)
+        if pool.is_active:  # only an active pool lists its volumes
+            _apply_volumes(pool, facts.volumes)
+
+
+def forget_pool(host, uuid):
+    """Remove a pool's row (and its volumes'): for pools removed through webvirt."""
+    Pool.objects.filter(host=host, uuid=uuid).delete()
 
 
 VOLUME_FIELDS = ("path", "format", "capacity", "allocation", "backing_path")

@@ -2,10 +2,24 @@ from django.db import models
 from django.urls import reverse
 
 from webvirt.accounts.models import Publishable
+from webvirt.core.querysets import InventoryQuerySet
+
+
+class PoolQuerySet(InventoryQuerySet):
+    def usable(self):
+        """Pools new volumes and disks may go to: still on the host and running."""
+        return self.present().filter(state="active")
+
+
+class VolumeQuerySet(models.QuerySet):
+    def usable(self):
+        """Volumes a guest may be given: those of a usable pool."""
+        return self.filter(pool__gone_at__isnull=True, pool__state="active")
 
 
 class Pool(Publishable):
-    """A storage pool as last seen on its host, keyed by (host, UUID)."""
+    """A storage pool as last seen on its host, keyed by (host, UUID). A pool the host stops
+    listing is kept, marked gone, so who it was published to survives its coming back."""
 
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="pools")
     uuid = models.CharField(max_length=36)
@@ -20,6 +34,9 @@ class Pool(Publishable):
     target_path = models.CharField(max_length=1024, blank=True)
     source = models.CharField(max_length=1024, blank=True)
     synced_at = models.DateTimeField(auto_now=True)
+    gone_at = models.DateTimeField(null=True, blank=True, help_text="When it disappeared from its host.")
+
+    objects = PoolQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -36,11 +53,22 @@ class Pool(Publishable):
         return self.state == "active"
 
     @property
+    def is_gone(self):
+        return self.gone_at is not None
+
+    @property
+    def is_usable(self):
+        return self.is_active and not self.is_gone
+
+    @property
     def used_percent(self):
         return round(100 * self.allocation / self.capacity) if self.capacity else 0
 
 
 class Volume(Publishable):
+    """A volume as its pool last listed it. While the pool is not active its volumes are kept,
+    unavailable (they still count in their owners' quotas), until the pool lists them again."""
+
     pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="volumes")
     name = models.CharField(max_length=255)
     path = models.CharField(max_length=1024)
@@ -49,9 +77,15 @@ class Volume(Publishable):
     allocation = models.PositiveBigIntegerField(default=0)
     backing_path = models.CharField(max_length=1024, blank=True)
 
+    objects = VolumeQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["pool", "name"], name="volume_unique_per_pool")]
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_available(self):
+        return self.pool.is_usable

@@ -3,7 +3,7 @@ from pathlib import Path
 from webvirt.core.operations import handler, host_spec, report_progress
 from webvirt.hypervisor import storage as pools
 
-from .inventory import apply_pools
+from .inventory import apply_pools, forget_pool
 
 
 def refresh_storage(host):
@@ -32,7 +32,10 @@ def create_pool(operation):
 
 def _pool_action(operation):
     action = operation.kind.removeprefix("pool.")
-    return _then_refresh(operation, pools.pool_action(host_spec(operation), operation.params["pool_uuid"], action))
+    message = pools.pool_action(host_spec(operation), operation.params["pool_uuid"], action)
+    if action == "delete":
+        forget_pool(operation.host, operation.params["pool_uuid"])
+    return _then_refresh(operation, message)
 
 
 for _action, _label in {

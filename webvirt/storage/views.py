@@ -1,9 +1,11 @@
 """Admin pages for pools and volumes. They read the inventory; every change is an Operation."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
 from webvirt.hypervisor.storage import POOL_ACTIONS
@@ -53,8 +55,11 @@ def pool_action(request, host_id, pool_id, action):
     pool = _pool(request, host_id, pool_id)
     if action not in POOL_ACTIONS:
         messages.error(request, f"Unknown pool action {action!r}.")
-    else:
+        return redirect("storage:pools", host_id=pool.host_id)
+    try:
         _queued(request, services.pool_action(pool=pool, action=action, actor=request.user))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     return redirect("storage:pools", host_id=pool.host_id)
 
 
@@ -68,20 +73,28 @@ def pool_detail(request, host_id, pool_id):
         forms["volume_form"] = form = VolumeForm(request.POST, pool=pool, prefix="new")
         if form.is_valid():
             data = form.cleaned_data
-            operation = services.volume_create(
-                pool=pool, actor=request.user, name=data["name"], capacity=data["capacity"], fmt=data["format"]
-            )
-            _queued(request, operation)
-            return redirect(pool)
+            try:
+                operation = services.volume_create(
+                    pool=pool, actor=request.user, name=data["name"], capacity=data["capacity"], fmt=data["format"]
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                _queued(request, operation)
+                return redirect(pool)
     elif request.method == "POST":  # the upload form, with or without its file
         forms["upload_form"] = form = UploadForm(request.POST, request.FILES, pool=pool, prefix="upload")
         if form.is_valid():
             data = form.cleaned_data
-            operation = services.volume_upload(
-                pool=pool, actor=request.user, name=data["name"], fmt=data["format"], uploaded_file=data["file"]
-            )
-            _queued(request, operation)
-            return redirect(pool)
+            try:
+                operation = services.volume_upload(
+                    pool=pool, actor=request.user, name=data["name"], fmt=data["format"], uploaded_file=data["file"]
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                _queued(request, operation)
+                return redirect(pool)
     context = {
         "pool": pool,
         "host": pool.host,
@@ -96,21 +109,25 @@ def pool_detail(request, host_id, pool_id):
 @require_POST
 def volume_action(request, host_id, pool_id, volume_id, action):
     volume = _volume(request, host_id, pool_id, volume_id)
+    try:
+        operation = _queue_volume_action(request, volume, action)
+    except ValidationError as exc:
+        messages.error(request, f"{volume.name}: {' '.join(exc.messages)}")
+    else:
+        _queued(request, operation)
+    return redirect(volume.pool)
+
+
+def _queue_volume_action(request, volume, action):
+    """The queued Operation; bad input and refusals raise ValidationError."""
     if action == "delete":
-        _queued(request, services.volume_delete(volume=volume, actor=request.user))
-        return redirect(volume.pool)
+        return services.volume_delete(volume=volume, actor=request.user)
     form_class = {"resize": ResizeForm, "clone": CloneForm}.get(action)
     if form_class is None:
-        messages.error(request, f"Unknown volume action {action!r}.")
-        return redirect(volume.pool)
+        raise ValidationError(f"Unknown volume action {action!r}.")
     form = form_class(request.POST, volume=volume)
     if not form.is_valid():
-        for errors in form.errors.values():
-            messages.error(request, f"{volume.name}: {' '.join(errors)}")
-        return redirect(volume.pool)
+        raise ValidationError(form_problems(form))
     if action == "resize":
-        operation = services.volume_resize(volume=volume, actor=request.user, capacity=form.cleaned_data["capacity"])
-    else:
-        operation = services.volume_clone(volume=volume, actor=request.user, new_name=form.cleaned_data["new_name"])
-    _queued(request, operation)
-    return redirect(volume.pool)
+        return services.volume_resize(volume=volume, actor=request.user, capacity=form.cleaned_data["capacity"])
+    return services.volume_clone(volume=volume, actor=request.user, new_name=form.cleaned_data["new_name"])
