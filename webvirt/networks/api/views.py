@@ -28,6 +28,7 @@ class NetworkSerializer(serializers.ModelSerializer):
             "dhcp_end",
             "leases",
             "public",
+            "gone_at",
         ]
         read_only_fields = fields
 

@@ -29,6 +29,7 @@ class PoolSerializer(serializers.ModelSerializer):
             "target_path",
             "source",
             "public",
+            "gone_at",
         ]
         read_only_fields = fields
 
