@@ -93,7 +93,7 @@ def hung_openers():
 def test_a_host_that_never_answers_does_not_hang_the_worker(
     admin, settings, silent_server, django_capture_on_commit_callbacks
 ):
-    from webvirt.hosts import services
+    from webvirt.core.actions import perform
 
     settings.WEBVIRT_CONNECT_TIMEOUT = 0.5
     openers_before = hung_openers()
@@ -101,7 +101,7 @@ def test_a_host_that_never_answers_does_not_hang_the_worker(
     host.set_secrets({"password": "pw"})
     host.save()
     with django_capture_on_commit_callbacks(execute=True):
-        services.host_resync(host=host, actor=admin)
+        perform("host.resync", actor=admin, target=host)
     operation = Operation.objects.get(host=host)
     assert operation.status == "failed"
     assert "did not answer within 0.5 s" in operation.message

@@ -12,7 +12,7 @@ from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.guests.operations import refresh_guest
 from webvirt.hypervisor import networks as nets
-from webvirt.storage.operations import refresh_storage
+from webvirt.storage.inventory import refresh_storage
 
 from .conftest import virsh
 
@@ -50,7 +50,7 @@ def lab_network(local_host):
     octet = int(uuid.uuid4().hex[:2], 16)
     spec = local_host.connection_spec()
     nets.define_network(spec, nets.build_network_xml(name=name, mode="isolated", ipv4_cidr=f"10.214.{octet}.1/24"))
-    from webvirt.networks.operations import refresh_networks
+    from webvirt.networks.inventory import refresh_networks
 
     refresh_networks(local_host)
     yield local_host.networks.get(name=name)
@@ -132,7 +132,7 @@ def test_nics_add_move_and_remove(change, running_guest, lab_network, local_host
         local_host.connection_spec(), nets.build_network_xml(name=other, mode="isolated", ipv4_cidr="10.215.9.1/24")
     )
     try:
-        from webvirt.networks.operations import refresh_networks
+        from webvirt.networks.inventory import refresh_networks
 
         refresh_networks(local_host)
         change(running_guest, "nic_change", {"mac": nic.mac, "network": other})

@@ -16,7 +16,7 @@ from django.urls import reverse
 from webvirt import hypervisor
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
-from webvirt.storage.operations import refresh_storage
+from webvirt.storage.inventory import refresh_storage
 
 from .conftest import IMAGES, virsh
 

@@ -7,6 +7,7 @@ with the same UUID; removing one through webvirt removes its row.
 """
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.conftest import GIB, UserFactory
@@ -204,3 +205,16 @@ def test_a_network_that_vanishes_is_marked_gone_and_comes_back_published(admin, 
     assert (network.gone_at, network.active, list(network.teams.all())) == (None, True, [team])
     assert run(reverse("networks:action", args=[host.pk, network.pk, "delete"])).status == "succeeded"
     assert not host.networks.filter(uuid=NETWORK_UUID).exists()
+
+
+def test_an_upload_to_a_stopped_pool_is_refused_and_leaves_no_file(admin_client, host, run, settings, tmp_path):
+    settings.WEBVIRT_UPLOAD_DIR = tmp_path / "uploads"
+    settings.WEBVIRT_UPLOAD_DIR.mkdir()
+    pool = host.pools.get()
+    run(pool_action(pool, "stop"))
+    image = SimpleUploadedFile("disk.img", b"\0" * 1024)
+    response = admin_client.post(pool.get_absolute_url(), {"upload-file": image, "upload-name": "disk.img"})
+    assert response.status_code == 400
+    assert response.context["upload_form"].non_field_errors() == ["Pool images is inactive: start it first."]
+    assert list(settings.WEBVIRT_UPLOAD_DIR.iterdir()) == []
+    assert not Operation.objects.filter(kind="volume.upload").exists()

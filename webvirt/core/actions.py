@@ -34,6 +34,7 @@ class Action:
     check: Callable | None = None  # check(actor, target, params): raise ValidationError to refuse
     reserve: Callable | None = None  # reserve(actor, target, params) -> {"owner_id", "reservation"} (quotas)
     cleanup: Callable | None = None  # cleanup(operation), once an Operation is finished, whatever its outcome
+    describe: Callable | None = None  # describe(target, params) -> text, when the target alone does not say
     timeout: int = 3600  # seconds a worker may spend on it
 
     def __post_init__(self):
@@ -80,7 +81,11 @@ def describe(target):
 
 
 def links(target):
-    """The host and guest an action on `target` concerns, for its Operation and its events."""
+    """The host and guest an action on `target` concerns, for its Operation and its events.
+
+    Targets say so themselves: `operation_links()` -> {"host": ..., "guest": ...}, and, for slow
+    actions on things an Operation has no column for, `operation_ref()` -> what the worker needs to
+    find it again (stored as the Operation's `params["target"]`)."""
     return target.operation_links() if hasattr(target, "operation_links") else {}
 
 
@@ -96,13 +101,18 @@ def perform(name, *, actor, target=None, params=None):
         action.check(actor, target, params)
     related = links(target)
     groups = [events.user_group(actor.pk), *_groups(related)]
+    ids = _event_ids(related)  # now: a removed target has no primary key afterwards
+    text = action.describe(target, params) if action.describe else describe(target)
     if action.is_slow:
-        extra = action.reserve(actor, target, params) if action.reserve else {}
-        stored = {**dump_params(params), **extra}
-        return operations.enqueue(kind=name, actor=actor, target=describe(target), params=stored, **related)
+        stored = dump_params(params)
+        if hasattr(target, "operation_ref"):
+            stored["target"] = target.operation_ref()
+        if action.reserve:
+            stored |= action.reserve(actor, target, params)
+        return operations.enqueue(kind=name, actor=actor, target=text, params=stored, **related)
     result = action.apply(actor, target, params)
-    audit.record(actor, name, describe(target), **audit_details(params))
-    events.publish(name, groups=groups, **_event_ids(related))
+    audit.record(actor, name, text, **audit_details(params))
+    events.publish(name, groups=groups, **ids)
     return result
 
 

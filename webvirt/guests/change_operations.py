@@ -6,7 +6,7 @@ from webvirt import hypervisor
 from webvirt.core.operations import handler, report_progress
 from webvirt.hypervisor import HypervisorError, storage
 from webvirt.hypervisor import guest_config as config
-from webvirt.storage.operations import refresh_storage
+from webvirt.storage.inventory import refresh_storage
 
 from .inventory import apply_guests
 from .models import Guest

@@ -6,7 +6,7 @@ from django.conf import settings
 from webvirt import hypervisor
 from webvirt.core.operations import handler, report_progress
 from webvirt.hypervisor import GuestNotFound, HypervisorError, storage
-from webvirt.storage.operations import refresh_storage
+from webvirt.storage.inventory import refresh_storage
 
 from .cloudinit import build_seed_iso
 from .inventory import apply_guests, mark_gone

@@ -1,5 +1,84 @@
-"""Host actions."""
+"""Host actions (see core/actions.py): add or change a host, remove it from webvirt, refresh it."""
 
+from dataclasses import dataclass, fields
+
+from django.core.exceptions import ValidationError
+
+from webvirt import hypervisor
 from webvirt.accounts.actions import publication
+from webvirt.core.actions import Action, NoParams, declare, perform
+from webvirt.hypervisor import HypervisorError
 
+from .models import SECRET_FIELDS, Host
+from .sync import sync_host
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """How to reach a host; secrets left empty keep the ones the host already has."""
+
+    name: str
+    transport: str
+    hostname: str = ""
+    port: int | None = None
+    username: str = ""
+    test_path: str = ""
+    ssh_known_hosts: str = ""
+    ssh_verify_host_key: bool = True
+    tls_ca_cert: str = ""
+    tls_client_cert: str = ""
+    vnc_listen: str = "127.0.0.1"
+    console_address: str = ""
+    enabled: bool = True
+    password: str = ""
+    ssh_private_key: str = ""
+    tls_client_key: str = ""
+
+
+def _name_free(actor, host, params):
+    if Host.objects.filter(name=params.name).exclude(pk=host.pk if host else None).exists():
+        raise ValidationError(f"There is already a host named {params.name}.")
+
+
+def _save_host(actor, host, params):
+    """Add (no target) or change a host, then queue a refresh of its inventory."""
+    host = host or Host()
+    secrets = host.get_secrets() if host.credentials else {}
+    for field in fields(params):
+        if field.name not in SECRET_FIELDS:
+            setattr(host, field.name, getattr(params, field.name))
+    host.set_secrets({name: getattr(params, name) or secrets.get(name, "") for name in SECRET_FIELDS})
+    if host.pk:  # workers connect afresh with the new settings
+        hypervisor.forget_connection(Host.objects.get(pk=host.pk).connection_spec())
+    host.save()
+    perform("host.resync", actor=actor, target=host)
+    return host
+
+
+def _delete_host(actor, host, params):
+    """Webvirt forgets the host; its guests keep running, their rows go, their Operations stay."""
+    host.delete()
+
+
+def _resync(operation, params):
+    if operation.host is None:
+        raise HypervisorError("The host was removed before the refresh ran.")
+    return sync_host(operation.host)
+
+
+HOST_SAVE = declare(
+    Action(
+        "host.save",
+        "Save host",
+        "host.manage",
+        params=HostSettings,
+        check=_name_free,
+        apply=_save_host,
+        describe=lambda host, params: params.name,
+    )
+)
+HOST_DELETE = declare(Action("host.delete", "Remove host", "host.manage", params=NoParams, apply=_delete_host))
+HOST_RESYNC = declare(
+    Action("host.resync", "Refresh inventory", "host.manage", params=NoParams, run=_resync, timeout=600)
+)
 HOST_PUBLISH = publication("host", "host.manage")

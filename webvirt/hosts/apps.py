@@ -6,7 +6,4 @@ class HostsConfig(AppConfig):
     label = "hosts"
 
     def ready(self):
-        from . import (
-            actions,  # noqa: F401  (declares its actions)
-            operations,  # noqa: F401  (registers operation handlers)
-        )
+        from . import actions  # noqa: F401  (declares the host actions)

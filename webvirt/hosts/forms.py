@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_ssh_private_key
@@ -6,7 +7,8 @@ from django import forms
 
 from webvirt import hypervisor
 
-from .models import Host
+from . import actions
+from .models import SECRET_FIELDS, Host
 
 SECRET_HELP = "Stored encrypted and never shown again; leave blank to keep the current one."
 
@@ -218,11 +220,9 @@ class HostForm(forms.ModelForm):
             raise forms.ValidationError(str(exc)) from None
         return data
 
-    def save(self, commit=True):
-        host = super().save(commit=False)
-        for field in ("hostname", "port", "username", "test_path"):
-            setattr(host, field, self.cleaned_data[field])
-        host.set_secrets({name: self._secret(name) for name in ("password", "ssh_private_key", "tls_client_key")})
-        if commit:
-            host.save()
-        return host
+    def params(self):
+        """The host's settings as typed; a secret left empty keeps the host's own."""
+        data = self.cleaned_data
+        names = [field.name for field in dataclasses.fields(actions.HostSettings)]
+        values = {name: data[name] for name in names if name in data and name not in SECRET_FIELDS}
+        return actions.HostSettings(**values, **{name: data.get(name, "").strip() for name in SECRET_FIELDS})

@@ -74,6 +74,9 @@ class Host(Publishable):
     def get_absolute_url(self):
         return reverse("hosts:detail", args=[self.pk])
 
+    def operation_links(self):
+        return {"host": self}
+
     @property
     def uri(self):
         """The display URI (no secrets, no parameters)."""

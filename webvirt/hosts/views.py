@@ -4,10 +4,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from webvirt.core import policy
+from webvirt.core.actions import perform
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests.models import Guest
 
-from . import services
 from .forms import HostForm
 from .models import Host
 
@@ -51,7 +51,7 @@ def host_form(request, pk=None):
         policy.require(request.user, "host.manage")
     form = HostForm(request.POST or None, instance=host)
     if request.method == "POST" and form.is_valid():
-        host = services.host_save(form=form, actor=request.user)
+        host = perform("host.save", actor=request.user, target=host, params=form.params())
         messages.success(request, f"Saved {host.name}; its inventory is being refreshed.")
         return redirect(host)
     return render(request, "hosts/host_form.html", {"form": form, "host": host})
@@ -61,7 +61,7 @@ def host_delete(request, pk):
     host = _host(request, pk, "host.manage")
     if request.method == "POST":
         name = host.name
-        services.host_delete(host=host, actor=request.user)
+        perform("host.delete", actor=request.user, target=host)
         messages.success(request, f"Removed host {name} from webvirt. Its guests were not touched.")
         return redirect("hosts:list")
     return render(request, "hosts/host_confirm_delete.html", {"host": host})
@@ -70,6 +70,6 @@ def host_delete(request, pk):
 @require_POST
 def host_resync(request, pk):
     host = _host(request, pk, "host.manage")
-    services.host_resync(host=host, actor=request.user)
+    perform("host.resync", actor=request.user, target=host)
     messages.info(request, f"Refreshing {host.name}.")
     return redirect(host)

@@ -1,5 +1,71 @@
-"""Network actions."""
+"""Network actions (see core/actions.py). All are slow: a worker acts through webvirt.hypervisor,
+then re-reads the host's networks into the inventory."""
+
+from dataclasses import dataclass
 
 from webvirt.accounts.actions import publication
+from webvirt.core.actions import Action, NoParams, declare
+from webvirt.core.operations import host_spec
+from webvirt.hypervisor import networks as nets
 
+from .inventory import forget_network, refresh_networks
+
+
+@dataclass(frozen=True)
+class NewNetwork:
+    name: str
+    mode: str  # nat, route, isolated or bridge
+    ipv4_cidr: str = ""
+    dhcp_start: str = ""
+    dhcp_end: str = ""
+    bridge: str = ""
+    autostart: bool = True
+
+
+def _create_network(operation, params):
+    xml = nets.build_network_xml(
+        name=params.name,
+        mode=params.mode,
+        ipv4_cidr=params.ipv4_cidr,
+        dhcp_start=params.dhcp_start,
+        dhcp_end=params.dhcp_end,
+        bridge=params.bridge,
+    )
+    nets.define_network(host_spec(operation), xml, autostart=params.autostart)
+    refresh_networks(operation.host)
+    return f"Network {params.name} created and started."
+
+
+def _network_action(action):
+    def run(operation, params):
+        uuid = operation.params["target"]["network_uuid"]
+        message = nets.network_action(host_spec(operation), uuid, action)
+        if action == "delete":
+            forget_network(operation.host, uuid)
+        refresh_networks(operation.host)
+        return message
+
+    return run
+
+
+NETWORK_CREATE = declare(
+    Action(
+        "network.create",
+        "Create network",
+        "network.manage",
+        params=NewNetwork,
+        run=_create_network,
+        describe=lambda host, params: f"{params.name} on {host.name}",
+        timeout=600,
+    )
+)
+NETWORK_ACTIONS = {
+    "start": "Start network",
+    "stop": "Stop network",
+    "autostart": "Enable autostart of network",
+    "no-autostart": "Disable autostart of network",
+    "delete": "Remove network",
+}
+for _name, _label in NETWORK_ACTIONS.items():
+    declare(Action(f"network.{_name}", _label, "network.manage", params=NoParams, run=_network_action(_name)))
 NETWORK_PUBLISH = publication("network", "network.manage")

@@ -6,7 +6,4 @@ class NetworksConfig(AppConfig):
     label = "networks"
 
     def ready(self):
-        from . import (
-            actions,  # noqa: F401  (declares its actions)
-            operations,  # noqa: F401  (registers operation handlers)
-        )
+        from . import actions  # noqa: F401  (declares the network actions)

@@ -7,6 +7,8 @@ from webvirt.core.forms import NewOnHostForm
 from webvirt.core.validators import validate_object_name
 from webvirt.hypervisor.networks import FORWARD_MODES
 
+from . import actions
+
 _BRIDGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
 
 
@@ -63,12 +65,12 @@ class NetworkForm(NewOnHostForm):
 
     def params(self):
         data = self.cleaned_data
-        return {
-            "name": data["name"],
-            "mode": data["mode"],
-            "ipv4_cidr": data["ipv4_cidr"],
-            "dhcp_start": data.get("dhcp_start") or "",
-            "dhcp_end": data.get("dhcp_end") or "",
-            "bridge": data["bridge"],
-            "autostart": data["autostart"],
-        }
+        return actions.NewNetwork(
+            name=data["name"],
+            mode=data["mode"],
+            ipv4_cidr=data["ipv4_cidr"],
+            dhcp_start=data.get("dhcp_start") or "",
+            dhcp_end=data.get("dhcp_end") or "",
+            bridge=data["bridge"],
+            autostart=data["autostart"],
+        )

@@ -3,6 +3,8 @@ from dataclasses import asdict
 from django.db import transaction
 from django.utils import timezone
 
+from webvirt.hypervisor.networks import list_networks
+
 from .models import Network
 
 
@@ -21,3 +23,8 @@ def apply_networks(host, networks):
 def forget_network(host, uuid):
     """Remove a network's row: for networks removed through webvirt."""
     Network.objects.filter(host=host, uuid=uuid).delete()
+
+
+def refresh_networks(host):
+    """Re-read the host's virtual networks (after an action on one)."""
+    apply_networks(host, list_networks(host.connection_spec()))

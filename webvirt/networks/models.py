@@ -34,6 +34,15 @@ class Network(Publishable):
     def __str__(self):
         return self.name
 
+    def audit_name(self):
+        return f"{self.name} on {self.host.name}"
+
+    def operation_links(self):
+        return {"host": self.host}
+
+    def operation_ref(self):
+        return {"network_uuid": self.uuid, "network": self.name}
+
     def get_absolute_url(self):
         return reverse("networks:detail", args=[self.host_id, self.pk])
 

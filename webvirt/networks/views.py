@@ -2,11 +2,11 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from webvirt.core.actions import perform
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
-from webvirt.hypervisor.networks import NETWORK_ACTIONS
 
-from . import services
+from .actions import NETWORK_ACTIONS
 from .forms import NetworkForm
 from .models import Network
 
@@ -21,7 +21,7 @@ def network_list(request, host_id):
     host = _host(request, host_id)
     form = NetworkForm(request.POST or None, host=host)
     if request.method == "POST" and form.is_valid():
-        operation = services.network_create(host=host, actor=request.user, data=form.params())
+        operation = perform("network.create", actor=request.user, target=host, params=form.params())
         messages.info(request, f"{operation.label} {operation.target}: queued.")
         return redirect("networks:list", host_id=host.pk)
     context = {
@@ -44,6 +44,6 @@ def network_action(request, host_id, network_id, action):
     if action not in NETWORK_ACTIONS:
         messages.error(request, f"Unknown network action {action!r}.")
     else:
-        operation = services.network_action(network=network, action=action, actor=request.user)
+        operation = perform(f"network.{action}", actor=request.user, target=network)
         messages.info(request, f"{operation.label} {operation.target}: queued.")
     return redirect("networks:list", host_id=network.host_id)

@@ -1,6 +1,260 @@
-"""Storage actions."""
+"""Storage actions: pools and volumes, each declared once (see core/actions.py). All are slow: a
+worker acts through webvirt.hypervisor, then re-reads the host's pools into the inventory."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from webvirt.accounts.actions import publication
+from webvirt.core.actions import Action, NoParams, declare
+from webvirt.core.operations import host_spec, report_progress
+from webvirt.hypervisor import storage as pools
 
+from .inventory import forget_pool, refresh_storage
+from .models import Volume
+
+# Refusals: what cannot work is refused before anything is queued.
+
+
+def _guests(names):
+    return f"guest {names[0]}" if len(names) == 1 else f"guests {', '.join(names)}"
+
+
+def _guests_using(host, disks):
+    """Names of the guests still on `host` with a disk (CD-ROMs too) matching `disks`."""
+    return sorted(set(host.guests.present().filter(disks).values_list("name", flat=True)))
+
+
+def _on_volume(volume):
+    return Q(disks__source__in=[volume.path, f"{volume.pool.name}/{volume.name}"])
+
+
+def _in_pool(pool):
+    """Disks on the pool's known volumes, below its directory, or naming the pool."""
+    disks = Q(disks__source__in=pool.volumes.values("path")) | Q(disks__source__startswith=f"{pool.name}/")
+    if pool.target_path:
+        disks |= Q(disks__source__startswith=f"{pool.target_path.rstrip('/')}/")
+    return disks
+
+
+def _usable(pool):
+    """Volumes of a pool that is stopped or gone are kept in the inventory, but nothing can act on them."""
+    if pool.is_gone:
+        raise ValidationError(f"Pool {pool.name} is no longer on {pool.host.name}.")
+    if not pool.is_active:
+        raise ValidationError(f"Pool {pool.name} is {pool.state}: start it first.")
+
+
+def _pool_usable(actor, pool, params):
+    _usable(pool)
+
+
+def _volume_usable(actor, volume, params):
+    _usable(volume.pool)
+
+
+def _pool_not_in_use(actor, pool, params):
+    if guests := _guests_using(pool.host, _in_pool(pool)):
+        raise ValidationError(f"Pool {pool.name} holds volumes in use by {_guests(guests)}: detach them first.")
+
+
+def _volume_deletable(actor, volume, params):
+    """A volume a guest uses, or that linked clones are built on, is never deleted."""
+    _usable(volume.pool)
+    if guests := _guests_using(volume.pool.host, _on_volume(volume)):
+        raise ValidationError(f"{volume.name} is in use by {_guests(guests)}: detach it first.")
+    overlays = Volume.objects.filter(pool__host=volume.pool.host, backing_path=volume.path).select_related("pool")
+    if overlays:
+        names = ", ".join(sorted(f"{overlay.pool.name}/{overlay.name}" for overlay in overlays))
+        raise ValidationError(f"{volume.name} is the backing file of {names}: delete those first.")
+
+
+# Runners: in a worker; `operation.params["target"]` names the pool (and volume) acted on.
+
+
+def _then_refresh(operation, message):
+    refresh_storage(operation.host)
+    return message
+
+
+def _pool_uuid(operation):
+    return operation.params["target"]["pool_uuid"]
+
+
+@dataclass(frozen=True)
+class NewPool:
+    name: str
+    kind: str  # dir, logical or netfs
+    autostart: bool = True
+    target_path: str = ""
+    volume_group: str = ""
+    nfs_host: str = ""
+    nfs_path: str = ""
+
+
+def _create_pool(operation, params):
+    xml = pools.build_pool_xml(
+        name=params.name,
+        kind=params.kind,
+        target_path=params.target_path,
+        volume_group=params.volume_group,
+        nfs_host=params.nfs_host,
+        nfs_path=params.nfs_path,
+    )
+    pools.define_pool(host_spec(operation), xml, autostart=params.autostart)
+    return _then_refresh(operation, f"Pool {params.name} created and started.")
+
+
+def _pool_action(action):
+    def run(operation, params):
+        message = pools.pool_action(host_spec(operation), _pool_uuid(operation), action)
+        if action == "delete":
+            forget_pool(operation.host, _pool_uuid(operation))
+        return _then_refresh(operation, message)
+
+    return run
+
+
+@dataclass(frozen=True)
+class NewVolume:
+    name: str
+    capacity: int  # bytes
+    format: str = "qcow2"
+
+
+def _create_volume(operation, params):
+    path = pools.create_volume(
+        host_spec(operation), _pool_uuid(operation), name=params.name, capacity=params.capacity, fmt=params.format
+    )
+    return _then_refresh(operation, f"Created {path}.")
+
+
+@dataclass(frozen=True)
+class VolumeSize:
+    capacity: int  # bytes
+
+
+def _resize_volume(operation, params):
+    target = operation.params["target"]
+    capacity = pools.resize_volume(host_spec(operation), target["pool_uuid"], target["volume"], params.capacity)
+    return _then_refresh(operation, f"{target['volume']} is now {capacity / 2**30:.2f} GiB.")
+
+
+@dataclass(frozen=True)
+class VolumeCopy:
+    new_name: str
+
+
+def _clone_volume(operation, params):
+    target = operation.params["target"]
+    path = pools.clone_volume(
+        host_spec(operation),
+        target["pool_uuid"],
+        target["volume"],
+        name=params.new_name,
+        progress=lambda fraction: report_progress(operation, fraction),
+    )
+    return _then_refresh(operation, f"Copied to {path}.")
+
+
+def _delete_volume(operation, params):
+    target = operation.params["target"]
+    return _then_refresh(operation, pools.delete_volume(host_spec(operation), target["pool_uuid"], target["volume"]))
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    format: str
+    file: str  # staged in WEBVIRT_UPLOAD_DIR, which web servers and workers share (storage/uploads.py)
+    size: int
+
+
+def _upload_volume(operation, params):
+    with open(params.file, "rb") as source:
+        path = pools.upload_volume(
+            host_spec(operation),
+            _pool_uuid(operation),
+            name=params.name,
+            fmt=params.format,
+            source=source,
+            size=params.size,
+            progress=lambda fraction: report_progress(operation, fraction),
+        )
+    return _then_refresh(operation, f"Uploaded {params.size / 2**20:.1f} MiB to {path}.")
+
+
+def _remove_upload(operation):
+    Path(operation.params["file"]).unlink(missing_ok=True)
+
+
+POOL_CREATE = declare(
+    Action(
+        "pool.create",
+        "Create pool",
+        "storage.manage",
+        params=NewPool,
+        run=_create_pool,
+        describe=lambda host, params: f"{params.name} on {host.name}",
+        timeout=600,
+    )
+)
+POOL_ACTIONS = {
+    "start": "Start pool",
+    "stop": "Stop pool",
+    "refresh": "Refresh pool",
+    "autostart": "Enable autostart of pool",
+    "no-autostart": "Disable autostart of pool",
+    "delete": "Remove pool",
+}
+for _name, _label in POOL_ACTIONS.items():
+    declare(
+        Action(
+            f"pool.{_name}",
+            _label,
+            "storage.manage",
+            params=NoParams,
+            check=_pool_not_in_use if _name == "delete" else None,
+            run=_pool_action(_name),
+            timeout=600,
+        )
+    )
+VOLUME_CREATE = declare(
+    Action(
+        "volume.create",
+        "Create volume",
+        "storage.manage",
+        params=NewVolume,
+        check=_pool_usable,
+        run=_create_volume,
+        describe=lambda pool, params: f"{pool.name}/{params.name} on {pool.host.name}",
+        timeout=600,
+    )
+)
+VOLUME_RESIZE = declare(
+    Action(
+        "volume.resize", "Resize volume", "storage.manage", params=VolumeSize, check=_volume_usable, run=_resize_volume
+    )
+)
+VOLUME_CLONE = declare(
+    Action("volume.clone", "Copy volume", "storage.manage", params=VolumeCopy, check=_volume_usable, run=_clone_volume)
+)
+VOLUME_DELETE = declare(
+    Action("volume.delete", "Delete volume", "storage.manage", check=_volume_deletable, run=_delete_volume, timeout=600)
+)
+VOLUME_UPLOAD = declare(
+    Action(
+        "volume.upload",
+        "Upload volume",
+        "storage.manage",
+        params=Upload,
+        check=_pool_usable,
+        run=_upload_volume,
+        cleanup=_remove_upload,
+        describe=lambda pool, params: f"{pool.name}/{params.name} on {pool.host.name}",
+    )
+)
 POOL_PUBLISH = publication("pool", "storage.manage")
 VOLUME_PUBLISH = publication("volume", "storage.manage")

@@ -7,6 +7,8 @@ from webvirt import hypervisor
 from webvirt.core.forms import NewOnHostForm
 from webvirt.core.validators import validate_object_name
 
+from . import actions
+
 GIB = 2**30
 ISO_MAGIC = (0x8001, b"CD001")
 QCOW2_MAGIC = b"QFI\xfb"
@@ -61,12 +63,12 @@ class PoolForm(NewOnHostForm):
     def params(self):
         data = self.cleaned_data
         fields = {"dir": ["target_path"], "logical": ["volume_group"], "netfs": ["target_path", "nfs_host", "nfs_path"]}
-        return {
-            "name": data["name"],
-            "kind": data["kind"],
-            "autostart": data["autostart"],
+        return actions.NewPool(
+            name=data["name"],
+            kind=data["kind"],
+            autostart=data["autostart"],
             **{key: data[key] for key in fields[data["kind"]]},
-        }
+        )
 
 
 class VolumeNameMixin:
@@ -88,6 +90,10 @@ class VolumeForm(VolumeNameMixin, forms.Form):
 
     def clean_name(self):
         return self._new_name(self.cleaned_data["name"])
+
+    def params(self):
+        data = self.cleaned_data
+        return actions.NewVolume(name=data["name"], capacity=data["capacity"], format=data["format"])
 
     def clean(self):
         data = super().clean()
@@ -119,6 +125,9 @@ class ResizeForm(forms.Form):
         self.cleaned_data["capacity"] = capacity
         return self.cleaned_data["size_gib"]
 
+    def params(self):
+        return actions.VolumeSize(capacity=self.cleaned_data["capacity"])
+
 
 class CloneForm(VolumeNameMixin, forms.Form):
     new_name = forms.CharField(max_length=100)
@@ -132,6 +141,9 @@ class CloneForm(VolumeNameMixin, forms.Form):
         if self.volume.allocation > self.pool.available:
             raise forms.ValidationError("The pool has too little free space for a copy.")
         return name
+
+    def params(self):
+        return actions.VolumeCopy(new_name=self.cleaned_data["new_name"])
 
 
 def detect_format(uploaded_file):
@@ -176,3 +188,7 @@ class UploadForm(VolumeNameMixin, forms.Form):
         if uploaded.size > self.pool.available:
             self.add_error("file", f"The pool has {self.pool.available / GIB:.2f} GiB free; the file needs more.")
         return data
+
+    def params(self, staged_path):
+        data = self.cleaned_data
+        return actions.Upload(name=data["name"], format=data["format"], file=str(staged_path), size=data["file"].size)

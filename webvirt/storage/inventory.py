@@ -10,6 +10,8 @@ rendered before a refresh still points at the same volumes.
 from django.db import transaction
 from django.utils import timezone
 
+from webvirt.hypervisor.storage import list_pools
+
 from .models import Pool, Volume
 
 POOL_FIELDS = ("name", "type", "state", "autostart", "persistent", "capacity", "allocation", "available")
@@ -58,3 +60,8 @@ def _apply_volumes(pool, volumes):
             changed.append(volume)
     Volume.objects.bulk_create(new)
     Volume.objects.bulk_update(changed, VOLUME_FIELDS)
+
+
+def refresh_storage(host):
+    """Re-read the host's pools and volumes (after an action on them, or on a guest's disks)."""
+    apply_pools(host, list_pools(host.connection_spec()))

@@ -60,6 +60,15 @@ class Pool(Publishable):
     def is_usable(self):
         return self.is_active and not self.is_gone
 
+    def audit_name(self):
+        return f"{self.name} on {self.host.name}"
+
+    def operation_links(self):
+        return {"host": self.host}
+
+    def operation_ref(self):
+        return {"pool_uuid": self.uuid, "pool": self.name}
+
     @property
     def used_percent(self):
         return round(100 * self.allocation / self.capacity) if self.capacity else 0
@@ -85,6 +94,15 @@ class Volume(Publishable):
 
     def __str__(self):
         return self.name
+
+    def audit_name(self):
+        return f"{self.pool.name}/{self.name} on {self.pool.host.name}"
+
+    def operation_links(self):
+        return {"host": self.pool.host}
+
+    def operation_ref(self):
+        return {**self.pool.operation_ref(), "volume": self.name}
 
     @property
     def is_available(self):

@@ -5,12 +5,12 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from webvirt.core.actions import perform
 from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
-from webvirt.hypervisor.storage import POOL_ACTIONS
 
-from . import services
+from . import actions, uploads
 from .forms import CloneForm, PoolForm, ResizeForm, UploadForm, VolumeForm
 from .models import Pool, Volume
 
@@ -39,7 +39,7 @@ def pool_list(request, host_id):
     host = _host(request, host_id)
     form = PoolForm(request.POST or None, host=host)
     if request.method == "POST" and form.is_valid():
-        _queued(request, services.pool_create(host=host, actor=request.user, data=form.params()))
+        _queued(request, perform("pool.create", actor=request.user, target=host, params=form.params()))
         return redirect("storage:pools", host_id=host.pk)
     context = {
         "host": host,
@@ -53,11 +53,11 @@ def pool_list(request, host_id):
 @require_POST
 def pool_action(request, host_id, pool_id, action):
     pool = _pool(request, host_id, pool_id)
-    if action not in POOL_ACTIONS:
+    if action not in actions.POOL_ACTIONS:
         messages.error(request, f"Unknown pool action {action!r}.")
         return redirect("storage:pools", host_id=pool.host_id)
     try:
-        _queued(request, services.pool_action(pool=pool, action=action, actor=request.user))
+        _queued(request, perform(f"pool.{action}", actor=request.user, target=pool))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("storage:pools", host_id=pool.host_id)
@@ -72,11 +72,8 @@ def pool_detail(request, host_id, pool_id):
     if request.method == "POST" and "new-name" in request.POST:
         forms["volume_form"] = form = VolumeForm(request.POST, pool=pool, prefix="new")
         if form.is_valid():
-            data = form.cleaned_data
             try:
-                operation = services.volume_create(
-                    pool=pool, actor=request.user, name=data["name"], capacity=data["capacity"], fmt=data["format"]
-                )
+                operation = perform("volume.create", actor=request.user, target=pool, params=form.params())
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -85,12 +82,11 @@ def pool_detail(request, host_id, pool_id):
     elif request.method == "POST":  # the upload form, with or without its file
         forms["upload_form"] = form = UploadForm(request.POST, request.FILES, pool=pool, prefix="upload")
         if form.is_valid():
-            data = form.cleaned_data
+            staged = uploads.stage(form.cleaned_data["file"])
             try:
-                operation = services.volume_upload(
-                    pool=pool, actor=request.user, name=data["name"], fmt=data["format"], uploaded_file=data["file"]
-                )
+                operation = perform("volume.upload", actor=request.user, target=pool, params=form.params(staged))
             except ValidationError as exc:
+                staged.unlink(missing_ok=True)  # refused: nothing is left behind
                 form.add_error(None, exc)
             else:
                 _queued(request, operation)
@@ -99,7 +95,7 @@ def pool_detail(request, host_id, pool_id):
         "pool": pool,
         "host": pool.host,
         "volumes": pool.volumes.prefetch_related("teams"),
-        "operations": pool.host.operations.filter(kind__startswith="volume.", params__pool_uuid=pool.uuid)[:15],
+        "operations": pool.host.operations.filter(kind__startswith="volume.", params__target__pool_uuid=pool.uuid)[:15],
         **forms,
     }
     status = 400 if request.method == "POST" else 200
@@ -121,13 +117,11 @@ def volume_action(request, host_id, pool_id, volume_id, action):
 def _queue_volume_action(request, volume, action):
     """The queued Operation; bad input and refusals raise ValidationError."""
     if action == "delete":
-        return services.volume_delete(volume=volume, actor=request.user)
+        return perform("volume.delete", actor=request.user, target=volume)
     form_class = {"resize": ResizeForm, "clone": CloneForm}.get(action)
     if form_class is None:
         raise ValidationError(f"Unknown volume action {action!r}.")
     form = form_class(request.POST, volume=volume)
     if not form.is_valid():
         raise ValidationError(form_problems(form))
-    if action == "resize":
-        return services.volume_resize(volume=volume, actor=request.user, capacity=form.cleaned_data["capacity"])
-    return services.volume_clone(volume=volume, actor=request.user, new_name=form.cleaned_data["new_name"])
+    return perform(f"volume.{action}", actor=request.user, target=volume, params=form.params())
