@@ -19,6 +19,7 @@ from webvirt.consoles import urls as console_urls_module
 from webvirt.core import policy
 from webvirt.core.converters import DatabaseIdConverter
 from webvirt.core.models import Operation
+from webvirt.guests import roles
 from webvirt.guests import urls as guest_urls_module
 from webvirt.guests.models import Grant, Guest, Snapshot
 from webvirt.networks.models import Network
@@ -80,7 +81,7 @@ def expected(persona, action):
     role = PERSONA_ROLE.get(persona)
     if role is None:
         return 404
-    return "allowed" if policy.RANK[role] >= policy.RANK[policy.GUEST_ACTIONS[action]] else 403
+    return "allowed" if roles.RANK[role] >= roles.RANK[roles.GUEST_ACTIONS[action]] else 403
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def answer(request, response, queued):
 
 
 def test_the_matrix_covers_every_guest_action():
-    assert set(MATRIX) == set(policy.GUEST_ACTIONS), "add the new action to the matrix (and to policy)"
+    assert set(MATRIX) == set(roles.GUEST_ACTIONS), "add the new action to the matrix (and to policy)"
 
 
 def test_the_matrix_covers_every_guest_url():

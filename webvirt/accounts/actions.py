@@ -7,7 +7,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from webvirt.core import events
+from webvirt.core import events, policy
 from webvirt.core.actions import Action, declare
 
 from . import tokens
@@ -178,6 +178,8 @@ def _revoke_token(actor, user, params):
     params.token.delete()
 
 
+# Your own account (SSH keys, API tokens): yourself, or an admin.
+policy.register("account.edit", policy.Rule(allows=lambda user, account: account is not None and account.pk == user.pk))
 USER_CREATE = declare(Action("user.create", "Create user", "user.manage", params=NewUser, apply=_create_user))
 USER_DISABLE = declare(
     Action("user.disable", "Disable user", "user.manage", check=_not_yourself, apply=_set_active(False))

@@ -1,34 +1,16 @@
-"""Who may do what: the one place every view, form, task and consumer asks.
+"""Who may do what: the one place every view, form, API call, task and consumer asks.
 
-Admins (staff) may do everything. Everyone else acts on guests through roles: the guest's owner,
-and grants to the user or to a team they belong to, each role including the ones before it. Each
-guest action names the least role that allows it. Host-level work is for admins, except creating
-guests on what admins have published to the user.
+Admins (staff) may do everything. Admin-only actions are declared here; every other action is a
+rule an app registers in its ready() (guests: one per guest action, by role; hosts: creating
+guests on what admins opened to the user; accounts: your own account), so core knows no app.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
-ROLES = ("viewer", "console", "operator", "editor", "owner")
-RANK = {role: rank for rank, role in enumerate(ROLES)}
-
-GUEST_ACTIONS = {
-    "view": "viewer",
-    "console": "console",
-    "console_takeover": "operator",  # force another person's serial session off (consoles/serial_sessions.py)
-    "start": "operator",
-    "shutdown": "operator",
-    "destroy": "operator",
-    "reboot": "operator",
-    "reset": "operator",
-    "suspend": "operator",
-    "resume": "operator",
-    "configure": "editor",
-    "snapshot": "editor",
-    "clone": "owner",
-    "share": "owner",
-    "delete": "owner",
-}
 ADMIN_ACTIONS = {
     "host.view",
     "host.manage",
@@ -39,32 +21,31 @@ ADMIN_ACTIONS = {
     "operation.view_all",
     "audit.view_all",
 }
-SELF_SERVICE_ACTIONS = {"guest.create"}
-# On a user account: the user themself, or an admin (SSH keys, API tokens).
-ACCOUNT_ACTIONS = {"account.edit"}
-ACTIONS = set(GUEST_ACTIONS) | ADMIN_ACTIONS | SELF_SERVICE_ACTIONS | ACCOUNT_ACTIONS
 
 
-def roles_at_least(role):
-    return ROLES[RANK[role] :]
+@dataclass(frozen=True)
+class Rule:
+    allows: Callable  # allows(user, obj) -> bool, for an active user who is not an admin
+    restrict: Callable | None = None  # restrict(queryset, user) -> the objects it allows
+    refusal: Callable | None = None  # refusal(obj) -> why not, in words for the person refused
 
 
-def guest_role(user, guest):
-    """The user's highest role on `guest`, or None; remembered on the guest for the request."""
-    cache = guest.__dict__.setdefault("_roles", {})
-    if user.pk not in cache:
-        if guest.owner_id == user.pk:
-            cache[user.pk] = "owner"
-        else:
-            from webvirt.guests.models import Grant
+_RULES = {}
 
-            roles = (
-                Grant.objects.filter(guest=guest)
-                .filter(Q(user=user) | Q(team__members=user))
-                .values_list("role", flat=True)
-            )
-            cache[user.pk] = max(roles, key=RANK.get, default=None)
-    return cache[user.pk]
+
+def register(action, rule):
+    if action in ADMIN_ACTIONS or action in _RULES:
+        raise ValueError(f"The policy already has a rule for {action!r}.")
+    _RULES[action] = rule
+
+
+def actions():
+    return ADMIN_ACTIONS | set(_RULES)
+
+
+def _known(action):
+    if action not in ADMIN_ACTIONS and action not in _RULES:
+        raise ValueError(f"Unknown action {action!r}: declare it in webvirt.core.policy or register a rule.")
 
 
 def _active(user):
@@ -72,7 +53,7 @@ def _active(user):
 
 
 def published_to(queryset, user):
-    """What admins opened to `user`: to everyone, or to one of their teams."""
+    """What admins opened to `user` (Publishable rows): to everyone, or to one of their teams."""
     if user.is_staff:
         return queryset
     return queryset.filter(Q(public=True) | Q(teams__members=user)).distinct()
@@ -80,43 +61,26 @@ def published_to(queryset, user):
 
 def can(user, action, obj=None):
     """True when `user` may perform `action` (on `obj`, where the action concerns one)."""
-    if action not in ACTIONS:
-        raise ValueError(f"Unknown action {action!r}: add it to webvirt.core.policy.")
+    _known(action)
     if not _active(user):
         return False
     if user.is_staff:
         return True
-    if action in GUEST_ACTIONS:
-        role = guest_role(user, obj) if obj is not None else None
-        return role is not None and RANK[role] >= RANK[GUEST_ACTIONS[action]]
-    if action in ACCOUNT_ACTIONS:
-        return obj is not None and obj.pk == user.pk
-    if action == "guest.create":
-        from webvirt.hosts.models import Host
-
-        hosts = published_to(Host.objects.filter(enabled=True), user)
-        return hosts.filter(pk=obj.pk).exists() if obj is not None else hosts.exists()
-    return False
+    rule = _RULES.get(action)
+    return rule is not None and rule.allows(user, obj)
 
 
 def restrict(queryset, user, action):
     """Narrow `queryset` to the objects `user` may perform `action` on."""
-    if action not in ACTIONS:
-        raise ValueError(f"Unknown action {action!r}: add it to webvirt.core.policy.")
+    _known(action)
     if not _active(user):
         return queryset.none()
     if user.is_staff:
         return queryset
-    if action in GUEST_ACTIONS:
-        roles = roles_at_least(GUEST_ACTIONS[action])
-        return queryset.filter(
-            Q(owner=user)
-            | Q(grants__user=user, grants__role__in=roles)
-            | Q(grants__team__members=user, grants__role__in=roles)
-        ).distinct()
-    if action == "guest.create":
-        return published_to(queryset.filter(enabled=True), user)
-    return queryset.none()
+    rule = _RULES.get(action)
+    if rule is None or rule.restrict is None:
+        return queryset.none()
+    return rule.restrict(queryset, user)
 
 
 def require(user, action, obj=None):
@@ -127,8 +91,7 @@ def require(user, action, obj=None):
 
 def refusal(action, obj=None):
     """Why `action` is refused, in words for the person refused."""
-    if action in GUEST_ACTIONS:
-        return f"This needs the {GUEST_ACTIONS[action]} role on {obj or 'the guest'}."
-    if action == "guest.create":
-        return "No host is open to you for new guests yet; an admin can open one."
+    rule = _RULES.get(action)
+    if rule is not None and rule.refusal is not None:
+        return rule.refusal(obj)
     return "Only admins may do this."

@@ -8,12 +8,11 @@ from .models import AuditEvent, Operation
 
 def visible_operations(user):
     """Admins see all; others see their own and the history of guests they may see."""
-    from webvirt.guests.models import Guest
-
     operations = Operation.objects.select_related("actor", "host", "guest")
     if policy.can(user, "operation.view_all"):
         return operations
-    return operations.filter(Q(actor=user) | Q(guest__in=Guest.objects.restrict(user, "view").values("pk")))
+    guests = Operation._meta.get_field("guest").related_model.objects  # the guests app's, through the relation
+    return operations.filter(Q(actor=user) | Q(guest__in=guests.restrict(user, "view").values("pk")))
 
 
 def visible_audit_events(user):

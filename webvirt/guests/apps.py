@@ -6,8 +6,6 @@ class GuestsConfig(AppConfig):
     label = "guests"
 
     def ready(self):
-        from . import (  # noqa: F401  (register operation handlers)
-            actions,
-            change_operations,
-            operations,
-        )
+        from . import actions, change_operations, operations, roles  # noqa: F401  (declare actions, handlers)
+
+        roles.register()

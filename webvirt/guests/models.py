@@ -5,6 +5,8 @@ from django.urls import reverse
 from webvirt.accounts.models import Publishable, Team
 from webvirt.core.querysets import RestrictedQuerySet
 
+from . import roles
+
 
 class GuestQuerySet(RestrictedQuerySet):
     def present(self):
@@ -150,7 +152,7 @@ class Flavor(Publishable):
 class Grant(models.Model):
     """A role on one guest for a user or for every member of a team."""
 
-    ROLES = [(role, role) for role in ("viewer", "console", "operator", "editor", "owner")]
+    ROLES = [(role, role) for role in roles.ROLES]
 
     guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="grants")
     user = models.ForeignKey(

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from webvirt import hypervisor
 from webvirt.accounts.actions import publication
+from webvirt.core import policy
 from webvirt.core.actions import Action, NoParams, declare, perform
 from webvirt.hypervisor import HypervisorError
 
@@ -66,6 +67,24 @@ def _resync(operation, params):
     return sync_host(operation.host)
 
 
+def _open_hosts(user):
+    return policy.published_to(Host.objects.filter(enabled=True), user)
+
+
+def _may_create_guests_on(user, host):
+    hosts = _open_hosts(user)
+    return hosts.filter(pk=host.pk).exists() if host is not None else hosts.exists()
+
+
+# Creating guests is for admins, and for users on the enabled hosts admins opened to them.
+policy.register(
+    "guest.create",
+    policy.Rule(
+        allows=_may_create_guests_on,
+        restrict=lambda hosts, user: policy.published_to(hosts.filter(enabled=True), user),
+        refusal=lambda host: "No host is open to you for new guests yet; an admin can open one.",
+    ),
+)
 HOST_SAVE = declare(
     Action(
         "host.save",

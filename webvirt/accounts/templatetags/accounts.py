@@ -1,6 +1,6 @@
 from django import template
 
-from webvirt.accounts.models import PUBLISHABLE
+from webvirt.accounts.models import PUBLISHABLE, Team
 from webvirt.core import policy
 
 register = template.Library()
@@ -10,3 +10,8 @@ register = template.Library()
 def may_publish(user, kind):
     """Whether `user` may open objects of `kind` (host, pool, volume, network, flavor) to others."""
     return policy.can(user, PUBLISHABLE[kind][1])
+
+
+@register.simple_tag
+def all_teams():
+    return Team.objects.all()

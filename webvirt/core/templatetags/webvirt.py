@@ -48,10 +48,3 @@ def sort_query(context, column):
     query["sort"] = f"-{column}" if query.get("sort", "name") == column else column
     query.pop("page", None)
     return query.urlencode()
-
-
-@register.simple_tag
-def all_teams():
-    from webvirt.accounts.models import Team
-
-    return Team.objects.all()

@@ -1,8 +1,7 @@
 from rest_framework import serializers
 
-from webvirt.core import policy
-
 from ..models import Disk, Flavor, Grant, Guest, Nic, Snapshot
+from ..roles import guest_role
 
 
 class HostRefSerializer(serializers.Serializer):
@@ -70,7 +69,7 @@ class GuestDetailSerializer(GuestSerializer):
 
     def get_role(self, guest) -> str | None:
         user = self.context["request"].user
-        return "owner" if user.is_staff else policy.guest_role(user, guest)
+        return "owner" if user.is_staff else guest_role(user, guest)
 
 
 class GrantSerializer(serializers.ModelSerializer):
