@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from webvirt.hosts.watcher import HostWatcher
+from webvirt.guests.watcher import HostWatcher
 
 from .conftest import virsh
 

@@ -1,40 +1,34 @@
 """Quota checks. A guest counts against its owner; work still queued counts too, and checks run
 under a lock on the owner's quota row, so parallel requests are checked one after the other."""
 
-import math
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+
+from webvirt.core.models import Operation
 
 from .models import Quota
 
 LABELS = {"guests": "guests", "vcpus": "vCPUs", "memory_mib": "MiB of memory", "disk_gib": "GiB of disk"}
-GIB = 2**30
 
 
 class QuotaExceeded(ValidationError):
     pass
 
 
+_OWNED = []  # owned(user) -> amounts by limit name; registered by the apps whose rows count
+
+
+def count_owned(owned):
+    """Register `owned(user)`: what the user owns of some kind (guests register theirs)."""
+    _OWNED.append(owned)
+
+
 def usage(user):
     """What the user owns now, plus what their queued and running operations will add."""
-    from webvirt.core.models import Operation
-    from webvirt.guests.models import Disk, Guest
-    from webvirt.storage.models import Volume
-
-    owned = Guest.objects.present().filter(owner=user)
-    sizes = owned.aggregate(vcpus=Sum("vcpus"), memory_mib=Sum("memory_mib"))
-    disks = Disk.objects.filter(
-        source=OuterRef("path"), device="disk", guest__host=OuterRef("pool__host"), guest__in=owned
-    )
-    disk_bytes = Volume.objects.filter(Exists(disks)).aggregate(total=Sum("capacity"))["total"] or 0
-    used = {
-        "guests": owned.count(),
-        "vcpus": sizes["vcpus"] or 0,
-        "memory_mib": sizes["memory_mib"] or 0,
-        "disk_gib": math.ceil(disk_bytes / GIB),
-    }
+    used = dict.fromkeys(Quota.LIMITS, 0)
+    for owned in _OWNED:
+        for name, amount in owned(user).items():
+            used[name] += amount
     pending = Operation.objects.filter(
         status__in=[Operation.Status.QUEUED, Operation.Status.RUNNING], params__owner_id=user.pk
     ).values_list("params", flat=True)

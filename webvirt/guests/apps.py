@@ -6,6 +6,12 @@ class GuestsConfig(AppConfig):
     label = "guests"
 
     def ready(self):
-        from . import actions, change_operations, operations, roles  # noqa: F401  (declare actions, handlers)
+        from webvirt import hypervisor
+        from webvirt.accounts.quotas import count_owned
+        from webvirt.hosts.sync import register_inventory
+
+        from . import actions, change_operations, inventory, operations, quotas, roles  # noqa: F401
 
         roles.register()
+        count_owned(quotas.owned_by)
+        register_inventory(hypervisor.list_guests, inventory.apply_listing)

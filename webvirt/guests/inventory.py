@@ -144,3 +144,9 @@ def mark_gone(guest):
         guest.gone_at = timezone.now()
         guest.save(update_fields=["gone_at"])
         _close_consoles_on_commit([guest.pk], "The guest no longer exists.")
+
+
+def apply_listing(host, guests):
+    """A full resync's guests (hosts/sync.py): the ones not listed are gone."""
+    created, changed = apply_guests(host, guests, complete=True)
+    return f"{len(guests)} guests ({created} new, {changed} changed)"

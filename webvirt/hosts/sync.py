@@ -1,13 +1,19 @@
-"""Refresh a host's facts and its whole guest inventory from libvirt."""
+"""Refresh a host's facts and its whole inventory from libvirt.
+
+The inventories are the apps': guests, storage and networks each register what they read from a
+host and how they write it (`register_inventory`), so hosts need not know them.
+"""
 
 from django.utils import timezone
 
 from webvirt import hypervisor
-from webvirt.guests.inventory import apply_guests
-from webvirt.hypervisor.networks import list_networks
-from webvirt.hypervisor.storage import list_pools
-from webvirt.networks.inventory import apply_networks
-from webvirt.storage.inventory import apply_pools
+
+_INVENTORIES = []  # (read(spec) -> facts, apply(host, facts) -> a few words, or ""), in order
+
+
+def register_inventory(read, apply):
+    _INVENTORIES.append((read, apply))
+
 
 FACT_FIELDS = (
     "libvirt_version",
@@ -30,13 +36,13 @@ def record_unreachable(host, error):
 
 
 def sync_host(host):
-    """Read the host and all its guests; on failure the host is marked unreachable with the reason."""
+    """Read the host and all it holds; on failure the host is marked unreachable with the reason.
+
+    Everything is read before anything is written, so a host that fails half-way changes nothing."""
     spec = host.connection_spec()
     try:
         facts = hypervisor.read_host_facts(spec)
-        guests = hypervisor.list_guests(spec)
-        pools = list_pools(spec)
-        networks = list_networks(spec)
+        listings = [(apply, read(spec)) for read, apply in _INVENTORIES]
     except hypervisor.HypervisorError as exc:
         record_unreachable(host, exc)
         raise
@@ -57,7 +63,5 @@ def sync_host(host):
             "last_error",
         ]
     )
-    created, changed = apply_guests(host, guests, complete=True)
-    apply_pools(host, pools)
-    apply_networks(host, networks)
-    return f"{len(guests)} guests on {host.name} ({created} new, {changed} changed)."
+    summaries = [apply(host, listing) for apply, listing in listings]
+    return f"{host.name}: {'; '.join(summary for summary in summaries if summary)}."

@@ -6,4 +6,9 @@ class NetworksConfig(AppConfig):
     label = "networks"
 
     def ready(self):
-        from . import actions  # noqa: F401  (declares the network actions)
+        from webvirt.hosts.sync import register_inventory
+        from webvirt.hypervisor.networks import list_networks
+
+        from . import actions, inventory  # noqa: F401  (declares the network actions)
+
+        register_inventory(list_networks, inventory.apply_listing)

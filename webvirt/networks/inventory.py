@@ -28,3 +28,8 @@ def forget_network(host, uuid):
 def refresh_networks(host):
     """Re-read the host's virtual networks (after an action on one)."""
     apply_networks(host, list_networks(host.connection_spec()))
+
+
+def apply_listing(host, networks):
+    apply_networks(host, networks)
+    return f"{len(networks)} networks"

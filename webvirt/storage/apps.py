@@ -6,4 +6,9 @@ class StorageConfig(AppConfig):
     label = "storage"
 
     def ready(self):
-        from . import actions  # noqa: F401  (declares the storage actions)
+        from webvirt.hosts.sync import register_inventory
+        from webvirt.hypervisor.storage import list_pools
+
+        from . import actions, inventory  # noqa: F401  (declares the storage actions)
+
+        register_inventory(list_pools, inventory.apply_listing)

@@ -65,3 +65,8 @@ def _apply_volumes(pool, volumes):
 def refresh_storage(host):
     """Re-read the host's pools and volumes (after an action on them, or on a guest's disks)."""
     apply_pools(host, list_pools(host.connection_spec()))
+
+
+def apply_listing(host, pools):
+    apply_pools(host, pools)
+    return f"{len(pools)} pools"

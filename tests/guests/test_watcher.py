@@ -3,8 +3,8 @@
 import pytest
 
 from webvirt import hypervisor
-from webvirt.hosts import watcher as watcher_module
-from webvirt.hosts.watcher import HostWatcher
+from webvirt.guests import watcher as watcher_module
+from webvirt.guests.watcher import HostWatcher
 
 
 def drain(watcher, wait_s=0.5):

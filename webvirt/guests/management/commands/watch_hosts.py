@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from webvirt.hosts.watcher import HostWatcher
+from webvirt.guests.watcher import HostWatcher
 
 
 class Command(BaseCommand):

@@ -10,11 +10,11 @@ import queue
 import time
 
 from webvirt import hypervisor
-from webvirt.guests.inventory import apply_guests, mark_gone
-from webvirt.guests.models import Guest
+from webvirt.hosts.models import Host
+from webvirt.hosts.sync import record_unreachable, sync_host
 
-from .models import Host
-from .sync import record_unreachable, sync_host
+from .inventory import apply_guests, mark_gone
+from .models import Guest
 
 log = logging.getLogger(__name__)
 
