@@ -101,3 +101,8 @@ def test_built_domain_has_the_devices_asked_for():
     ]
     assert facts.nics[1].mac == "52:54:00:12:34:56"
     assert root.find("devices/input").get("type") == "tablet"
+    # A guest agent, once installed in the guest, reports addresses and freezes file systems.
+    assert dict(root.find("devices/channel[@type='unix']/target").attrib) == {
+        "type": "virtio",
+        "name": "org.qemu.guest_agent.0",
+    }

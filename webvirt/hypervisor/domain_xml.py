@@ -7,6 +7,7 @@ from lxml import etree
 
 from .errors import HypervisorError
 
+AGENT_CHANNEL = "org.qemu.guest_agent.0"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
 
 
@@ -192,7 +193,9 @@ def build_domain(
     uuid=None,
 ):
     """A guest with virtio disks and NICs, SATA CD-ROMs, VNC on `vnc_listen`, a tablet for the
-    console's pointer and a serial console. Under BIOS, SeaBIOS also writes to the serial port."""
+    console's pointer, a serial console and a channel for a guest agent (which reports addresses
+    and freezes file systems once the guest runs qemu-guest-agent). Under BIOS, SeaBIOS also
+    writes to the serial port."""
     root = etree.Element("domain", type=domain_type)
     _sub(root, "name", name)
     if uuid:
@@ -244,6 +247,8 @@ def build_domain(
     _sub(serial, "target", port="0")
     console = _sub(devices, "console", type="pty")
     _sub(console, "target", type="serial", port="0")
+    agent = _sub(devices, "channel", type="unix")
+    _sub(agent, "target", type="virtio", name=AGENT_CHANNEL)
     _sub(devices, "memballoon", model="virtio")
     rng = _sub(devices, "rng", model="virtio")
     _sub(rng, "backend", "/dev/urandom", model="random")
