@@ -1,0 +1,98 @@
+"""Behaviours that need a guest with an OS, on the tiny Linux guest (tiny_linux/) under TCG."""
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import unix_connect
+
+from tests.conftest import UserFactory
+from webvirt.consoles import tickets
+
+from ..consoles.conftest import session_cookie, ticket_for
+
+pytestmark = pytest.mark.libvirtd
+
+FLOOD_LINES = 60_000  # about 410 KB on the wire: more than every buffer between guest and browser
+IN_FLIGHT_BOUND = 256 * 1024
+
+
+def resident_bytes(pid):
+    """Resident memory of a process and its children (the serial relay is the web server's child)."""
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    children = [int(child) for task in tasks for child in (task / "children").read_text().split()]
+    return sum(int(Path(f"/proc/{process}/statm").read_text().split()[1]) * 4096 for process in [pid, *children])
+
+
+class SlowBrowser:
+    """A serial console client over the web server's unix socket that reads only when told to."""
+
+    def __init__(self, socket_path, guest, user):
+        self.socket = unix_connect(
+            str(socket_path),
+            f"ws://localhost/ws/serial/{guest.pk}/",
+            origin="http://localhost",
+            additional_headers={"Cookie": f"sessionid={session_cookie(user)}"},
+            subprotocols=["binary", tickets.PROTOCOL_PREFIX + ticket_for(user, guest, kind="serial")],
+            compression=None,
+            max_size=None,
+        )
+        self.received = bytearray()
+
+    def read_until(self, marker, timeout=60):
+        deadline = time.monotonic() + timeout
+        while marker not in self.received:
+            self.received.extend(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+
+    def flood(self):
+        return self.received[self.received.index(b"FLOOD-START\r\n") :]
+
+
+def test_a_serial_flood_is_held_back_by_a_slow_reader_and_loses_nothing(start_app, linux_guest, tiny_linux, tmp_path):
+    """The guest floods its serial port; while the browser does not read, the guest is held back
+    with a bounded amount in flight and the server's memory stays put; when it reads again,
+    every line arrives in order. The web server listens on a unix socket, as behind nginx: over
+    loopback TCP the kernel would take megabytes for the browser before anything had to wait."""
+    socket_path = tmp_path / "web.sock"
+    uvicorn = Path(sys.executable).parent / "uvicorn"
+    web = start_app.processes.start(
+        "web", [uvicorn, "webvirt.asgi:application", "--uds", socket_path], start_app.environment()
+    )
+    for _ in range(100):
+        if socket_path.exists():
+            break
+        time.sleep(0.1)
+    browser = SlowBrowser(socket_path, linux_guest, UserFactory(username="flood-admin", is_staff=True))
+
+    def written():
+        """Flood bytes the guest has written so far (QEMU logs its serial port as it writes it)."""
+        log = tiny_linux.serial_log.read_bytes()
+        return len(log) - log.index(b"FLOOD-START\r\n") if b"FLOOD-START\r\n" in log else 0
+
+    def wait_until_held_back():
+        """The browser reads nothing: the guest must stop within a bounded distance of it."""
+        samples, deadline = [written()], time.monotonic() + 30
+        while len(samples) < 6 or samples[-1] != samples[-6]:  # nothing written for 2.5 s
+            assert time.monotonic() < deadline, f"the guest was never held back: {samples}"
+            time.sleep(0.5)
+            samples.append(written())
+            in_flight = samples[-1] - len(browser.flood())
+            assert in_flight <= IN_FLIGHT_BOUND, f"{in_flight} bytes between the guest and the browser"
+        assert b"FLOOD-END" not in tiny_linux.serial_log.read_bytes(), "the guest wrote its whole flood"
+        return resident_bytes(web.pid)
+
+    time.sleep(2)  # QEMU notices a new reader of its pty within a second; until then it drops output
+    # The quotes keep the echoed command line from matching the markers it prints.
+    browser.socket.send(f"echo FLOOD-''START; seq 1 {FLOOD_LINES}; echo FLOOD-''END\r".encode())
+    browser.read_until(b"\r\n1000\r\n")
+    first_stop = wait_until_held_back()
+    browser.read_until(b"\r\n30000\r\n")
+    second_stop = wait_until_held_back()
+    assert second_stop - first_stop < 1024 * 1024, "the server's memory grew with the flood"
+
+    browser.read_until(b"FLOOD-END\r\n", timeout=120)
+    browser.socket.close()
+    flood = browser.flood()[: browser.flood().index(b"FLOOD-END\r\n")].decode()
+    assert [int(line) for line in re.findall(r"^(\d+)\r$", flood, re.MULTILINE)] == list(range(1, FLOOD_LINES + 1))
