@@ -14,8 +14,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.db import connection
+from django.urls import reverse
 
 from webvirt import hypervisor
+from webvirt.core.models import Operation
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 
@@ -67,6 +69,23 @@ def tiny_guest(local_host):
     virsh("undefine", name, "--nvram", check=False)
     virsh("pool-destroy", pool, check=False)
     shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def change(admin_client, django_capture_on_commit_callbacks):
+    """POST a change form as admin, run its Operation, and return it with the guest re-read."""
+
+    def change(guest, what, data=None, *, expect="succeeded"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(reverse("guests:change", args=[guest.pk, what]), data or {}, follow=True)
+        assert response.status_code == 200
+        operation = Operation.objects.filter(guest=guest).order_by("-id").first()
+        assert operation is not None, [str(m) for m in response.context["messages"]]
+        assert operation.status == expect, operation.message
+        guest.refresh_from_db()
+        return operation
+
+    return change
 
 
 @pytest.fixture(scope="session")

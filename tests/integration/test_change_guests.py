@@ -19,23 +19,6 @@ pytestmark = pytest.mark.libvirtd
 
 
 @pytest.fixture
-def change(admin_client, django_capture_on_commit_callbacks):
-    """POST a change form as admin, run its Operation, and return it with the guest re-read."""
-
-    def change(guest, what, data=None, *, expect="succeeded"):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = admin_client.post(reverse("guests:change", args=[guest.pk, what]), data or {}, follow=True)
-        assert response.status_code == 200
-        operation = Operation.objects.filter(guest=guest).order_by("-id").first()
-        assert operation is not None, [str(m) for m in response.context["messages"]]
-        assert operation.status == expect, operation.message
-        guest.refresh_from_db()
-        return operation
-
-    return change
-
-
-@pytest.fixture
 def pool_dir(tiny_guest):
     """The tiny guest's pool (a transient dir pool under the images folder), in the inventory."""
     refresh_storage(tiny_guest.host)

@@ -10,8 +10,11 @@ from websockets.sync.client import unix_connect
 
 from tests.conftest import UserFactory
 from webvirt.consoles import tickets
+from webvirt.guests import services
+from webvirt.storage.operations import refresh_storage
 
 from ..consoles.conftest import session_cookie, ticket_for
+from .tiny_linux.guest import NAME, virsh
 
 pytestmark = pytest.mark.libvirtd
 
@@ -96,3 +99,36 @@ def test_a_serial_flood_is_held_back_by_a_slow_reader_and_loses_nothing(start_ap
     browser.socket.close()
     flood = browser.flood()[: browser.flood().index(b"FLOOD-END\r\n")].decode()
     assert [int(line) for line in re.findall(r"^(\d+)\r$", flood, re.MULTILINE)] == list(range(1, FLOOD_LINES + 1))
+
+
+def test_hot_unplug_completes_and_the_volume_goes_or_stays_as_asked(change, linux_guest):
+    refresh_storage(linux_guest.host)
+    pool = linux_guest.host.pools.get(name=NAME)
+    for _ in range(2):
+        change(linux_guest, "disk_add", {"pool": pool.pk, "size_gib": "0.01", "format": "raw"})
+    removed, kept = (linux_guest.disks.get(target=target).source for target in ("vda", "vdb"))
+
+    operation = change(linux_guest, "disk_detach", {"target": "vda", "delete_volume": "on"})
+    assert operation.message == f"Detached vda. Deleted {removed}."
+    operation = change(linux_guest, "disk_detach", {"target": "vdb"})
+    assert operation.message == f"Detached vdb ({kept} kept)."
+
+    assert not Path(removed).exists() and Path(kept).exists()
+    assert not linux_guest.disks.exists()
+    for xml in (virsh("dumpxml", NAME).stdout, virsh("dumpxml", "--inactive", NAME).stdout):
+        assert "<disk" not in xml  # gone from the running guest and from its definition
+    Path(kept).unlink()
+
+
+def test_acpi_shutdown_succeeds_and_the_row_ends_shut_off(
+    admin, django_capture_on_commit_callbacks, linux_guest, tiny_linux
+):
+    """The power button, not the guest agent (which also answers here), shuts the guest down."""
+    with django_capture_on_commit_callbacks(execute=True):
+        operation = services.guest_power(guest=linux_guest, action="shutdown", actor=admin)
+    operation.refresh_from_db()
+    linux_guest.refresh_from_db()
+    assert (operation.status, operation.message) == ("succeeded", "Shut down.")
+    assert linux_guest.state == "shutoff" and virsh("domstate", NAME).stdout.strip() == "shut off"
+    console = tiny_linux.console_text()
+    assert "tiny: power button pressed" in console and "guest agent" not in console

@@ -3,8 +3,8 @@ with busybox, acpid's power-button handler and qemu-guest-agent with its librari
 
 Everything comes from Debian packages fetched with `apt-get download` and unpacked with
 `dpkg-deb -x`: nothing is installed on the host. The kernel and initramfs are cached under
-data/tiny-linux/<key>/, the key hashing this folder's files and the package versions apt offers,
-so a second run with the same inputs does nothing but ask apt for those versions.
+data/tiny-linux/<key>/, the key hashing this builder, the guest's files and the package versions
+apt offers, so a second run with the same inputs does nothing but ask apt for those versions.
 
 Run `python tests/integration/tiny_linux/build.py` (as root, on Debian 12) to build or find it;
 the tests call `build()`.
@@ -89,9 +89,8 @@ def resolve_packages():
 
 def cache_key(versions):
     digest = hashlib.sha256()
-    for path in sorted(HERE.iterdir()):
-        if path.is_file() and path.suffix != ".pyc":
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in ("build.py", *GUEST_FILES):
+        digest.update(name.encode() + b"\0" + (HERE / name).read_bytes())
     for name, version in sorted(versions.items()):
         digest.update(f"{name}={version}\n".encode())
     return digest.hexdigest()[:16]
