@@ -11,6 +11,7 @@ from websockets.sync.client import unix_connect
 from tests.conftest import UserFactory
 from webvirt.consoles import tickets
 from webvirt.guests import services
+from webvirt.guests.operations import refresh_guest
 from webvirt.storage.operations import refresh_storage
 
 from ..consoles.conftest import session_cookie, ticket_for
@@ -51,6 +52,23 @@ class SlowBrowser:
 
     def flood(self):
         return self.received[self.received.index(b"FLOOD-START\r\n") :]
+
+
+def refreshed_nic(guest):
+    refresh_guest(guest)
+    guest.refresh_from_db()
+    return guest.nics.get()
+
+
+def test_the_agent_reports_the_guest_address_on_its_row_and_its_page(admin_client, linux_guest, tiny_linux):
+    nic, deadline = refreshed_nic(linux_guest), time.monotonic() + 20
+    while nic.address_source != "agent":  # libvirt sees the agent a moment after init started it
+        assert time.monotonic() < deadline, f"no address from the agent: {nic.addresses} ({nic.address_source})"
+        time.sleep(0.5)
+        nic = refreshed_nic(linux_guest)
+    assert tiny_linux.address in nic.addresses and linux_guest.agent_connected
+    page = admin_client.get(linux_guest.get_absolute_url()).content.decode()
+    assert f"<code>{tiny_linux.address}</code>" in page and "from the guest agent" in page
 
 
 def test_a_serial_flood_is_held_back_by_a_slow_reader_and_loses_nothing(start_app, linux_guest, tiny_linux, tmp_path):
@@ -118,6 +136,19 @@ def test_hot_unplug_completes_and_the_volume_goes_or_stays_as_asked(change, linu
     for xml in (virsh("dumpxml", NAME).stdout, virsh("dumpxml", "--inactive", NAME).stdout):
         assert "<disk" not in xml  # gone from the running guest and from its definition
     Path(kept).unlink()
+
+
+def test_without_its_agent_the_dhcp_lease_gives_the_address(admin_client, linux_guest, tiny_linux):
+    # The agent runs this and ends (no answer to wait for); the next test needs no agent, and boots anew.
+    tiny_linux.agent("guest-exec", {"path": "/bin/sh", "arg": ["-c", "killall qemu-ga"]})
+    nic, deadline = refreshed_nic(linux_guest), time.monotonic() + 20
+    while nic.address_source != "lease" or linux_guest.agent_connected:  # libvirt notices within a second
+        assert time.monotonic() < deadline, f"no address from the lease: {nic.addresses} ({nic.address_source})"
+        time.sleep(0.5)
+        nic = refreshed_nic(linux_guest)
+    assert nic.addresses == [tiny_linux.address]
+    page = admin_client.get(linux_guest.get_absolute_url()).content.decode()
+    assert "from the DHCP lease" in page and "<dt>Guest agent</dt><dd>not connected</dd>" in page
 
 
 def test_acpi_shutdown_succeeds_and_the_row_ends_shut_off(

@@ -25,6 +25,7 @@ SYNCED_FIELDS = (
     "description",
     "persistent",
     "autostart",
+    "agent_connected",
     "vnc_listen",
     "vnc_port",
     "vnc_socket",
@@ -56,11 +57,7 @@ def _replace_devices(guests_with_facts):
         for guest, facts in guests_with_facts
         for d in facts.disks
     )
-    Nic.objects.bulk_create(
-        Nic(guest=guest, mac=n.mac, kind=n.kind, source=n.source, model=n.model)
-        for guest, facts in guests_with_facts
-        for n in facts.nics
-    )
+    Nic.objects.bulk_create(Nic(guest=guest, **asdict(n)) for guest, facts in guests_with_facts for n in facts.nics)
     Snapshot.objects.bulk_create(
         Snapshot(guest=guest, **asdict(snapshot)) for guest, facts in guests_with_facts for snapshot in facts.snapshots
     )

@@ -26,6 +26,8 @@ class NicFacts:
     kind: str = ""  # network, bridge, direct, user...
     source: str = ""
     model: str = ""
+    addresses: list[str] = field(default_factory=list)  # "192.168.122.5/24", running guests only
+    address_source: str = ""  # "agent" (the guest agent) or "lease" (a libvirt network's DHCP)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class GuestFacts:
     description: str = ""
     persistent: bool = True
     autostart: bool = False
+    agent_connected: bool = False  # a guest agent answers on its channel (live XML only)
     vnc_listen: str = ""
     vnc_port: int | None = None
     vnc_socket: str = ""
@@ -118,6 +121,9 @@ def guest_facts_from_xml(xml_text):
         vnc_port=vnc_port,
         vnc_socket=vnc_socket,
         boot_order=",".join(boot.get("dev", "") for boot in root.iterfind("os/boot")) or "hd",
+        agent_connected=bool(
+            root.xpath("devices/channel/target[@name=$name and @state='connected']", name=AGENT_CHANNEL)
+        ),
     )
     for disk in root.iterfind("devices/disk"):
         target = disk.find("target")
