@@ -138,6 +138,30 @@ def test_hot_unplug_completes_and_the_volume_goes_or_stays_as_asked(change, linu
     Path(kept).unlink()
 
 
+def test_freeze_and_thaw_a_mounted_file_system(admin_client, change, linux_guest, tiny_linux):
+    refresh_storage(linux_guest.host)
+    pool = linux_guest.host.pools.get(name=NAME)
+    change(linux_guest, "disk_add", {"pool": pool.pk, "size_gib": "0.01", "format": "raw"})
+    # The guest names the hot-plugged disk vda; it appears within a moment.
+    wait_for_disk = "for _ in $(seq 50); do [ -b /dev/vda ] && break; sleep 0.1; done"
+    status, output = tiny_linux.run("/bin/sh", "-c", f"{wait_for_disk}; mke2fs /dev/vda && mount /dev/vda /mnt")
+    assert status == 0, output
+    try:
+        operation = change(linux_guest, "fs_freeze")
+        assert operation.message.startswith("1 file system frozen.")
+        assert tiny_linux.agent("guest-fsfreeze-status") == "frozen"
+        page = admin_client.get(linux_guest.get_absolute_url()).content.decode()
+        assert "<dt>File systems</dt><dd><strong>frozen</strong>" in page
+
+        operation = change(linux_guest, "fs_thaw")
+        assert operation.message == "1 file system thawed."
+        assert tiny_linux.agent("guest-fsfreeze-status") == "thawed" and linux_guest.filesystems_frozen is False
+    finally:
+        virsh("domfsthaw", NAME, check=False)
+        tiny_linux.run("/bin/umount", "/mnt")
+    change(linux_guest, "disk_detach", {"target": "vda", "delete_volume": "on"})
+
+
 def test_without_its_agent_the_dhcp_lease_gives_the_address(admin_client, linux_guest, tiny_linux):
     # The agent runs this and ends (no answer to wait for); the next test needs no agent, and boots anew.
     tiny_linux.agent("guest-exec", {"path": "/bin/sh", "arg": ["-c", "killall qemu-ga"]})

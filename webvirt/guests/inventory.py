@@ -103,6 +103,7 @@ def apply_guests(host, facts_list, *, complete):
         gone = list(vanished.values_list("pk", flat=True))
         vanished.update(gone_at=now)
         _close_consoles_on_commit(gone, "The guest no longer exists.")
+    Guest.objects.filter(pk__in=stopped).update(filesystems_frozen=None)  # what a freeze did ends with the guest
     _close_consoles_on_commit(stopped, "The guest stopped.")
     return len(created), len(changed)
 

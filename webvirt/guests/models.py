@@ -38,6 +38,9 @@ class Guest(models.Model):
     persistent = models.BooleanField(default=True)
     autostart = models.BooleanField(default=False)
     agent_connected = models.BooleanField(default=False, help_text="A guest agent answered on its channel.")
+    filesystems_frozen = models.BooleanField(
+        null=True, default=None, help_text="As webvirt's last freeze or thaw left them; unknown once it stops."
+    )
     vnc_listen = models.CharField(max_length=255, blank=True)
     vnc_port = models.PositiveIntegerField(null=True, blank=True)
     vnc_socket = models.CharField(max_length=255, blank=True)
