@@ -32,10 +32,10 @@ from .guests import _lookup
 CHUNK = 64 * 1024
 AHEAD = 16 * 1024
 RELAY_START_S = 5.0  # on top of the connection timeout: the relay's own start
-# The relay imports this package on its own (as `hypervisor`): it needs nothing else of webvirt,
-# whose package imports Celery and would double the relay's memory.
+# The relay imports this package on its own (as `hypervisor`, looked for last on its path): it
+# needs nothing else of webvirt, whose package imports Celery and would double the relay's memory.
 _PACKAGES = str(Path(__file__).resolve().parents[1])
-_RELAY = "import sys; sys.path.insert(0, sys.argv[1]); from hypervisor.serial import relay; relay()"
+_RELAY = "import sys; sys.path.append(sys.argv[1]); from hypervisor.serial import relay; relay()"
 _ERRORS = {"busy": ConsoleBusy, "unreachable": HostUnreachable, "error": HypervisorError}
 
 
