@@ -72,6 +72,7 @@ def test_the_agent_reports_the_guest_address_on_its_row_and_its_page(admin_clien
     assert f"<code>{tiny_linux.address}</code>" in page and "from the guest agent" in page
 
 
+@pytest.mark.e2e
 def test_a_serial_flood_is_held_back_by_a_slow_reader_and_loses_nothing(start_app, linux_guest, tiny_linux, tmp_path):
     """The guest floods its serial port; while the browser does not read, the guest is held back
     with a bounded amount in flight and the server's memory stays put; when it reads again,
