@@ -5,14 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export WEBVIRT_DEV := 1
 
-.PHONY: run test deps lint bench services
+.PHONY: run test deps lint bench services tiny-linux
 
 run: deps
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py bootstrap
 	exec deploy/dev/run.sh
 
-test: deps services
+test: deps services tiny-linux
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	WEBVIRT_FAST_PASSWORD_HASHING=1 $(PY) -m pytest
@@ -26,6 +26,11 @@ $(VENV)/.installed: requirements.txt deploy/dev/install-packages.sh
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
+
+# The tiny Linux guest that integration tests boot (tests/integration/tiny_linux/), built from
+# Debian packages into data/tiny-linux/ when its inputs changed, else found there at once.
+tiny-linux: deps
+	$(PY) tests/integration/tiny_linux/build.py
 
 services:
 	deploy/dev/start-services.sh

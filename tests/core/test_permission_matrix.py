@@ -61,6 +61,8 @@ MATRIX = {
         ("post", "guests:change", ("nic_add",), {"network": "lan"}),
         ("post", "guests:change", ("nic_change",), {"mac": "52:54:00:00:00:01", "network": "lan"}),
         ("post", "guests:change", ("nic_remove",), {"mac": "52:54:00:00:00:01"}),
+        ("post", "guests:change", ("fs_freeze",), {}),
+        ("post", "guests:change", ("fs_thaw",), {}),
     ],
     "snapshot": [
         ("post", "guests:change", ("snapshot_create",), {"name": "s1"}),
@@ -73,6 +75,8 @@ MATRIX = {
     "delete": [("get", "guests:delete", (), None), ("post", "guests:delete", (), {"confirm_name": "beta"})],
 }
 QUEUES_AN_OPERATION = {"guests:power", "guests:change", "guests:delete", "guests:snapshot-revert"}
+# Asked of the guest running (consoles too); everything else is asked of it shut off.
+NEEDS_RUNNING = {("guests:change", "fs_freeze"), ("guests:change", "fs_thaw")}
 
 
 def expected(persona, action):
@@ -154,8 +158,8 @@ def test_permission_matrix(client, people, persona):
                 continue
             data = {key: ids.get(value, value) for key, value in (data or {}).items()}
             args = tuple(ids.get(arg, arg) for arg in args)
-            # Consoles need the guest running; everything else is asked of the guest shut off.
-            Guest.objects.filter(pk=guest.pk).update(state="running" if action == "console" else "shutoff")
+            running = action == "console" or (name, *args) in NEEDS_RUNNING
+            Guest.objects.filter(pk=guest.pk).update(state="running" if running else "shutoff")
             before = Operation.objects.count()
             client.cookies.pop("messages", None)  # only this request's messages count
             response = getattr(client, method)(reverse(name, args=(guest.pk, *args)), data)

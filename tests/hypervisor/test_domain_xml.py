@@ -107,6 +107,11 @@ def test_built_domain_has_the_devices_asked_for():
     ]
     assert facts.nics[1].mac == "52:54:00:12:34:56"
     assert root.find("devices/input").get("type") == "tablet"
+    # A guest agent, once installed in the guest, reports addresses and freezes file systems.
+    assert dict(root.find("devices/channel[@type='unix']/target").attrib) == {
+        "type": "virtio",
+        "name": "org.qemu.guest_agent.0",
+    }
 
 
 def test_the_seed_image_is_tagged_as_the_guests_own_even_once_ejected():

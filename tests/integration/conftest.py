@@ -14,12 +14,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.db import connection
+from django.urls import reverse
 
 from webvirt import hypervisor
+from webvirt.core.models import Operation
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 
 from .remote_libvirtd import RemoteLibvirtd
+from .tiny_linux.guest import TinyLinux
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = Path("/var/lib/libvirt/images")
@@ -66,6 +69,44 @@ def tiny_guest(local_host):
     virsh("undefine", name, "--nvram", check=False)
     virsh("pool-destroy", pool, check=False)
     shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def change(admin_client, django_capture_on_commit_callbacks):
+    """POST a change form as admin, run its Operation, and return it with the guest re-read."""
+
+    def change(guest, what, data=None, *, expect="succeeded"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(reverse("guests:change", args=[guest.pk, what]), data or {}, follow=True)
+        assert response.status_code == 200
+        operation = Operation.objects.filter(guest=guest).order_by("-id").first()
+        assert operation is not None, [str(m) for m in response.context["messages"]]
+        assert operation.status == expect, operation.message
+        guest.refresh_from_db()
+        return operation
+
+    return change
+
+
+@pytest.fixture(scope="session")
+def tiny_linux():
+    """The tiny Linux guest (tiny_linux/) defined on the local libvirtd for the whole session: a
+    TCG guest booting Debian's kernel directly, with a NIC on `default` and a guest agent."""
+    guest = TinyLinux().define()
+    yield guest
+    guest.remove()
+
+
+@pytest.fixture
+def linux_guest(tiny_linux, local_host):
+    """The tiny Linux guest booted (if a test stopped it) and ready, and its refreshed row."""
+    from webvirt.guests.operations import refresh_guest
+
+    tiny_linux.ensure_ready()
+    guest = local_host.guests.get(uuid=tiny_linux.uuid)
+    refresh_guest(guest)
+    guest.refresh_from_db()
+    return guest
 
 
 def _free_port():

@@ -6,34 +6,19 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from lxml import etree
 
 from webvirt import hypervisor
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.guests.operations import refresh_guest
+from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor import networks as nets
 from webvirt.storage.inventory import refresh_storage
 
 from .conftest import virsh
 
 pytestmark = pytest.mark.libvirtd
-
-
-@pytest.fixture
-def change(admin_client, django_capture_on_commit_callbacks):
-    """POST a change form as admin, run its Operation, and return it with the guest re-read."""
-
-    def change(guest, what, data=None, *, expect="succeeded"):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = admin_client.post(reverse("guests:change", args=[guest.pk, what]), data or {}, follow=True)
-        assert response.status_code == 200
-        operation = Operation.objects.filter(guest=guest).order_by("-id").first()
-        assert operation is not None, [str(m) for m in response.context["messages"]]
-        assert operation.status == expect, operation.message
-        guest.refresh_from_db()
-        return operation
-
-    return change
 
 
 @pytest.fixture
@@ -247,3 +232,29 @@ def test_cloning_a_running_guest_is_refused(admin_client, running_guest):
     response = admin_client.post(url, {"name": "copy", "mode": "full"}, follow=True)
     assert "Shut the guest down to clone it." in response.content.decode()
     assert not Operation.objects.filter(kind="guest.clone").exists()
+
+
+def test_freezing_without_an_answering_agent_fails_plainly(change, running_guest, local_host, tmp_path):
+    """The tiny guest has an agent channel and no OS to answer on it; a guest defined elsewhere may
+    have no channel at all. Either way the Operation fails saying so, and nothing is frozen."""
+    operation = change(running_guest, "fs_freeze", expect="failed")
+    assert operation.message == (
+        "The guest agent does not answer, so no file system was frozen. "
+        "Is qemu-guest-agent installed and running in the guest?"
+    )
+    assert running_guest.filesystems_frozen is None
+
+    name = f"webvirt-no-agent-{tmp_path.name[-8:]}"
+    root = etree.fromstring(
+        hypervisor.build_domain(name=name, domain_type=local_host.preferred_domain_type, memory_mib=64, vcpus=1)
+    )
+    channel = root.find("devices/channel")
+    channel.getparent().remove(channel)
+    (tmp_path / "guest.xml").write_bytes(etree.tostring(root))
+    virsh("create", str(tmp_path / "guest.xml"))
+    try:
+        sync_host(local_host)
+        operation = change(local_host.guests.get(name=name), "fs_thaw", expect="failed")
+        assert operation.message == "The guest has no channel for a guest agent, so no file system was thawed."
+    finally:
+        virsh("destroy", name, check=False)

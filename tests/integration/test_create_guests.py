@@ -1,10 +1,10 @@
 """Creating guests on the real local libvirtd: from an ISO (and see it boot), from a template as a
 linked clone and as a full copy, from a cloud image with its seed, and a failure that cleans up."""
 
-import asyncio
 import io
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -61,26 +61,21 @@ def create(admin_client, django_capture_on_commit_callbacks):
 def serial_output_after_reset(guest, needle, timeout=20):
     """Open the serial console, reset the guest, and read until `needle` appears."""
     spec = guest.host.connection_spec()
-
-    async def read():
-        loop, output = asyncio.get_running_loop(), asyncio.Queue()
-        console = hypervisor.SerialConsole(
-            spec, guest.uuid, loop=loop, on_data=output.put_nowait, on_closed=lambda: None, take_over=True
-        )
-        await asyncio.sleep(2)  # QEMU notices a new reader of its pty within a second; until then it drops output
+    console = hypervisor.SerialConsole(spec, guest.uuid, take_over=True)
+    received, deadline = b"", time.monotonic() + timeout
+    try:
+        time.sleep(2)  # QEMU notices a new reader of its pty within a second; until then it drops output
         hypervisor.power(spec, guest.uuid, "reset")
-        received = b""
-        try:
-            async with asyncio.timeout(timeout):
-                while needle.encode() not in received:
-                    received += await output.get()
-        except TimeoutError:
-            raise AssertionError(f"no {needle!r} in the serial output: {received!r}") from None
-        finally:
-            console.close()
-        return received.decode(errors="replace")
-
-    return asyncio.run(read())
+        while needle.encode() not in received:
+            console.socket.settimeout(max(0.01, deadline - time.monotonic()))
+            if not (chunk := console.socket.recv(65536)):
+                raise AssertionError(f"the console closed before {needle!r}: {received!r}")
+            received += chunk
+    except TimeoutError:
+        raise AssertionError(f"no {needle!r} in the serial output: {received!r}") from None
+    finally:
+        console.close()
+    return received.decode(errors="replace")
 
 
 def volume(pool, name):

@@ -18,7 +18,7 @@ from webvirt import hypervisor
 
 from . import errors, serial_sessions, tickets
 from .access import authorize, check_origin, group_name, still_permitted, user_group_name
-from .endpoints import open_endpoint, vnc_endpoint
+from .endpoints import DisplayStream, open_endpoint, vnc_endpoint
 from .errors import ConsoleRefused
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,6 @@ class SerialConsumer(ConsoleConsumer):
 
     async def open(self, guest, spec):
         """Open the console; if another session holds it, take it over when asked and allowed."""
-        self.output = asyncio.Queue()
         try:
             try:
                 self.console = await self._open_console(guest, spec, take_over=False)
@@ -187,20 +186,20 @@ class SerialConsumer(ConsoleConsumer):
         await sync_to_async(serial_sessions.hold)(guest.pk, self.scope["user"].pk, self.channel_name)
 
     async def _open_console(self, guest, spec, *, take_over):
-        return await sync_to_async(hypervisor.SerialConsole, thread_sensitive=False)(
-            spec,
-            guest.uuid,
-            loop=asyncio.get_running_loop(),
-            on_data=self.output.put_nowait,
-            on_closed=lambda: self.output.put_nowait(None),
-            take_over=take_over,
+        """The console's bytes come through a socket to its relay, read like a direct display: at
+        most PENDING_CHUNKS chunks wait for the browser, then reading stops, which holds back the
+        relay and so the guest (hypervisor/serial.py says why a relay)."""
+        console = await sync_to_async(hypervisor.SerialConsole, thread_sensitive=False)(
+            spec, guest.uuid, take_over=take_over
         )
+        _, self.stream = await asyncio.get_running_loop().create_unix_connection(DisplayStream, sock=console.socket)
+        return console
 
     def started(self):
         self.pump = asyncio.create_task(self._pump())
 
     async def _pump(self):
-        while (data := await self.output.get()) is not None:
+        while data := await self.stream.read(CHUNK):
             await self.send(bytes_data=data)
         await self.close(
             code=errors.DISPLAY_CLOSED,
@@ -210,9 +209,14 @@ class SerialConsumer(ConsoleConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         data = bytes_data if bytes_data is not None else (text_data or "").encode()
         if data:
-            await sync_to_async(self.console.send, thread_sensitive=False)(data)
+            self.stream.write(data)
+            try:
+                await self.stream.drain()
+            except ConnectionError:
+                await self.close(code=errors.DISPLAY_CLOSED, reason="The serial console closed.")
 
     async def stop(self):
         self.pump.cancel()
+        self.stream.close()
         await sync_to_async(self.console.close, thread_sensitive=False)()
         await sync_to_async(serial_sessions.release)(self.guest.pk, self.scope["user"].pk, self.channel_name)

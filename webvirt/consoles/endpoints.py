@@ -100,7 +100,8 @@ async def _ssh_connect(route):
 
 
 class DisplayStream(asyncio.Protocol):
-    """A direct connection to a display, read and written like asyncio's streams.
+    """A direct connection to a display (or to a serial console's relay), read and written like
+    asyncio's streams.
 
     It hands over the chunks the event loop received as they are: asyncio's StreamReader copies
     every byte into its buffer and out again, a fifth of the relay's CPU at console speeds. Memory

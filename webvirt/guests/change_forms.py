@@ -218,6 +218,20 @@ class NicRemoveForm(NicChoiceMixin, GuestChangeForm):
         self._nic_field()
 
 
+class FileSystemsForm(GuestChangeForm):
+    """Freeze or thaw the guest's file systems through its agent, for a storage-side snapshot."""
+
+    def __init__(self, *args, kind, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+
+    def clean(self):
+        data = super().clean()
+        if not self.guest.is_active:
+            raise forms.ValidationError("Start the guest first: only a running guest's agent can do this.")
+        return data
+
+
 class SnapshotCreateForm(GuestChangeForm):
     kind = "guest.snapshot-create"
     name = forms.CharField(max_length=100, validators=[validate_object_name])
@@ -267,6 +281,8 @@ CHANGE_FORMS = {
     "nic_add": NicAddForm,
     "nic_change": NicChangeForm,
     "nic_remove": NicRemoveForm,
+    "fs_freeze": lambda *args, **kwargs: FileSystemsForm(*args, kind="guest.fs-freeze", **kwargs),
+    "fs_thaw": lambda *args, **kwargs: FileSystemsForm(*args, kind="guest.fs-thaw", **kwargs),
     "snapshot_create": SnapshotCreateForm,
     "snapshot_delete": lambda *args, **kwargs: SnapshotChoiceForm(*args, kind="guest.snapshot-delete", **kwargs),
     "clone": CloneForm,

@@ -99,6 +99,24 @@ def change_nic(spec, guest, p):
     return config.change_nic(spec, guest.uuid, p["mac"], kind=p["kind"], source=p["source"])
 
 
+def _file_systems(count):
+    return f"{count} file system{'' if count == 1 else 's'}"
+
+
+@guest_change("guest.fs-freeze", "Freeze file systems")
+def fs_freeze(spec, guest, p):
+    count = config.freeze_filesystems(spec, guest.uuid)
+    Guest.objects.filter(pk=guest.pk).update(filesystems_frozen=True)
+    return f"{_file_systems(count)} frozen. Thaw them once the snapshot is taken: writes wait meanwhile."
+
+
+@guest_change("guest.fs-thaw", "Thaw file systems")
+def fs_thaw(spec, guest, p):
+    count = config.thaw_filesystems(spec, guest.uuid)
+    Guest.objects.filter(pk=guest.pk).update(filesystems_frozen=False)
+    return f"{_file_systems(count)} thawed."
+
+
 @guest_change("guest.snapshot-create", "Take snapshot")
 def snapshot_create(spec, guest, p):
     return config.create_snapshot(spec, guest.uuid, name=p["name"], description=p.get("description", ""))

@@ -25,6 +25,7 @@ SYNCED_FIELDS = (
     "description",
     "persistent",
     "autostart",
+    "agent_connected",
     "vnc_listen",
     "vnc_port",
     "vnc_socket",
@@ -56,11 +57,7 @@ def _replace_devices(guests_with_facts):
         for guest, facts in guests_with_facts
         for d in facts.disks
     )
-    Nic.objects.bulk_create(
-        Nic(guest=guest, mac=n.mac, kind=n.kind, source=n.source, model=n.model)
-        for guest, facts in guests_with_facts
-        for n in facts.nics
-    )
+    Nic.objects.bulk_create(Nic(guest=guest, **asdict(n)) for guest, facts in guests_with_facts for n in facts.nics)
     _apply_snapshots(guests_with_facts)
 
 
@@ -128,6 +125,7 @@ def apply_guests(host, facts_list, *, complete):
         gone = list(vanished.values_list("pk", flat=True))
         vanished.update(gone_at=now)
         _close_consoles_on_commit(gone, "The guest no longer exists.")
+    Guest.objects.filter(pk__in=stopped).update(filesystems_frozen=None)  # what a freeze did ends with the guest
     _close_consoles_on_commit(stopped, "The guest stopped.")
     return len(created), len(changed)
 

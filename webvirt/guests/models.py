@@ -39,6 +39,10 @@ class Guest(models.Model):
     description = models.TextField(blank=True)
     persistent = models.BooleanField(default=True)
     autostart = models.BooleanField(default=False)
+    agent_connected = models.BooleanField(default=False, help_text="A guest agent answered on its channel.")
+    filesystems_frozen = models.BooleanField(
+        null=True, default=None, help_text="As webvirt's last freeze or thaw left them; unknown once it stops."
+    )
     vnc_listen = models.CharField(max_length=255, blank=True)
     vnc_port = models.PositiveIntegerField(null=True, blank=True)
     vnc_socket = models.CharField(max_length=255, blank=True)
@@ -107,6 +111,8 @@ class Nic(models.Model):
     kind = models.CharField(max_length=16, blank=True)
     source = models.CharField(max_length=255, blank=True)
     model = models.CharField(max_length=32, blank=True)
+    addresses = models.JSONField(default=list, blank=True, help_text='Its addresses, e.g. "192.168.122.5/24".')
+    address_source = models.CharField(max_length=8, blank=True, help_text="agent or lease (DHCP)")
 
     class Meta:
         ordering = ["mac"]

@@ -85,6 +85,8 @@ CHANGE_ACTIONS = {
     "guest.nic-add": "configure",
     "guest.nic-remove": "configure",
     "guest.nic-change": "configure",
+    "guest.fs-freeze": "configure",
+    "guest.fs-thaw": "configure",
     "guest.snapshot-create": "snapshot",
     "guest.snapshot-revert": "snapshot",
     "guest.snapshot-delete": "snapshot",

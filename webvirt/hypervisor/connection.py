@@ -212,6 +212,12 @@ def get_connection(spec):
         return conn
 
 
+def open_without_events(spec):
+    """A private connection in a process that never started libvirt's event loop (the serial
+    relay): without it, libvirt reads the connection only while a call waits for an answer."""
+    return _open(spec, _process())
+
+
 def forget_connection(spec):
     """Drop a cached connection (after a transport error, or when a host's settings change)."""
     conn = _process().connections.pop(spec, None)

@@ -7,6 +7,7 @@ from lxml import etree
 
 from .errors import HypervisorError
 
+AGENT_CHANNEL = "org.qemu.guest_agent.0"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
 # webvirt's own facts about a guest ride in the domain's <metadata>, in this namespace.
 WEBVIRT_NS = "urn:webvirt:guest:1"
@@ -28,6 +29,8 @@ class NicFacts:
     kind: str = ""  # network, bridge, direct, user...
     source: str = ""
     model: str = ""
+    addresses: list[str] = field(default_factory=list)  # "192.168.122.5/24", running guests only
+    address_source: str = ""  # "agent" (the guest agent) or "lease" (a libvirt network's DHCP)
 
 
 @dataclass
@@ -56,6 +59,7 @@ class GuestFacts:
     description: str = ""
     persistent: bool = True
     autostart: bool = False
+    agent_connected: bool = False  # a guest agent answers on its channel (live XML only)
     vnc_listen: str = ""
     vnc_port: int | None = None
     vnc_socket: str = ""
@@ -131,6 +135,9 @@ def guest_facts_from_element(root):
         vnc_socket=vnc_socket,
         boot_order=",".join(boot.get("dev", "") for boot in root.iterfind("os/boot")) or "hd",
         seed_path=_seed_path(root),
+        agent_connected=bool(
+            root.xpath("devices/channel/target[@name=$name and @state='connected']", name=AGENT_CHANNEL)
+        ),
     )
     for disk in root.iterfind("devices/disk"):
         target = disk.find("target")
@@ -225,8 +232,10 @@ def build_domain(
     seed_path="",
 ):
     """A guest with virtio disks and NICs, SATA CD-ROMs, VNC on `vnc_listen`, a tablet for the
-    console's pointer and a serial console. Under BIOS, SeaBIOS also writes to the serial port.
-    `seed_path` tags the cloud-init seed image as the guest's own, so it is deleted with it."""
+    console's pointer, a serial console and a channel for a guest agent (which reports addresses
+    and freezes file systems once the guest runs qemu-guest-agent). Under BIOS, SeaBIOS also
+    writes to the serial port. `seed_path` tags the cloud-init seed image as the guest's own, so
+    it is deleted with it."""
     root = etree.Element("domain", type=domain_type)
     _sub(root, "name", name)
     if uuid:
@@ -281,6 +290,8 @@ def build_domain(
     _sub(serial, "target", port="0")
     console = _sub(devices, "console", type="pty")
     _sub(console, "target", type="serial", port="0")
+    agent = _sub(devices, "channel", type="unix")
+    _sub(agent, "target", type="virtio", name=AGENT_CHANNEL)
     _sub(devices, "memballoon", model="virtio")
     rng = _sub(devices, "rng", model="virtio")
     _sub(rng, "backend", "/dev/urandom", model="random")

@@ -1,4 +1,5 @@
-"""Lifecycle events: libvirt tells us when a guest starts, stops, is defined or undefined.
+"""Lifecycle events: libvirt tells us when a guest starts, stops, is defined or undefined, and
+when its guest agent connects or goes.
 
 Callbacks run on libvirt's event loop thread; keep them short (the watcher only queues them).
 """
@@ -22,21 +23,38 @@ EVENTS = {
 }
 
 
+AGENT_EVENTS = {
+    libvirt.VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED: "agent connected",
+    libvirt.VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_DISCONNECTED: "agent disconnected",
+}
+
+
 class LifecycleWatch:
-    """A registration of `on_event(uuid, event_name)` for every guest on one host."""
+    """A registration of `on_event(uuid, event_name)` for every guest on one host: its lifecycle,
+    and its guest agent coming or going (which changes where its addresses come from)."""
 
     def __init__(self, spec, on_event):
         self.spec = spec
         with translated_errors(spec):
             self._conn = get_connection(spec)
-            self._callback_id = self._conn.domainEventRegisterAny(
-                None,
-                libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                lambda _conn, domain, event, _detail, _opaque: on_event(
-                    domain.UUIDString(), EVENTS.get(event, "unknown")
+            self._callback_ids = [
+                self._conn.domainEventRegisterAny(
+                    None,
+                    libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                    lambda _conn, domain, event, _detail, _opaque: on_event(
+                        domain.UUIDString(), EVENTS.get(event, "unknown")
+                    ),
+                    None,
                 ),
-                None,
-            )
+                self._conn.domainEventRegisterAny(
+                    None,
+                    libvirt.VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+                    lambda _conn, domain, state, _reason, _opaque: on_event(
+                        domain.UUIDString(), AGENT_EVENTS.get(state, "agent")
+                    ),
+                    None,
+                ),
+            ]
 
     def is_alive(self):
         try:
@@ -45,5 +63,6 @@ class LifecycleWatch:
             return False
 
     def stop(self):
-        with contextlib.suppress(libvirt.libvirtError):
-            self._conn.domainEventDeregisterAny(self._callback_id)
+        for callback_id in self._callback_ids:
+            with contextlib.suppress(libvirt.libvirtError):
+                self._conn.domainEventDeregisterAny(callback_id)

@@ -236,6 +236,39 @@ def change_nic(spec, uuid, mac, *, kind, source):
         return f"{mac} now on {source}."
 
 
+_AGENT_SILENT = {libvirt.VIR_ERR_AGENT_UNRESPONSIVE, libvirt.VIR_ERR_AGENT_UNSYNCED}
+
+
+def _through_agent(spec, uuid, call, done):
+    """Run `call(domain)` through the guest agent; a silent or missing agent is said plainly."""
+    with session(spec) as conn:
+        domain = _lookup(conn, uuid)
+        try:
+            return call(domain)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() in _AGENT_SILENT:
+                raise HypervisorError(
+                    f"The guest agent does not answer, so no file system was {done}. Is qemu-guest-agent "
+                    "installed and running in the guest?"
+                ) from None
+            if exc.get_error_code() == libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED:
+                raise HypervisorError(
+                    f"The guest has no channel for a guest agent, so no file system was {done}."
+                ) from None
+            raise
+
+
+def freeze_filesystems(spec, uuid):
+    """Freeze every mounted file system through the guest agent (for a storage-side snapshot);
+    returns how many. They stay frozen until thawed, so thaw them soon."""
+    return _through_agent(spec, uuid, lambda domain: domain.fsFreeze(None, 0), "frozen")
+
+
+def thaw_filesystems(spec, uuid):
+    """Thaw what the guest agent froze; returns how many file systems it thawed."""
+    return _through_agent(spec, uuid, lambda domain: domain.fsThaw(None, 0), "thawed")
+
+
 def create_snapshot(spec, uuid, *, name, description=""):
     """An internal snapshot of all qcow2 disks, with the memory state when the guest runs."""
     with session(spec) as conn:

@@ -53,10 +53,49 @@ def list_snapshots(domain):
     return sorted(snapshots, key=lambda snapshot: snapshot.created_at)
 
 
-def _facts(domain, *, state=None, persistent=None, autostart=None):
+class _Leases:
+    """The DHCP leases of libvirt networks, asked once per network for a whole listing."""
+
+    def __init__(self, conn):
+        self.conn, self.by_network = conn, {}
+
+    def addresses(self, network, mac):
+        if network not in self.by_network:
+            try:
+                self.by_network[network] = self.conn.networkLookupByName(network).DHCPLeases()
+            except libvirt.libvirtError:  # no such network, or a driver without leases
+                self.by_network[network] = []
+        return [
+            f"{lease['ipaddr']}/{lease['prefix']}"
+            for lease in self.by_network[network]
+            if (lease.get("mac") or "").lower() == mac
+        ]
+
+
+def _read_addresses(domain, facts, leases):
+    """Addresses of a running guest's NICs: all of them from its guest agent when the agent's
+    channel is connected, else the DHCP leases of NICs on libvirt networks. A guest that is off,
+    or has neither, costs no call; an agent that does not answer leaves the leases to speak."""
+    from_agent = {}
+    if facts.agent_connected:
+        with contextlib.suppress(libvirt.libvirtError):
+            interfaces = domain.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT)
+            for interface in interfaces.values():
+                addresses = [f"{a['addr']}/{a['prefix']}" for a in interface.get("addrs") or []]
+                from_agent.setdefault((interface.get("hwaddr") or "").lower(), []).extend(addresses)
+    for nic in facts.nics:
+        if nic.mac in from_agent:
+            nic.addresses, nic.address_source = from_agent[nic.mac], "agent"
+        elif nic.kind == "network" and (addresses := leases.addresses(nic.source, nic.mac)):
+            nic.addresses, nic.address_source = addresses, "lease"
+
+
+def _facts(domain, *, leases, state=None, persistent=None, autostart=None):
     """Facts of one domain; a listing passes what it already knows to save a round trip each."""
     facts = guest_facts_from_xml(domain.XMLDesc(0))
     facts.state = STATES.get(domain.state()[0] if state is None else state, "unknown")
+    if facts.state == "running":
+        _read_addresses(domain, facts, leases)
     facts.persistent = bool(domain.isPersistent()) if persistent is None else persistent
     if facts.persistent and autostart is None:
         with contextlib.suppress(libvirt.libvirtError):
@@ -68,8 +107,11 @@ def _facts(domain, *, state=None, persistent=None, autostart=None):
 
 
 def list_guests(spec):
-    """Facts of every guest on the host: one XML read per guest plus four calls for the whole host."""
+    """Facts of every guest on the host: one XML read per guest and four calls for the whole host,
+    plus addresses: one agent call per running guest with a connected agent, two calls per
+    network that running guests without one are on."""
     with session(spec) as conn:
+        leases = _Leases(conn)
         domains = conn.listAllDomains(0)
         persistent = {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT)}
         autostart = {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
@@ -85,6 +127,7 @@ def list_guests(spec):
                 guests.append(
                     _facts(
                         domain,
+                        leases=leases,
                         state=states.get(uuid),
                         persistent=uuid in persistent,
                         autostart=uuid in autostart,
@@ -107,7 +150,7 @@ def _lookup(conn, uuid):
 
 def read_guest(spec, uuid):
     with session(spec) as conn:
-        return _facts(_lookup(conn, uuid))
+        return _facts(_lookup(conn, uuid), leases=_Leases(conn))
 
 
 def define_guest(spec, xml):
@@ -127,6 +170,17 @@ def _wait_until_off(domain, deadline_s):
             return True
         time.sleep(0.5)
     return not domain.isActive()
+
+
+def _press_power_button(domain):
+    """An ACPI shutdown, asked for by name: by default libvirt has the guest agent shut the guest
+    down when one answers, so the same request would mean different things on different guests."""
+    try:
+        domain.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
+            raise
+        domain.shutdown()  # drivers without shutdown modes (the test driver)
 
 
 def power(spec, uuid, action, *, shutdown_timeout=120.0):
@@ -150,7 +204,7 @@ def power(spec, uuid, action, *, shutdown_timeout=120.0):
         if action == "shutdown":
             if not active:
                 return "Already off."
-            domain.shutdown()
+            _press_power_button(domain)
             if not _wait_until_off(domain, shutdown_timeout):
                 raise HypervisorError(
                     f"The guest did not shut down within {shutdown_timeout:g} s; its operating system may "
