@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from websockets.sync.client import unix_connect
-from webvirt.guests.watcher import HostWatcher
-from webvirt.storage.operations import refresh_storage
 
 from tests.conftest import UserFactory
 from webvirt.consoles import tickets
 from webvirt.guests import services
 from webvirt.guests.operations import refresh_guest
+from webvirt.guests.watcher import HostWatcher
+from webvirt.storage.inventory import refresh_storage
 
 from ..consoles.conftest import session_cookie, ticket_for
 from .tiny_linux.guest import NAME, virsh
