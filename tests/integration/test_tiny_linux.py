@@ -129,7 +129,7 @@ def test_hot_unplug_completes_and_the_volume_goes_or_stays_as_asked(change, linu
     removed, kept = (linux_guest.disks.get(target=target).source for target in ("vda", "vdb"))
 
     operation = change(linux_guest, "disk_detach", {"target": "vda", "delete_volume": "on"})
-    assert operation.message == f"Detached vda. Deleted {removed}."
+    assert operation.message == f"Detached vda. Deleted volume {removed}."
     operation = change(linux_guest, "disk_detach", {"target": "vdb"})
     assert operation.message == f"Detached vdb ({kept} kept)."
 
