@@ -12,8 +12,9 @@ from django.urls import reverse
 from tests.conftest import UserFactory
 from webvirt.accounts import quotas
 from webvirt.accounts.models import Quota
+from webvirt.core.actions import perform
 from webvirt.core.models import Operation
-from webvirt.guests import services
+from webvirt.guests.actions import Copy, NewDisk, NewGuest, NewOwner, Size
 from webvirt.guests.models import Guest
 
 
@@ -35,22 +36,16 @@ def self_service(storage_host):
 
 def params(storage_host, name="g", vcpus=1, memory_mib=128, disk_gib=2):
     pool = storage_host.pools.get()
-    return {
-        "name": name,
-        "vcpus": vcpus,
-        "memory_mib": memory_mib,
-        "disk_bytes": disk_gib * 2**30,
-        "pool_uuid": pool.uuid,
-        "source": "iso",
-        "iso_path": pool.volumes.get().path,
-        "template": None,
-        "clone_mode": "linked",
-        "ssh_keys": [],
-        "user_data": "",
-        "nic": None,
-        "firmware": "bios",
-        "start": False,
-    }
+    return NewGuest(
+        name=name,
+        vcpus=vcpus,
+        memory_mib=memory_mib,
+        disk_bytes=disk_gib * 2**30,
+        pool_uuid=pool.uuid,
+        source="iso",
+        iso_path=pool.volumes.get().path,
+        start=False,
+    )
 
 
 def test_over_quota_is_refused_with_limit_usage_and_request(client, self_service, storage_host):
@@ -66,11 +61,11 @@ def test_over_quota_is_refused_with_limit_usage_and_request(client, self_service
 
 
 def test_queued_work_counts(self_service, storage_host):
-    services.guest_create(host=storage_host, actor=self_service, params=params(storage_host, "one"))
-    services.guest_create(host=storage_host, actor=self_service, params=params(storage_host, "two", memory_mib=64))
+    perform("guest.create", actor=self_service, target=storage_host, params=params(storage_host, "one"))
+    perform("guest.create", actor=self_service, target=storage_host, params=params(storage_host, "two", memory_mib=64))
     assert quotas.usage(self_service) == {"guests": 2, "vcpus": 2, "memory_mib": 192, "disk_gib": 4}
     with pytest.raises(quotas.QuotaExceeded, match="guests: limit 2, in use 2"):
-        services.guest_create(host=storage_host, actor=self_service, params=params(storage_host, "three"))
+        perform("guest.create", actor=self_service, target=storage_host, params=params(storage_host, "three"))
 
 
 def owned_guest(host, owner, name, **sizes):
@@ -81,7 +76,9 @@ def test_owned_guests_count_and_admins_are_not_limited(self_service, storage_hos
     owned_guest(storage_host, self_service, "a", vcpus=1, memory_mib=64)
     owned_guest(storage_host, self_service, "b", vcpus=1, memory_mib=64)
     assert quotas.usage(self_service) == {"guests": 2, "vcpus": 2, "memory_mib": 128, "disk_gib": 0}
-    operation = services.guest_create(host=storage_host, actor=admin, params=params(storage_host, "admins", vcpus=99))
+    operation = perform(
+        "guest.create", actor=admin, target=storage_host, params=params(storage_host, "admins", vcpus=99)
+    )
     assert Operation.objects.get(kind="guest.create") == operation  # 99 vCPUs, far over the default quota of 8
     assert (operation.status, operation.params["vcpus"], operation.params["owner_id"]) == ("queued", 99, admin.pk)
 
@@ -89,23 +86,17 @@ def test_owned_guests_count_and_admins_are_not_limited(self_service, storage_hos
 def test_resize_disk_clone_and_transfer_are_checked(self_service, storage_host, admin):
     guest = owned_guest(storage_host, self_service, "beta", vcpus=1, memory_mib=128)
     with pytest.raises(quotas.QuotaExceeded, match=r"vCPUs: limit 2, in use 1 .* requested 2"):
-        services.guest_change(guest=guest, actor=admin, kind="guest.resize", params={"vcpus": 3, "memory_mib": 128})
+        perform("guest.resize", actor=admin, target=guest, params=Size(vcpus=3, memory_mib=128))
     with pytest.raises(quotas.QuotaExceeded, match="GiB of disk: limit 10"):
-        services.guest_change(
-            guest=guest,
-            actor=admin,
-            kind="guest.disk-add",
-            params={"pool_uuid": "x", "volume_name": "d", "capacity": 11 * 2**30, "format": "qcow2"},
-        )
+        params = NewDisk(pool_uuid="x", volume_name="d", capacity=11 * 2**30, format="qcow2")
+        perform("guest.disk-add", actor=admin, target=guest, params=params)
     owned_guest(storage_host, self_service, "alpha", vcpus=1, memory_mib=64)
     with pytest.raises(quotas.QuotaExceeded, match="guests: limit 2, in use 2"):
-        services.guest_change(
-            guest=guest, actor=self_service, kind="guest.clone", params={"name": "c", "mode": "linked"}
-        )
+        perform("guest.clone", actor=self_service, target=guest, params=Copy(name="c", mode="linked"))
     newcomer = UserFactory(username="newcomer")
     Quota.objects.create(user=newcomer, max_guests=0, max_vcpus=0, max_memory_mib=0, max_disk_gib=0)
     with pytest.raises(quotas.QuotaExceeded, match="Over newcomer's quota"):
-        services.guest_transfer(guest=guest, actor=admin, new_owner=newcomer)
+        perform("guest.transfer", actor=admin, target=guest, params=NewOwner(newcomer))
     guest.refresh_from_db()
     assert guest.owner == self_service
 
@@ -151,7 +142,7 @@ def test_parallel_creates_never_exceed_the_quota(transactional_db, queued_only, 
     storage_host.public = True
     storage_host.save()
     outcomes = run_in_parallel(
-        lambda i: services.guest_create(host=storage_host, actor=user, params=params(storage_host, f"r{i}")), 20
+        lambda i: perform("guest.create", actor=user, target=storage_host, params=params(storage_host, f"r{i}")), 20
     )
     assert outcomes.count("accepted") == 5
     assert all("guests: limit 5, in use 5" in outcome for outcome in outcomes if outcome != "accepted")
@@ -167,9 +158,7 @@ def test_parallel_resizes_never_exceed_the_quota(transactional_db, queued_only, 
     ]
     # 20 vCPUs in use, room for 5 more; each request adds a vCPU and 64 MiB (room for 5 too).
     outcomes = run_in_parallel(
-        lambda i: services.guest_change(
-            guest=guests[i], actor=user, kind="guest.resize", params={"vcpus": 2, "memory_mib": 192}
-        ),
+        lambda i: perform("guest.resize", actor=user, target=guests[i], params=Size(vcpus=2, memory_mib=192)),
         20,
     )
     assert outcomes.count("accepted") == 5, outcomes

@@ -9,8 +9,9 @@ from django.utils import timezone
 from tests.conftest import PASSWORD, UserFactory
 from webvirt.accounts.models import LoginThrottle, Team
 from webvirt.consoles import errors
+from webvirt.core.actions import perform
 from webvirt.core.models import AuditEvent, Operation
-from webvirt.guests import services
+from webvirt.guests.actions import GrantRef
 from webvirt.guests.models import Grant, Guest
 
 from ..consoles.conftest import FakeVncServer, communicator, ticket_for, vnc_path
@@ -75,7 +76,7 @@ def test_revoking_closes_the_open_console(transactional_db, console_guest, admin
         assert (await client.connect(timeout=5))[0]
         await client.send_to(bytes_data=b"hi")
         assert await client.receive_from(timeout=5) == b"hi"
-        await sync_to_async(services.grant_remove)(grant=grant, actor=admin)
+        await sync_to_async(perform)("grant.remove", actor=admin, target=grant.guest, params=GrantRef(grant))
         message = await client.receive_output(timeout=5)
         assert (message["type"], message["code"]) == ("websocket.close", errors.ACCESS_REVOKED)
         await server.stop()

@@ -9,12 +9,14 @@ import hashlib
 import os
 import time
 
+import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth import get_user_model
 
 from webvirt.consoles import errors, tickets
-from webvirt.consoles.notify import close_consoles
+from webvirt.guests.inventory import apply_guests, mark_gone
 from webvirt.guests.models import Grant
+from webvirt.hypervisor import GuestFacts
 
 from .conftest import ORIGIN, ConsoleSocket, FakeVncServer, communicator, ticket_for, vnc_path
 
@@ -200,11 +202,36 @@ def test_browser_side_close_closes_the_display_connection(console_guest, staff):
     relay(console_guest, staff, scenario)
 
 
-def test_stopping_the_guest_closes_its_consoles(console_guest, staff):
+def stopped(guest):
+    return GuestFacts(uuid=guest.uuid, name=guest.name, state="shutoff")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            lambda guest: apply_guests(
+                guest.host, [GuestFacts(uuid=guest.uuid, name=guest.name, state="shutoff")], complete=False
+            ),
+            "The guest stopped.",
+        ),
+        (mark_gone, "The guest no longer exists."),
+    ],
+    ids=["stopped", "gone"],
+)
+def test_a_guest_that_stops_or_goes_closes_its_consoles(
+    console_guest, staff, django_capture_on_commit_callbacks, change, reason
+):
+    """The inventory publishes the change (core/events.py) once it commits; the console hears it."""
+
+    def apply_change():
+        with django_capture_on_commit_callbacks(execute=True):
+            change(console_guest)
+
     async def scenario(client, server, ticket):
-        await sync_to_async(close_consoles)(console_guest.pk, code=errors.GUEST_STOPPED, reason="The guest stopped.")
+        await sync_to_async(apply_change)()
         message = await client.receive_output(timeout=5)
-        assert (message["code"], message["reason"]) == (errors.GUEST_STOPPED, "The guest stopped.")
+        assert (message["code"], message["reason"]) == (errors.GUEST_STOPPED, reason)
 
     relay(console_guest, staff, scenario)
 

@@ -100,7 +100,7 @@ def tiny_linux():
 @pytest.fixture
 def linux_guest(tiny_linux, local_host):
     """The tiny Linux guest booted (if a test stopped it) and ready, and its refreshed row."""
-    from webvirt.guests.operations import refresh_guest
+    from webvirt.guests.inventory import refresh_guest
 
     tiny_linux.ensure_ready()
     guest = local_host.guests.get(uuid=tiny_linux.uuid)
@@ -235,7 +235,7 @@ def app_processes(start_app):
 @pytest.fixture
 def running_guest(tiny_guest):
     """The tiny guest, started, with its row refreshed (VNC port and all)."""
-    from webvirt.guests.operations import refresh_guest
+    from webvirt.guests.inventory import refresh_guest
 
     hypervisor.power(tiny_guest.host.connection_spec(), tiny_guest.uuid, "start")
     refresh_guest(tiny_guest)

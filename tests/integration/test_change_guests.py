@@ -10,8 +10,8 @@ from lxml import etree
 
 from webvirt import hypervisor
 from webvirt.core.models import Operation
+from webvirt.guests.inventory import refresh_guest
 from webvirt.guests.models import Guest
-from webvirt.guests.operations import refresh_guest
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor import networks as nets
 from webvirt.storage.inventory import refresh_storage

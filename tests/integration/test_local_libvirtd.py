@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from webvirt import hypervisor
+from webvirt.core.actions import perform
 from webvirt.core.models import Operation
-from webvirt.guests import services
+from webvirt.guests.actions import Deletion
 from webvirt.hosts.sync import sync_host
 
 from .conftest import domain_state, virsh
@@ -20,9 +21,9 @@ def run(admin, django_capture_on_commit_callbacks):
     def run(guest, action, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
             if action == "delete":
-                operation = services.guest_delete(guest=guest, actor=admin, **kwargs)
+                operation = perform("guest.delete", actor=admin, target=guest, params=Deletion(**kwargs))
             else:
-                operation = services.guest_power(guest=guest, action=action, actor=admin)
+                operation = perform(f"guest.{action}", actor=admin, target=guest)
         operation.refresh_from_db()
         guest.refresh_from_db()
         return operation

@@ -17,8 +17,8 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.urls import reverse
 
 from webvirt import hypervisor
+from webvirt.core.actions import perform
 from webvirt.core.models import Operation
-from webvirt.guests import services
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 
@@ -101,7 +101,7 @@ def test_tls_host_runs_a_guest_and_its_console(
     sync_host(host)
     guest = host.guests.get(uuid=guest_uuid)
     with django_capture_on_commit_callbacks(execute=True):
-        services.guest_power(guest=guest, action="start", actor=admin)
+        perform("guest.start", actor=admin, target=guest)
     assert Operation.objects.filter(guest=guest).latest("pk").status == "succeeded"
     assert remote_libvirtd.domain_state(name) == "running"
 
@@ -118,10 +118,10 @@ def test_tls_host_runs_a_guest_and_its_console(
     async_to_sync(console)()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.guest_power(guest=guest, action="destroy", actor=admin)
+        perform("guest.destroy", actor=admin, target=guest)
     assert remote_libvirtd.domain_state(name) == "shut off"
     with django_capture_on_commit_callbacks(execute=True):
-        services.guest_delete(guest=guest, actor=admin, remove_volumes=False)
+        perform("guest.delete", actor=admin, target=guest)
     assert Operation.objects.filter(guest=guest).latest("pk").status == "succeeded"
     assert name not in remote_libvirtd.domain_names()
 

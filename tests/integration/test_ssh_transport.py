@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from webvirt.core.actions import perform
 from webvirt.core.models import Operation
-from webvirt.guests import services
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 
@@ -37,7 +37,7 @@ def test_ssh_host_syncs_and_acts(sshd, tiny_guest, admin, django_capture_on_comm
     assert not list(Path(tempfile.gettempdir()).glob("webvirt-conn-*")), "key material left on disk"
     guest = host.guests.get(uuid=tiny_guest.uuid)
     with django_capture_on_commit_callbacks(execute=True):
-        services.guest_power(guest=guest, action="start", actor=admin)
+        perform("guest.start", actor=admin, target=guest)
     assert Operation.objects.get(guest=guest).status == "succeeded"
     assert domain_state(guest.name) == "running"
 

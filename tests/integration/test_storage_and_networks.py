@@ -15,8 +15,9 @@ from tests.conftest import UserFactory
 from webvirt import hypervisor
 from webvirt.accounts import quotas
 from webvirt.accounts.models import Quota
+from webvirt.core.actions import perform
 from webvirt.core.models import Operation
-from webvirt.guests import services
+from webvirt.guests.actions import NewDisk
 from webvirt.hosts.sync import sync_host
 
 from .conftest import IMAGES, virsh
@@ -183,9 +184,9 @@ def test_quotas_hold_while_a_pool_is_stopped(run, pool, local_host, admin):
         pool.refresh_from_db()
         assert pool.state == "inactive" and pool.volumes.filter(name="data.qcow2").exists()
         assert quotas.usage(owner)["disk_gib"] == 1
-        more = {"pool_uuid": pool.uuid, "volume_name": "more.qcow2", "capacity": 2**30, "format": "qcow2"}
+        more = NewDisk(pool_uuid=pool.uuid, volume_name="more.qcow2", capacity=2**30, format="qcow2")
         with pytest.raises(quotas.QuotaExceeded, match="GiB of disk: limit 1, in use 1"):
-            services.guest_change(guest=guest, actor=admin, kind="guest.disk-add", params=more)
+            perform("guest.disk-add", actor=admin, target=guest, params=more)
 
         run(reverse("storage:pool-action", args=[pool.host_id, pool.pk, "start"]))
         assert quotas.usage(owner)["disk_gib"] == 1

@@ -10,8 +10,8 @@ from websockets.sync.client import unix_connect
 
 from tests.conftest import UserFactory
 from webvirt.consoles import tickets
-from webvirt.guests import services
-from webvirt.guests.operations import refresh_guest
+from webvirt.core.actions import perform
+from webvirt.guests.inventory import refresh_guest
 from webvirt.guests.watcher import HostWatcher
 from webvirt.storage.inventory import refresh_storage
 
@@ -191,7 +191,7 @@ def test_acpi_shutdown_succeeds_and_the_row_ends_shut_off(
 ):
     """The power button, not the guest agent (which also answers here), shuts the guest down."""
     with django_capture_on_commit_callbacks(execute=True):
-        operation = services.guest_power(guest=linux_guest, action="shutdown", actor=admin)
+        operation = perform("guest.shutdown", actor=admin, target=linux_guest)
     operation.refresh_from_db()
     linux_guest.refresh_from_db()
     assert (operation.status, operation.message) == ("succeeded", "Shut down.")

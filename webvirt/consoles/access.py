@@ -61,13 +61,3 @@ def still_permitted(user_id, guest_id):
     """Re-run the policy for an open console (after a change to the user or their access)."""
     user = get_user_model().objects.filter(pk=user_id).first()
     _permitted_guest(user, guest_id)
-
-
-def group_name(guest_id):
-    """The channel-layer group of a guest's open consoles, told to close when it stops."""
-    return f"consoles.guest.{guest_id}"
-
-
-def user_group_name(user_id):
-    """The channel-layer group of a user's open consoles, told to re-check access when it changes."""
-    return f"consoles.user.{user_id}"

@@ -15,9 +15,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from webvirt import hypervisor
+from webvirt.core import events
 
 from . import errors, serial_sessions, tickets
-from .access import authorize, check_origin, group_name, still_permitted, user_group_name
+from .access import authorize, check_origin, still_permitted
 from .endpoints import DisplayStream, open_endpoint, vnc_endpoint
 from .errors import ConsoleRefused
 
@@ -69,8 +70,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             return
         self.guest = guest
         await self.accept(self._subprotocol())
-        await self.channel_layer.group_add(group_name(guest_id), self.channel_name)
-        await self.channel_layer.group_add(user_group_name(self.scope["user"].pk), self.channel_name)
+        for group in self.groups_followed():
+            await self.channel_layer.group_add(group, self.channel_name)
         self.started()
         log.info("%s console of guest %s opened by %s", self.kind, guest_id, self.scope["user"])
 
@@ -89,17 +90,24 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         await self.accept(self._subprotocol())
         await self.close(code=refusal.code, reason=refusal.reason)
 
-    async def console_close(self, event):
-        """Sent to the guest's group when it stops or is deleted."""
-        await self.close(code=event["code"], reason=event["reason"])
+    def groups_followed(self):
+        """Events about this guest (it stops, goes) and about this user (their access changed)."""
+        return [events.guest_group(self.guest.pk), events.user_group(self.scope["user"].pk)]
 
-    async def console_recheck(self, event):
-        """Sent to a user's group when their account or access changed: ask the policy again."""
-        try:
-            await database_sync_to_async(still_permitted)(self.scope["user"].pk, self.guest.pk)
-        except ConsoleRefused:
-            log.warning("%s console of guest %s closed: %s lost access", self.kind, self.guest.pk, self.scope["user"])
-            await self.close(code=errors.ACCESS_REVOKED, reason="Your access to this console was revoked.")
+    async def webvirt_event(self, event):
+        """core/events.py: a console closes when its guest stops or goes, and asks the policy again
+        when its user's access changes; other events (operations, ...) are not its business."""
+        if event["event"] == "guest.changed" and (event["gone"] or not event["active"]):
+            reason = "The guest no longer exists." if event["gone"] else "The guest stopped."
+            await self.close(code=errors.GUEST_STOPPED, reason=reason)
+        elif event["event"] == "access.changed":
+            try:
+                await database_sync_to_async(still_permitted)(self.scope["user"].pk, self.guest.pk)
+            except ConsoleRefused:
+                log.warning(
+                    "%s console of guest %s closed: %s lost access", self.kind, self.guest.pk, self.scope["user"]
+                )
+                await self.close(code=errors.ACCESS_REVOKED, reason="Your access to this console was revoked.")
 
     async def __call__(self, scope, receive, send):
         """Relay the browser's messages in the task that reads them.
@@ -124,8 +132,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         try:
             await self.stop()  # first: a channel layer error below must not leave the display open
         finally:
-            await self.channel_layer.group_discard(group_name(self.guest.pk), self.channel_name)
-            await self.channel_layer.group_discard(user_group_name(self.scope["user"].pk), self.channel_name)
+            for group in self.groups_followed():
+                await self.channel_layer.group_discard(group, self.channel_name)
 
 
 class VncConsumer(ConsoleConsumer):

@@ -1,11 +1,10 @@
 """Changes to a user's account make their open consoles ask the policy again."""
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .notify import recheck_user_consoles
+from webvirt.core import events
 
 
 @receiver(post_save, sender=get_user_model())
@@ -13,4 +12,4 @@ from .notify import recheck_user_consoles
 def user_changed(sender, instance, created=False, update_fields=None, **kwargs):
     if created or (update_fields and set(update_fields) <= {"last_login"}):  # nothing that changes access
         return
-    transaction.on_commit(lambda: recheck_user_consoles(instance.pk))
+    events.publish("access.changed", groups=[events.user_group(instance.pk)], user_id=instance.pk)

@@ -1,5 +1,371 @@
-"""Guest actions."""
+"""Guest actions (see core/actions.py): power, delete, create, every change, sharing and flavors.
 
-from webvirt.accounts.actions import publication
+Each is declared once here, with its typed parameters, its refusals and what it adds to its
+owner's quota; what a worker runs for the slow ones lives in `runners.py`.
+"""
 
+import math
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+
+from webvirt.accounts import quotas
+from webvirt.accounts.actions import access_changed, publication
+from webvirt.core.actions import Action, NoParams, declare
+from webvirt.storage.models import Volume
+
+from . import runners
+from .models import Flavor, Grant
+
+GIB = 2**30
+
+# Refusals shared by many actions.
+
+
+def _present(actor, guest, params):
+    if guest.is_gone:
+        raise ValidationError(f"{guest.name} no longer exists on {guest.host.name}.")
+
+
+def _running(actor, guest, params):
+    _present(actor, guest, params)
+    if not guest.is_active:
+        raise ValidationError("Start the guest first: only a running guest's agent can do this.")
+
+
+def _shut_off(actor, guest, params):
+    _present(actor, guest, params)
+    if guest.is_active:
+        raise ValidationError("Shut the guest down to clone it.")
+
+
+def disk_bytes(guest, target=None):
+    """The capacity of the guest's disk volumes (one disk's, with `target`), from the inventory."""
+    disks = guest.disks.filter(device="disk", **({"target": target} if target else {}))
+    sources = disks.values_list("source", flat=True)
+    return Volume.objects.filter(pool__host=guest.host, path__in=sources).aggregate(total=Sum("capacity"))["total"] or 0
+
+
+def _reserve(owner, amounts):
+    """What an Operation stores so that its owner's queued work counts against their quota."""
+    if owner is None:
+        return {}
+    return {"owner_id": owner.pk, "reservation": quotas.reserve(owner, amounts)}
+
+
+# Power and delete.
+
+
+POWER = {
+    "start": "Start",
+    "shutdown": "Shut down",
+    "destroy": "Force off",
+    "reboot": "Reboot",
+    "reset": "Reset",
+    "suspend": "Suspend",
+    "resume": "Resume",
+}
+for _action, _label in POWER.items():
+    declare(Action(f"guest.{_action}", _label, _action, params=NoParams, check=_present, run=runners.power(_action)))
+
+
+@dataclass(frozen=True)
+class Deletion:
+    remove_volumes: bool = False  # its disks and its own cloud-init seed, never shared media
+
+
+GUEST_DELETE = declare(Action("guest.delete", "Delete", "delete", params=Deletion, check=_present, run=runners.delete))
+
+
+# Creation.
+
+
+@dataclass(frozen=True)
+class Template:
+    pool_uuid: str
+    name: str
+    path: str
+    format: str
+
+
+@dataclass(frozen=True)
+class NicChoice:
+    kind: str  # network or bridge
+    source: str
+
+
+@dataclass(frozen=True)
+class NewGuest:
+    name: str
+    vcpus: int
+    memory_mib: int
+    disk_bytes: int
+    pool_uuid: str
+    source: str  # blank, iso, template or cloud
+    firmware: str = "bios"
+    start: bool = True
+    iso_path: str = ""
+    template: Template | None = None
+    clone_mode: str = "linked"  # linked (a qcow2 overlay) or full (a copy)
+    ssh_keys: tuple[str, ...] = ()
+    user_data: str = ""
+    nic: NicChoice | None = None
+
+
+def _reserve_new_guest(actor, host, params):
+    amounts = {
+        "guests": 1,
+        "vcpus": params.vcpus,
+        "memory_mib": params.memory_mib,
+        "disk_gib": math.ceil(params.disk_bytes / GIB),
+    }
+    return _reserve(actor, amounts)
+
+
+GUEST_CREATE = declare(
+    Action(
+        "guest.create",
+        "Create guest",
+        "guest.create",
+        params=NewGuest,
+        reserve=_reserve_new_guest,
+        run=runners.create,
+        describe=lambda host, params: f"{params.name} on {host.name}",
+    )
+)
+
+
+# Changes to a guest.
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str
+    description: str = ""
+    autostart: bool = False
+    boot: tuple[str, ...] = ("hd",)
+
+
+@dataclass(frozen=True)
+class Size:
+    vcpus: int
+    memory_mib: int
+
+
+def _reserve_growth(actor, guest, params):
+    return _reserve(
+        guest.owner, {"vcpus": params.vcpus - guest.vcpus, "memory_mib": params.memory_mib - guest.memory_mib}
+    )
+
+
+@dataclass(frozen=True)
+class NewDisk:
+    pool_uuid: str
+    volume_name: str
+    capacity: int  # bytes
+    format: str = "qcow2"
+
+
+def _reserve_new_disk(actor, guest, params):
+    return _reserve(guest.owner, {"disk_gib": math.ceil(params.capacity / GIB)})
+
+
+@dataclass(frozen=True)
+class DiskRef:
+    target: str
+    delete_volume: bool = False
+
+
+@dataclass(frozen=True)
+class DiskSize:
+    target: str
+    capacity: int  # bytes
+
+
+def _reserve_disk_growth(actor, guest, params):
+    return _reserve(guest.owner, {"disk_gib": math.ceil((params.capacity - disk_bytes(guest, params.target)) / GIB)})
+
+
+@dataclass(frozen=True)
+class Media:
+    path: str = ""  # an ISO on the guest's host; empty ejects
+
+
+@dataclass(frozen=True)
+class NicRef:
+    mac: str
+
+
+@dataclass(frozen=True)
+class NicMove:
+    mac: str
+    kind: str
+    source: str
+
+
+@dataclass(frozen=True)
+class NewSnapshot:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class Copy:
+    name: str
+    mode: str = "linked"  # linked (qcow2 overlays) or full (copies)
+
+
+def _reserve_copy(actor, guest, params):
+    """The copy belongs to whoever makes it, so it counts against their quota."""
+    amounts = {
+        "guests": 1,
+        "vcpus": guest.vcpus,
+        "memory_mib": guest.memory_mib,
+        "disk_gib": math.ceil(disk_bytes(guest) / GIB),
+    }
+    return _reserve(actor, amounts)
+
+
+def _change(name, label, permission, params, run, *, check=_present, reserve=None):
+    return declare(Action(name, label, permission, params=params, check=check, reserve=reserve, run=run))
+
+
+_change("guest.configure", "Change settings", "configure", Settings, runners.configure)
+_change("guest.resize", "Resize", "configure", Size, runners.resize, reserve=_reserve_growth)
+_change("guest.disk-add", "Add disk", "configure", NewDisk, runners.add_disk, reserve=_reserve_new_disk)
+_change("guest.disk-detach", "Detach disk", "configure", DiskRef, runners.detach_disk)
+_change("guest.disk-grow", "Grow disk", "configure", DiskSize, runners.grow_disk, reserve=_reserve_disk_growth)
+_change("guest.media", "Change CD-ROM", "configure", Media, runners.media)
+_change("guest.nic-add", "Add network interface", "configure", NicChoice, runners.add_nic)
+_change("guest.nic-remove", "Remove network interface", "configure", NicRef, runners.remove_nic)
+_change("guest.nic-change", "Change network", "configure", NicMove, runners.change_nic)
+_change("guest.fs-freeze", "Freeze file systems", "configure", NoParams, runners.fs_freeze, check=_running)
+_change("guest.fs-thaw", "Thaw file systems", "configure", NoParams, runners.fs_thaw, check=_running)
+_change("guest.snapshot-create", "Take snapshot", "snapshot", NewSnapshot, runners.snapshot_create)
+_change("guest.snapshot-revert", "Revert to snapshot", "snapshot", SnapshotRef, runners.snapshot_revert)
+_change("guest.snapshot-delete", "Delete snapshot", "snapshot", SnapshotRef, runners.snapshot_delete)
+_change("guest.clone", "Clone", "clone", Copy, runners.clone, check=_shut_off, reserve=_reserve_copy)
+
+
+# Sharing: ownership and grants (quick).
+
+
+@dataclass(frozen=True)
+class NewOwner:
+    user: object  # a user
+
+
+def _transfer(actor, guest, params):
+    """Give the guest to another user, if it fits in their quota."""
+    quotas.reserve(
+        params.user,
+        {
+            "guests": 1,
+            "vcpus": guest.vcpus,
+            "memory_mib": guest.memory_mib,
+            "disk_gib": math.ceil(disk_bytes(guest) / GIB),
+        },
+    )
+    previous = guest.owner_id
+    guest.owner = params.user
+    guest.save(update_fields=["owner"])
+    access_changed([previous] if previous else [])
+    return guest
+
+
+@dataclass(frozen=True)
+class NewGrant:
+    role: str
+    user: object = None  # a user, or
+    team: object = None  # a team
+
+
+def _grant(actor, guest, params):
+    grant, _ = Grant.objects.update_or_create(
+        guest=guest, user=params.user, team=params.team, defaults={"role": params.role, "granted_by": actor}
+    )
+    access_changed([params.user.pk] if params.user else params.team.members.values_list("pk", flat=True))
+    return grant
+
+
+@dataclass(frozen=True)
+class GrantRef:
+    grant: Grant
+
+
+def _revoke(actor, guest, params):
+    """Consoles its users may no longer open close at once."""
+    grant = params.grant
+    if grant.guest_id != guest.pk:
+        raise ValidationError("That grant is not on this guest.")
+    affected = [grant.user_id] if grant.user_id else list(grant.team.members.values_list("pk", flat=True))
+    grant.delete()
+    access_changed(affected)
+
+
+GUEST_TRANSFER = declare(
+    Action("guest.transfer", "Give guest", "share", params=NewOwner, check=_present, apply=_transfer)
+)
+GRANT_ADD = declare(Action("grant.add", "Share guest", "share", params=NewGrant, check=_present, apply=_grant))
+GRANT_REMOVE = declare(Action("grant.remove", "Revoke access", "share", params=GrantRef, apply=_revoke))
+
+
+# Flavors: size presets admins offer on the new-guest form.
+
+
+@dataclass(frozen=True)
+class NewFlavor:
+    name: str
+    vcpus: int
+    memory_mib: int
+    disk_gib: int
+
+
+@dataclass(frozen=True)
+class FlavorRef:
+    flavor: Flavor
+
+
+def _flavor_name_free(actor, target, params):
+    if Flavor.objects.filter(name=params.name).exists():
+        raise ValidationError(f"There is already a flavor named {params.name}.")
+
+
+def _add_flavor(actor, target, params):
+    return Flavor.objects.create(
+        name=params.name, vcpus=params.vcpus, memory_mib=params.memory_mib, disk_gib=params.disk_gib
+    )
+
+
+def _remove_flavor(actor, target, params):
+    params.flavor.delete()
+
+
+FLAVOR_ADD = declare(
+    Action(
+        "flavor.add",
+        "Add flavor",
+        "flavor.manage",
+        params=NewFlavor,
+        check=_flavor_name_free,
+        apply=_add_flavor,
+        describe=lambda target, params: params.name,
+    )
+)
+FLAVOR_REMOVE = declare(
+    Action(
+        "flavor.remove",
+        "Remove flavor",
+        "flavor.manage",
+        params=FlavorRef,
+        apply=_remove_flavor,
+        describe=lambda target, params: params.flavor.name,
+    )
+)
 FLAVOR_PUBLISH = publication("flavor", "flavor.manage")

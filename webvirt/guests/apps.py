@@ -10,7 +10,7 @@ class GuestsConfig(AppConfig):
         from webvirt.accounts.quotas import count_owned
         from webvirt.hosts.sync import register_inventory
 
-        from . import actions, change_operations, inventory, operations, quotas, roles  # noqa: F401
+        from . import actions, inventory, quotas, roles  # noqa: F401  (actions: declares the guest actions)
 
         roles.register()
         count_owned(quotas.owned_by)

@@ -3,10 +3,12 @@ choices come from the guest's own devices and its host's inventory."""
 
 from django import forms
 
+from webvirt.core.actions import NoParams
 from webvirt.core.policy import published_to
 from webvirt.core.validators import validate_object_name
 from webvirt.storage.models import Volume
 
+from . import actions
 from .models import Guest
 
 GIB = 2**30
@@ -28,7 +30,8 @@ class GuestChangeForm(forms.Form):
         self.guest, self.user = guest, user
 
     def params(self):
-        return dict(self.cleaned_data)
+        """The action's typed parameters (guests/actions.py)."""
+        raise NotImplementedError
 
 
 class NetworkChoiceMixin:
@@ -66,12 +69,12 @@ class SettingsForm(GuestChangeForm):
 
     def params(self):
         data = self.cleaned_data
-        return {
-            "name": data["name"],
-            "description": data["description"],
-            "autostart": data["autostart"],
-            "boot": data["boot"].split(","),
-        }
+        return actions.Settings(
+            name=data["name"],
+            description=data["description"],
+            autostart=data["autostart"],
+            boot=tuple(data["boot"].split(",")),
+        )
 
 
 class ResizeForm(GuestChangeForm):
@@ -87,6 +90,9 @@ class ResizeForm(GuestChangeForm):
         if host.memory_mib and data.get("memory_mib", 0) > host.memory_mib:
             self.add_error("memory_mib", f"{host.name} has {host.memory_mib} MiB of memory.")
         return data
+
+    def params(self):
+        return actions.Size(vcpus=self.cleaned_data["vcpus"], memory_mib=self.cleaned_data["memory_mib"])
 
 
 class DiskAddForm(GuestChangeForm):
@@ -116,8 +122,12 @@ class DiskAddForm(GuestChangeForm):
 
     def params(self):
         data = self.cleaned_data
-        keys = ("volume_name", "capacity", "format")
-        return {"pool_uuid": data["pool"].uuid, **{key: data[key] for key in keys}}
+        return actions.NewDisk(
+            pool_uuid=data["pool"].uuid,
+            volume_name=data["volume_name"],
+            capacity=data["capacity"],
+            format=data["format"],
+        )
 
 
 class DiskChoiceMixin:
@@ -146,7 +156,7 @@ class DiskGrowForm(DiskChoiceMixin, GuestChangeForm):
         return data
 
     def params(self):
-        return {"target": self.cleaned_data["target"], "capacity": self.cleaned_data["capacity"]}
+        return actions.DiskSize(target=self.cleaned_data["target"], capacity=self.cleaned_data["capacity"])
 
 
 class DiskDetachForm(DiskChoiceMixin, GuestChangeForm):
@@ -156,6 +166,9 @@ class DiskDetachForm(DiskChoiceMixin, GuestChangeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._disk_field()
+
+    def params(self):
+        return actions.DiskRef(target=self.cleaned_data["target"], delete_volume=self.cleaned_data["delete_volume"])
 
 
 class MediaForm(GuestChangeForm):
@@ -170,7 +183,7 @@ class MediaForm(GuestChangeForm):
 
     def params(self):
         iso = self.cleaned_data["iso"]
-        return {"path": iso.path if iso else ""}
+        return actions.Media(path=iso.path if iso else "")
 
 
 class NicAddForm(NetworkChoiceMixin, GuestChangeForm):
@@ -189,7 +202,7 @@ class NicAddForm(NetworkChoiceMixin, GuestChangeForm):
         return data
 
     def params(self):
-        return self.cleaned_data["source_spec"]
+        return actions.NicChoice(**self.cleaned_data["source_spec"])
 
 
 class NicChoiceMixin:
@@ -207,7 +220,7 @@ class NicChangeForm(NicChoiceMixin, NicAddForm):
         self._nic_field()
 
     def params(self):
-        return {"mac": self.cleaned_data["mac"], **self.cleaned_data["source_spec"]}
+        return actions.NicMove(mac=self.cleaned_data["mac"], **self.cleaned_data["source_spec"])
 
 
 class NicRemoveForm(NicChoiceMixin, GuestChangeForm):
@@ -216,6 +229,9 @@ class NicRemoveForm(NicChoiceMixin, GuestChangeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._nic_field()
+
+    def params(self):
+        return actions.NicRef(mac=self.cleaned_data["mac"])
 
 
 class FileSystemsForm(GuestChangeForm):
@@ -231,6 +247,9 @@ class FileSystemsForm(GuestChangeForm):
             raise forms.ValidationError("Start the guest first: only a running guest's agent can do this.")
         return data
 
+    def params(self):
+        return NoParams()
+
 
 class SnapshotCreateForm(GuestChangeForm):
     kind = "guest.snapshot-create"
@@ -243,6 +262,9 @@ class SnapshotCreateForm(GuestChangeForm):
             raise forms.ValidationError(f"{self.guest.name} already has a snapshot named {name}.")
         return name
 
+    def params(self):
+        return actions.NewSnapshot(name=self.cleaned_data["name"], description=self.cleaned_data["description"])
+
 
 class SnapshotChoiceForm(GuestChangeForm):
     name = forms.ChoiceField()
@@ -251,6 +273,9 @@ class SnapshotChoiceForm(GuestChangeForm):
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.fields["name"].choices = [(s.name, s.name) for s in self.guest.snapshots.all()]
+
+    def params(self):
+        return actions.SnapshotRef(name=self.cleaned_data["name"])
 
 
 class CloneForm(GuestChangeForm):
@@ -269,6 +294,9 @@ class CloneForm(GuestChangeForm):
         if self.guest.is_active:
             raise forms.ValidationError("Shut the guest down to clone it.")
         return data
+
+    def params(self):
+        return actions.Copy(name=self.cleaned_data["name"], mode=self.cleaned_data["mode"])
 
 
 CHANGE_FORMS = {

@@ -8,6 +8,7 @@ from webvirt.core.validators import validate_object_name
 from webvirt.guests.cloudinit import UserDataError, parse_user_data
 from webvirt.storage.models import Volume
 
+from . import actions
 from .models import Disk, Flavor, Guest
 
 GIB = 2**30
@@ -207,35 +208,32 @@ class GuestCreateForm(forms.Form):
         data = self.cleaned_data
         template = data.get("template") if data["source"] in {"template", "cloud"} else None
         iso = data.get("iso") if data["source"] == "iso" else None
-        return {
-            "name": data["name"],
-            "vcpus": data["vcpus"],
-            "memory_mib": data["memory_mib"],
-            "disk_bytes": data["disk_gib"] * GIB,
-            "pool_uuid": data["pool"].uuid,
-            "source": data["source"],
-            "iso_path": iso.path if iso else "",
-            "template": {
-                "pool_uuid": template.pool.uuid,
-                "name": template.name,
-                "path": template.path,
-                "format": template.format,
-            }
+        nic = None
+        if data.get("network"):
+            nic = actions.NicChoice(kind="network", source=data["network"].name)
+        elif (data.get("bridge") or "").strip():
+            nic = actions.NicChoice(kind="bridge", source=data["bridge"].strip())
+        cloud = data["source"] == "cloud"
+        return actions.NewGuest(
+            name=data["name"],
+            vcpus=data["vcpus"],
+            memory_mib=data["memory_mib"],
+            disk_bytes=data["disk_gib"] * GIB,
+            pool_uuid=data["pool"].uuid,
+            source=data["source"],
+            iso_path=iso.path if iso else "",
+            template=actions.Template(
+                pool_uuid=template.pool.uuid, name=template.name, path=template.path, format=template.format
+            )
             if template
             else None,
-            "clone_mode": data.get("clone_mode") or "linked",
-            "ssh_keys": data.get("ssh_keys", "").splitlines() if data["source"] == "cloud" else [],
-            "user_data": data.get("user_data", "") if data["source"] == "cloud" else "",
-            "nic": (
-                {"kind": "network", "source": data["network"].name}
-                if data.get("network")
-                else {"kind": "bridge", "source": data["bridge"].strip()}
-                if (data.get("bridge") or "").strip()
-                else None
-            ),
-            "firmware": data["firmware"],
-            "start": data["start"],
-        }
+            clone_mode=data.get("clone_mode") or "linked",
+            ssh_keys=tuple(data.get("ssh_keys", "").splitlines()) if cloud else (),
+            user_data=data.get("user_data", "") if cloud else "",
+            nic=nic,
+            firmware=data["firmware"],
+            start=data["start"],
+        )
 
 
 class FlavorForm(forms.ModelForm):
@@ -249,3 +247,9 @@ class FlavorForm(forms.ModelForm):
         if data.get("vcpus") == 0 or data.get("memory_mib", 64) < 64 or data.get("disk_gib") == 0:
             raise forms.ValidationError("A flavor needs at least 1 vCPU, 64 MiB of memory and 1 GiB of disk.")
         return data
+
+    def params(self):
+        data = self.cleaned_data
+        return actions.NewFlavor(
+            name=data["name"], vcpus=data["vcpus"], memory_mib=data["memory_mib"], disk_gib=data["disk_gib"]
+        )

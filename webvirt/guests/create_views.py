@@ -5,10 +5,11 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from webvirt.core import audit, policy
+from webvirt.core import policy
+from webvirt.core.actions import perform
 from webvirt.hosts.models import Host
 
-from . import services
+from .actions import FlavorRef
 from .create_forms import FlavorForm, GuestCreateForm, HostChoiceForm
 from .models import Flavor
 
@@ -28,7 +29,7 @@ def guest_create(request):
     form = GuestCreateForm(request.POST or None, host=host, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            operation = services.guest_create(host=host, actor=request.user, params=form.params())
+            operation = perform("guest.create", actor=request.user, target=host, params=form.params())
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -46,10 +47,13 @@ def flavor_list(request):
     policy.require(request.user, "flavor.manage")
     form = FlavorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        flavor = form.save()
-        audit.record(request.user, "flavor.add", flavor.name)
-        messages.success(request, f"Added flavor {flavor.name}.")
-        return redirect("guests:flavors")
+        try:
+            flavor = perform("flavor.add", actor=request.user, params=form.params())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Added flavor {flavor.name}.")
+            return redirect("guests:flavors")
     return render(
         request, "guests/flavor_list.html", {"flavors": Flavor.objects.prefetch_related("teams"), "form": form}
     )
@@ -59,7 +63,6 @@ def flavor_list(request):
 def flavor_delete(request, pk):
     policy.require(request.user, "flavor.manage")
     flavor = get_object_or_404(Flavor, pk=pk)
-    flavor.delete()
-    audit.record(request.user, "flavor.remove", flavor.name)
+    perform("flavor.remove", actor=request.user, params=FlavorRef(flavor))
     messages.success(request, f"Removed flavor {flavor.name}.")
     return redirect("guests:flavors")

@@ -10,8 +10,9 @@ from dataclasses import asdict, astuple
 from django.db import transaction
 from django.utils import timezone
 
-from webvirt.consoles import errors as console_errors
-from webvirt.consoles.notify import close_consoles
+from webvirt import hypervisor
+from webvirt.core import events
+from webvirt.hypervisor import GuestNotFound
 
 from .models import Disk, Guest, Nic, Snapshot
 
@@ -120,31 +121,55 @@ def apply_guests(host, facts_list, *, complete):
     if created or devices_changed:
         _replace_devices(created + devices_changed)
     Guest.objects.filter(host=host, uuid__in=uuids).update(synced_at=now)
+    gone = []
     if complete:
         vanished = Guest.objects.filter(host=host, gone_at__isnull=True).exclude(uuid__in=uuids)
-        gone = list(vanished.values_list("pk", flat=True))
+        gone = list(vanished)
         vanished.update(gone_at=now)
-        _close_consoles_on_commit(gone, "The guest no longer exists.")
     Guest.objects.filter(pk__in=stopped).update(filesystems_frozen=None)  # what a freeze did ends with the guest
-    _close_consoles_on_commit(stopped, "The guest stopped.")
+    _publish([guest for guest, _ in created] + changed, gone)
     return len(created), len(changed)
 
 
-def _close_consoles_on_commit(guest_ids, reason):
-    for guest_id in guest_ids:
-        transaction.on_commit(
-            lambda guest_id=guest_id: close_consoles(guest_id, code=console_errors.GUEST_STOPPED, reason=reason)
-        )
+def _publish(changed, gone):
+    """One event per guest that changed (its page, its consoles), one per host (lists)."""
+    for guest in changed:
+        events.publish("guest.changed", groups=[events.guest_group(guest.pk)], **_state(guest, gone=False))
+    for guest in gone:
+        events.publish("guest.changed", groups=[events.guest_group(guest.pk)], **_state(guest, gone=True))
+    for host_id in {guest.host_id for guest in [*changed, *gone]}:
+        events.publish("inventory.changed", groups=[events.host_group(host_id), events.GUEST_LISTS], host_id=host_id)
+
+
+def _state(guest, *, gone):
+    return {
+        "guest_id": guest.pk,
+        "host_id": guest.host_id,
+        "state": guest.state,
+        "active": guest.is_active,
+        "gone": gone,
+    }
 
 
 def mark_gone(guest):
     if guest.gone_at is None:
         guest.gone_at = timezone.now()
         guest.save(update_fields=["gone_at"])
-        _close_consoles_on_commit([guest.pk], "The guest no longer exists.")
+        _publish([], [guest])
 
 
 def apply_listing(host, guests):
     """A full resync's guests (hosts/sync.py): the ones not listed are gone."""
     created, changed = apply_guests(host, guests, complete=True)
     return f"{len(guests)} guests ({created} new, {changed} changed)"
+
+
+def refresh_guest(guest):
+    """Re-read one guest after acting on it; a guest the host no longer has is marked gone."""
+    spec = guest.host.connection_spec()
+    try:
+        facts = hypervisor.read_guest(spec, guest.uuid)
+    except GuestNotFound:
+        mark_gone(guest)
+        return
+    apply_guests(guest.host, [facts], complete=False)

@@ -68,6 +68,12 @@ class Guest(models.Model):
     def get_absolute_url(self):
         return reverse("guests:detail", args=[self.pk])
 
+    def audit_name(self):
+        return f"{self.name} on {self.host.name}"
+
+    def operation_links(self):
+        return {"host": self.host, "guest": self}
+
     @property
     def is_gone(self):
         return self.gone_at is not None

@@ -7,12 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from webvirt.core import policy
+from webvirt.core.actions import get as action
+from webvirt.core.actions import perform
 from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
-from webvirt.hypervisor import POWER_ACTIONS
 
-from . import services
+from . import actions
 from .change_forms import CHANGE_FORMS
 from .forms import DeleteForm, GrantForm, GuestFilterForm, RevokeForm, TransferForm
 from .models import Guest
@@ -90,9 +91,7 @@ def guest_detail(request, pk):
             for what, factory in CHANGE_FORMS.items()
         }
         context["change_forms"] = {
-            what: form
-            for what, form in forms.items()
-            if policy.can(request.user, services.CHANGE_ACTIONS[form.kind], guest)
+            what: form for what, form in forms.items() if policy.can(request.user, action(form.kind).permission, guest)
         }
     return render(request, "guests/guest_detail.html", context)
 
@@ -105,10 +104,10 @@ def guest_change(request, pk, what):
         raise Http404("No such change.")
     guest = _guest(request, pk)
     form = factory(request.POST, guest=guest, user=request.user)
-    policy.require(request.user, services.CHANGE_ACTIONS[form.kind], guest)
+    policy.require(request.user, action(form.kind).permission, guest)
     if form.is_valid():
         try:
-            operation = services.guest_change(guest=guest, actor=request.user, kind=form.kind, params=form.params())
+            operation = perform(form.kind, actor=request.user, target=guest, params=form.params())
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -124,9 +123,8 @@ def snapshot_revert(request, pk, snapshot_id):
     snapshot = get_object_or_404(guest.snapshots, pk=snapshot_id)
     if request.method == "POST":
         try:
-            operation = services.guest_change(
-                guest=guest, actor=request.user, kind="guest.snapshot-revert", params={"name": snapshot.name}
-            )
+            params = actions.SnapshotRef(name=snapshot.name)
+            operation = perform("guest.snapshot-revert", actor=request.user, target=guest, params=params)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -138,9 +136,13 @@ def snapshot_revert(request, pk, snapshot_id):
 
 @require_POST
 def guest_power(request, pk, action):
-    guest = _guest(request, pk, action if action in POWER_ACTIONS else None)
+    if action not in actions.POWER:
+        guest = _guest(request, pk)
+        messages.error(request, f"Unknown power action {action!r}.")
+        return redirect(guest)
+    guest = _guest(request, pk, action)
     try:
-        operation = services.guest_power(guest=guest, action=action, actor=request.user)
+        operation = perform(f"guest.{action}", actor=request.user, target=guest)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -153,7 +155,8 @@ def guest_delete(request, pk):
     form = DeleteForm(request.POST or None, guest=guest)
     if request.method == "POST" and form.is_valid():
         try:
-            services.guest_delete(guest=guest, actor=request.user, remove_volumes=form.cleaned_data["remove_volumes"])
+            params = actions.Deletion(remove_volumes=form.cleaned_data["remove_volumes"])
+            perform("guest.delete", actor=request.user, target=guest, params=params)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -173,23 +176,22 @@ def guest_access(request, pk):
             if not form.is_valid():
                 raise ValidationError(form_problems(form))
             grant = form.cleaned_data["remove"]
-            services.grant_remove(grant=grant, actor=request.user)
+            perform("grant.remove", actor=request.user, target=guest, params=actions.GrantRef(grant))
             messages.info(request, f"Revoked {grant.role} for {grant.grantee}.")
         elif "new_owner" in request.POST:
             form = TransferForm(request.POST)
             if not form.is_valid():
                 raise ValidationError(form_problems(form))
             new_owner = form.cleaned_data["new_owner"]
-            services.guest_transfer(guest=guest, actor=request.user, new_owner=new_owner)
+            perform("guest.transfer", actor=request.user, target=guest, params=actions.NewOwner(new_owner))
             messages.info(request, f"{guest.name} now belongs to {new_owner.get_username()}.")
         else:
             form = GrantForm(request.POST)
             if not form.is_valid():
                 raise ValidationError(form_problems(form))
             data = form.cleaned_data
-            grant = services.grant_add(
-                guest=guest, actor=request.user, role=data["role"], user=data.get("user"), team=data.get("team")
-            )
+            params = actions.NewGrant(role=data["role"], user=data.get("user"), team=data.get("team"))
+            grant = perform("grant.add", actor=request.user, target=guest, params=params)
             messages.info(request, f"{grant.grantee} is now {grant.role} of {guest.name}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
