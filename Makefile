@@ -15,6 +15,7 @@ run: deps
 test: deps services tiny-linux
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	WEBVIRT_FAST_PASSWORD_HASHING=1 $(PY) -m pytest
 
 deps: $(VENV)/.installed
@@ -36,7 +37,7 @@ services:
 	deploy/dev/start-services.sh
 
 lint: deps
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports
 
 bench: deps services
 	$(PY) bench/inventory.py

@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from webvirt.guests.models import Guest
+from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor.guest_config import resize
 
 
@@ -39,10 +40,10 @@ def test_autostart_buttons_say_what_they_do(admin_client, storage_host, pool):
 def test_one_vcpu_is_singular(admin_client, make_test_host):
     host = make_test_host(guests=[{"name": "solo", "state": "shutoff"}])
     guest = Guest.objects.get(host=host, name="solo")
-    assert resize(host.connection_spec(), guest.uuid, vcpus=1, memory_mib=128) == (
+    assert resize(connection_spec(host), guest.uuid, vcpus=1, memory_mib=128) == (
         "1 vCPU and 128 MiB from the next start."
     )
-    assert resize(host.connection_spec(), guest.uuid, vcpus=2, memory_mib=128) == (
+    assert resize(connection_spec(host), guest.uuid, vcpus=2, memory_mib=128) == (
         "2 vCPUs and 128 MiB from the next start."
     )
 

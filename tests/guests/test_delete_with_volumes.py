@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from webvirt.core.models import Operation
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor import DiskSpec, build_domain
@@ -37,7 +38,7 @@ def host(db, tmp_path):
         disks=[DiskSpec(f"{IMAGES}/vm.qcow2"), DiskSpec(f"{IMAGES}/shared.iso", "cdrom", "raw")],
         seed_path=f"{IMAGES}/vm-seed.iso",
     )
-    with session(host.connection_spec()) as conn:
+    with session(connection_spec(host)) as conn:
         conn.defineXML(xml)
     sync_host(host)
     return host
@@ -73,7 +74,7 @@ def test_delete_with_volumes_takes_the_ejected_seed_and_leaves_the_shared_iso(ho
 
 
 def test_a_seed_image_another_guest_uses_is_kept_with_a_note(host, delete):
-    with session(host.connection_spec()) as conn:  # e.g. a copy of the guest, with the seed still inserted
+    with session(connection_spec(host)) as conn:  # e.g. a copy of the guest, with the seed still inserted
         conn.defineXML(
             build_domain(
                 name="copy",

@@ -5,6 +5,7 @@ import uuid
 from webvirt import hypervisor
 from webvirt.guests.inventory import apply_guests
 from webvirt.guests.models import Disk, Guest, Nic
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor import DiskFacts, GuestFacts, NicFacts
 
@@ -57,7 +58,7 @@ def test_vanished_guests_are_marked_gone_and_come_back(test_host):
 
 def test_unchanged_resync_writes_nothing_but_the_sync_time(test_host, django_assert_max_num_queries):
     """What the host reports, applied again: only synced_at moves, and disks and NICs keep their rows."""
-    reported = hypervisor.list_guests(test_host.connection_spec())
+    reported = hypervisor.list_guests(connection_spec(test_host))
     assert sorted(facts.name for facts in reported) == ["alpha", "beta"]
 
     def rows():

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from webvirt.core.models import Operation
 from webvirt.guests.models import Snapshot
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor import DiskSpec, build_domain
@@ -30,7 +31,7 @@ def guest(db, tmp_path):
     path = tmp_path / "host.xml"
     path.write_text(HOST_XML)
     host = Host.objects.create(name="store", transport="test", test_path=str(path))
-    with session(host.connection_spec()) as conn:
+    with session(connection_spec(host)) as conn:
         domain = conn.defineXML(definition(vcpus=1, disks=[DiskSpec(f"{IMAGES}/vm.qcow2")]))
         domain.snapshotCreateXML("<domainsnapshot><name>clean</name></domainsnapshot>", 0)
         disks = [DiskSpec(f"{IMAGES}/vm.qcow2"), DiskSpec(f"{IMAGES}/data.qcow2")]
@@ -84,7 +85,7 @@ def test_the_revert_names_the_disk_it_left_unused_and_where_it_is(guest, revert)
 
 
 def test_a_disk_another_guest_still_uses_needs_no_note(guest, revert):
-    with session(guest.host.connection_spec()) as conn:
+    with session(connection_spec(guest.host)) as conn:
         conn.defineXML(definition(name="other", vcpus=1, disks=[DiskSpec(f"{IMAGES}/data.qcow2")]))
     assert revert(guest).message == "Reverted to clean."
 

@@ -5,6 +5,7 @@ import pytest
 from webvirt import hypervisor
 from webvirt.guests import watcher as watcher_module
 from webvirt.guests.watcher import HostWatcher
+from webvirt.hosts.connections import connection_spec
 
 
 def drain(watcher, wait_s=0.5):
@@ -37,7 +38,7 @@ def test_a_failed_catch_up_sync_leaves_no_registration_behind(test_host, monkeyp
         assert len(failures) == 3 and list(watcher.watches) == [test_host.pk]
         drain(watcher, wait_s=0.2)
         alpha = test_host.guests.get(name="alpha")
-        hypervisor.power(test_host.connection_spec(), alpha.uuid, "destroy")
+        hypervisor.power(connection_spec(test_host), alpha.uuid, "destroy")
         events = [event for event in drain(watcher) if event[1] == alpha.uuid]
         assert events == [(test_host.pk, alpha.uuid, "stopped")]
     finally:
@@ -47,4 +48,4 @@ def test_a_failed_catch_up_sync_leaves_no_registration_behind(test_host, monkeyp
 @pytest.fixture(autouse=True)
 def _no_leftover_connections(test_host):
     yield
-    hypervisor.forget_connection(test_host.connection_spec())
+    hypervisor.forget_connection(connection_spec(test_host))

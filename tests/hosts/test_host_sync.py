@@ -11,6 +11,7 @@ from django.urls import reverse
 from webvirt import hypervisor
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor import HostUnreachable, guest_config, networks, storage
@@ -138,7 +139,7 @@ def test_every_call_gives_up_after_the_configured_timeout(db, settings, silent_s
     """WEBVIRT_CONNECT_TIMEOUT reaches every hypervisor call through the host's connection spec."""
     settings.WEBVIRT_CONNECT_TIMEOUT = 0.5
     host = Host(name="hung", transport="tcp", hostname="127.0.0.1", port=silent_server, username="u")
-    spec = host.connection_spec()
+    spec = connection_spec(host)
     assert spec.timeout == 0.5
     started = time.monotonic()
     with pytest.raises(HostUnreachable, match=r"within 0\.5 s"):

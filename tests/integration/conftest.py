@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from webvirt import hypervisor
 from webvirt.core.models import Operation
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 
@@ -61,7 +62,7 @@ def tiny_guest(local_host):
         disks=[hypervisor.DiskSpec(path=disk)],
         boot_menu_ms=60000,  # SeaBIOS waits on "Press ESC for boot menu": a screen that reacts to a key
     )
-    guest_uuid = hypervisor.define_guest(local_host.connection_spec(), xml)
+    guest_uuid = hypervisor.define_guest(connection_spec(local_host), xml)
     sync_host(local_host)
     guest = local_host.guests.get(uuid=guest_uuid)
     yield guest
@@ -237,7 +238,7 @@ def running_guest(tiny_guest):
     """The tiny guest, started, with its row refreshed (VNC port and all)."""
     from webvirt.guests.inventory import refresh_guest
 
-    hypervisor.power(tiny_guest.host.connection_spec(), tiny_guest.uuid, "start")
+    hypervisor.power(connection_spec(tiny_guest.host), tiny_guest.uuid, "start")
     refresh_guest(tiny_guest)
     tiny_guest.refresh_from_db()
     return tiny_guest

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import PASSWORD, UserFactory
 from webvirt import hypervisor
 from webvirt.consoles import tickets
+from webvirt.hosts.connections import connection_spec
 
 from .conftest import ARTIFACTS, REPO, _free_port, wait_for_port
 
@@ -168,7 +169,7 @@ def test_serial_console_in_the_browser(start_app, browser, running_guest):
     page.wait_for_selector("#console-state[data-state=connected]", timeout=20000)
     page.wait_for_timeout(2000)  # QEMU notices a new reader of its pty within a second; until then it drops output
     page.evaluate("() => window.webvirtSerial.terminal.reset()")  # forget the boot before this reset
-    hypervisor.power(running_guest.host.connection_spec(), running_guest.uuid, "reset")
+    hypervisor.power(connection_spec(running_guest.host), running_guest.uuid, "reset")
     wait_for(page, SERIAL_TEXT, lambda text: "Press ESC for boot menu" in text)
     page.click("#screen")
     page.keyboard.press("Escape")

@@ -12,6 +12,7 @@ from webvirt import hypervisor
 from webvirt.core.models import Operation
 from webvirt.guests.inventory import refresh_guest
 from webvirt.guests.models import Guest
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor import networks as nets
 from webvirt.storage.inventory import refresh_storage
@@ -33,7 +34,7 @@ def pool_dir(tiny_guest):
 def lab_network(local_host):
     name = f"wvt-{uuid.uuid4().hex[:6]}"
     octet = int(uuid.uuid4().hex[:2], 16)
-    spec = local_host.connection_spec()
+    spec = connection_spec(local_host)
     nets.define_network(spec, nets.build_network_xml(name=name, mode="isolated", ipv4_cidr=f"10.214.{octet}.1/24"))
     from webvirt.networks.inventory import refresh_networks
 
@@ -114,7 +115,7 @@ def test_nics_add_move_and_remove(change, running_guest, lab_network, local_host
     assert (nic.kind, nic.source, nic.model) == ("network", lab_network.name, "virtio")
     other = f"wvt-{uuid.uuid4().hex[:6]}"
     nets.define_network(
-        local_host.connection_spec(), nets.build_network_xml(name=other, mode="isolated", ipv4_cidr="10.215.9.1/24")
+        connection_spec(local_host), nets.build_network_xml(name=other, mode="isolated", ipv4_cidr="10.215.9.1/24")
     )
     try:
         from webvirt.networks.inventory import refresh_networks
@@ -200,7 +201,7 @@ def test_detaching_with_delete_keeps_a_volume_another_guest_uses(change, tiny_gu
         vcpus=1,
         disks=[hypervisor.DiskSpec(path=source)],
     )
-    hypervisor.define_guest(local_host.connection_spec(), xml)
+    hypervisor.define_guest(connection_spec(local_host), xml)
     try:
         operation = change(tiny_guest, "disk_detach", {"target": "vda", "delete_volume": "on"})
         assert operation.message == f"Detached vda. Kept {source}: guest {twin} uses it."

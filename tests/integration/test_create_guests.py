@@ -16,6 +16,7 @@ from django.urls import reverse
 from webvirt import hypervisor
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
+from webvirt.hosts.connections import connection_spec
 from webvirt.storage.inventory import refresh_storage
 
 from .conftest import IMAGES, virsh
@@ -60,7 +61,7 @@ def create(admin_client, django_capture_on_commit_callbacks):
 
 def serial_output_after_reset(guest, needle, timeout=20):
     """Open the serial console, reset the guest, and read until `needle` appears."""
-    spec = guest.host.connection_spec()
+    spec = connection_spec(guest.host)
     console = hypervisor.SerialConsole(spec, guest.uuid, take_over=True)
     received, deadline = b"", time.monotonic() + timeout
     try:

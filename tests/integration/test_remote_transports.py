@@ -19,6 +19,7 @@ from django.urls import reverse
 from webvirt import hypervisor
 from webvirt.core.actions import perform
 from webvirt.core.models import Operation
+from webvirt.hosts.connections import connection_spec, display_uri
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 
@@ -62,7 +63,7 @@ def test_tcp_host_with_sasl_password_syncs(remote_libvirtd, admin_client, django
         username=SASL_USER,
         password=remote_libvirtd.password,
     )
-    assert host.uri == f"qemu+tcp://{SASL_USER}@127.0.0.1:{remote_libvirtd.tcp_port}/system"
+    assert display_uri(host) == f"qemu+tcp://{SASL_USER}@127.0.0.1:{remote_libvirtd.tcp_port}/system"
     assert (host.reachable, host.hypervisor, host.last_error) == (True, "QEMU", "")
     assert host.libvirt_version and host.memory_mib > 0
     assert remote_libvirtd.password not in host.credentials
@@ -97,7 +98,7 @@ def test_tls_host_runs_a_guest_and_its_console(
     xml = hypervisor.build_domain(
         name=name, domain_type=host.preferred_domain_type, memory_mib=64, vcpus=1, vnc_listen="0.0.0.0"
     )
-    guest_uuid = hypervisor.define_guest(host.connection_spec(), xml)
+    guest_uuid = hypervisor.define_guest(connection_spec(host), xml)
     sync_host(host)
     guest = host.guests.get(uuid=guest_uuid)
     with django_capture_on_commit_callbacks(execute=True):
@@ -149,7 +150,7 @@ def test_a_host_that_stops_answering_mid_call_is_dropped_by_keepalive(remote_lib
     host.set_secrets({"password": remote_libvirtd.password})
     host.save()
     sync_host(host)  # connected and cached
-    spec, outcome = host.connection_spec(), {}
+    spec, outcome = connection_spec(host), {}
 
     def list_guests():
         try:

@@ -9,6 +9,7 @@ from tests.conftest import UserFactory
 from webvirt import hypervisor
 from webvirt.consoles import errors
 from webvirt.guests.models import Grant
+from webvirt.hosts.connections import connection_spec
 
 from ..consoles.conftest import communicator, serial_path, ticket_for
 
@@ -37,7 +38,7 @@ def serial_client(guest, user, takeover=False):
 
 
 def test_bios_output_keys_and_take_over(running_guest, admin):
-    spec = running_guest.host.connection_spec()
+    spec = connection_spec(running_guest.host)
 
     async def scenario():
         first = await sync_to_async(serial_client)(running_guest, admin)

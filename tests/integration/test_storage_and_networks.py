@@ -18,6 +18,7 @@ from webvirt.accounts.models import Quota
 from webvirt.core.actions import perform
 from webvirt.core.models import Operation
 from webvirt.guests.actions import NewDisk
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.sync import sync_host
 
 from .conftest import IMAGES, virsh
@@ -170,7 +171,7 @@ def test_quotas_hold_while_a_pool_is_stopped(run, pool, local_host, admin):
         vcpus=1,
         disks=[hypervisor.DiskSpec(path=pool.volumes.get(name="data.qcow2").path)],
     )
-    hypervisor.define_guest(local_host.connection_spec(), xml)
+    hypervisor.define_guest(connection_spec(local_host), xml)
     try:
         sync_host(local_host)
         owner = UserFactory(username="dev")

@@ -16,6 +16,7 @@ from webvirt.accounts.models import Team
 from webvirt.core.models import Operation
 from webvirt.guests.change_forms import DiskAddForm, MediaForm
 from webvirt.guests.create_forms import GuestCreateForm
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor.connection import session
@@ -68,7 +69,7 @@ def pool_action(pool, action):
 
 def on_the_host(host):
     """The same test-driver connection webvirt uses (the test driver keeps its state per connection)."""
-    return session(host.connection_spec())
+    return session(connection_spec(host))
 
 
 def test_a_stopped_pool_keeps_its_volumes_unavailable_until_it_lists_them_again(admin_client, host, run):

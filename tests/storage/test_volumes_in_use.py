@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor.connection import session
@@ -57,7 +58,7 @@ def host(db, tmp_path):
 
 def on_the_host(host):
     """The same test-driver connection webvirt uses (the test driver keeps its state per connection)."""
-    return session(host.connection_spec())
+    return session(connection_spec(host))
 
 
 @pytest.fixture

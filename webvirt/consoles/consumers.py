@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from webvirt import hypervisor
 from webvirt.core import events
+from webvirt.hosts.connections import connection_spec
 
 from . import errors, serial_sessions, tickets
 from .access import authorize, check_origin, still_permitted
@@ -38,7 +39,7 @@ def _prepare_serial(**kwargs):
         raise ConsoleRefused(errors.NO_DISPLAY, "The guest no longer exists.")
     if not guest.is_active:
         raise ConsoleRefused(errors.NOT_RUNNING, "The guest is not running.")
-    return guest, guest.host.connection_spec()
+    return guest, connection_spec(guest.host)
 
 
 class ConsoleConsumer(AsyncWebsocketConsumer):

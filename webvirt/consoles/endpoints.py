@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import asyncssh
 
+from webvirt.hosts.connections import connection_spec
+
 from . import errors
 from .errors import ConsoleRefused
 
@@ -61,7 +63,7 @@ def vnc_endpoint(guest):
             return Endpoint(socket_path=guest.vnc_socket)
         return Endpoint(address="127.0.0.1" if listen in LOOPBACK | WILDCARD else listen, port=guest.vnc_port)
     if host.transport == "ssh" and (guest.vnc_socket or listen in LOOPBACK):
-        spec = host.connection_spec()
+        spec = connection_spec(host)
         route = SshRoute(
             hostname=host.hostname,
             port=host.port or 22,

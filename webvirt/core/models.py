@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from .kinds import label_for
+
 
 class Operation(models.Model):
     """One slow action, written before its task is enqueued; pages read this row, never Celery."""
@@ -37,8 +39,6 @@ class Operation(models.Model):
 
     @property
     def label(self):
-        from .operations import label_for
-
         return label_for(self.kind)
 
     @property

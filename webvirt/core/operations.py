@@ -13,12 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import audit, events
+from .kinds import register_label
 from .models import Operation
 
 log = logging.getLogger(__name__)
 
 _HANDLERS = {}
-_LABELS = {}
 _CLEANUPS = {}
 _TIMEOUTS = {}
 
@@ -27,7 +27,7 @@ def register(kind, label, function, *, cleanup=None, timeout=None):
     """Run `function(operation) -> message` for Operations of `kind`; `cleanup(operation)` runs once
     it is finished, whatever the outcome (e.g. removing an uploaded file kept for retries)."""
     _HANDLERS[kind] = function
-    _LABELS[kind] = label
+    register_label(kind, label)
     if cleanup:
         _CLEANUPS[kind] = cleanup
     if timeout:
@@ -42,19 +42,6 @@ def handler(kind, label, *, cleanup=None):
         return function
 
     return decorate
-
-
-def host_spec(operation):
-    """The connection spec of the operation's host, or a clear failure if it was removed meanwhile."""
-    from webvirt.hypervisor import HypervisorError
-
-    if operation.host is None:
-        raise HypervisorError("The host was removed before this ran.")
-    return operation.host.connection_spec()
-
-
-def label_for(kind):
-    return _LABELS.get(kind, kind)
 
 
 def enqueue(*, kind, actor, target, host=None, guest=None, params=None):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from webvirt import hypervisor
 from webvirt.core import events
+from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor import GuestNotFound
 
 from .models import Disk, Guest, Nic, Snapshot
@@ -166,7 +167,7 @@ def apply_listing(host, guests):
 
 def refresh_guest(guest):
     """Re-read one guest after acting on it; a guest the host no longer has is marked gone."""
-    spec = guest.host.connection_spec()
+    spec = connection_spec(guest.host)
     try:
         facts = hypervisor.read_guest(spec, guest.uuid)
     except GuestNotFound:

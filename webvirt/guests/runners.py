@@ -8,6 +8,7 @@ from django.conf import settings
 
 from webvirt import hypervisor
 from webvirt.core.operations import report_progress
+from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor import GuestNotFound, HypervisorError, storage
 from webvirt.hypervisor import guest_config as config
 from webvirt.storage.inventory import refresh_storage
@@ -29,7 +30,7 @@ def _guest(operation):
 def power(action):
     def run(operation, params):
         guest = _guest(operation)
-        spec = guest.host.connection_spec()
+        spec = connection_spec(guest.host)
         try:
             return hypervisor.power(spec, guest.uuid, action, shutdown_timeout=settings.WEBVIRT_SHUTDOWN_TIMEOUT)
         except GuestNotFound:
@@ -46,7 +47,7 @@ def power(action):
 
 def delete(operation, params):
     guest = _guest(operation)
-    notes = hypervisor.delete_guest(guest.host.connection_spec(), guest.uuid, remove_volumes=params.remove_volumes)
+    notes = hypervisor.delete_guest(connection_spec(guest.host), guest.uuid, remove_volumes=params.remove_volumes)
     mark_gone(guest)
     if params.remove_volumes:
         refresh_storage(guest.host)
@@ -112,7 +113,7 @@ def create(operation, params):
     p, host = params, operation.host
     if host is None:
         raise HypervisorError("The host was removed before the guest could be created.")
-    spec = host.connection_spec()
+    spec = connection_spec(host)
     undo = _Undo(spec)
     step = "creating its disk"
     try:
@@ -171,7 +172,7 @@ def _change(*, touches_storage=False):
     def wrap(function):
         def run(operation, params):
             guest = _guest(operation)
-            spec = guest.host.connection_spec()
+            spec = connection_spec(guest.host)
             try:
                 return function(spec, guest, params)
             finally:
@@ -286,7 +287,7 @@ def snapshot_delete(spec, guest, p):
 def clone(operation, params):
     """Copy every disk (linked or full), then define the copy; a failure removes what was made."""
     source, p = _guest(operation), params
-    spec = source.host.connection_spec()
+    spec = connection_spec(source.host)
     made, paths = [], {}
     try:
         disks = config.disk_volumes(spec, source.uuid)

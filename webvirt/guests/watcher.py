@@ -10,6 +10,7 @@ import queue
 import time
 
 from webvirt import hypervisor
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import record_unreachable, sync_host
 
@@ -33,13 +34,13 @@ class HostWatcher:
         for host_id in list(self.watches):
             spec, watch = self.watches[host_id]
             host = hosts.get(host_id)
-            if host is None or host.connection_spec() != spec or not watch.is_alive():
+            if host is None or connection_spec(host) != spec or not watch.is_alive():
                 watch.stop()
                 del self.watches[host_id]
         for host_id, host in hosts.items():
             if host_id in self.watches:
                 continue
-            spec = host.connection_spec()
+            spec = connection_spec(host)
             watch = None
             try:
                 # Registered before the catch-up sync, so nothing that happens during it is missed.
@@ -61,7 +62,7 @@ class HostWatcher:
         if host is None:
             return
         try:
-            facts = hypervisor.read_guest(host.connection_spec(), uuid)
+            facts = hypervisor.read_guest(connection_spec(host), uuid)
         except hypervisor.GuestNotFound:
             guest = Guest.objects.filter(host=host, uuid=uuid).first()
             if guest:

@@ -10,6 +10,7 @@ from webvirt.core import policy
 from webvirt.core.actions import Action, NoParams, declare, perform
 from webvirt.hypervisor import HypervisorError
 
+from .connections import connection_spec
 from .models import SECRET_FIELDS, Host
 from .sync import sync_host
 
@@ -50,7 +51,7 @@ def _save_host(actor, host, params):
             setattr(host, field.name, getattr(params, field.name))
     host.set_secrets({name: getattr(params, name) or secrets.get(name, "") for name in SECRET_FIELDS})
     if host.pk:  # workers connect afresh with the new settings
-        hypervisor.forget_connection(Host.objects.get(pk=host.pk).connection_spec())
+        hypervisor.forget_connection(connection_spec(Host.objects.get(pk=host.pk)))
     host.save()
     perform("host.resync", actor=actor, target=host)
     return host

@@ -23,6 +23,8 @@ class SecretTextarea(forms.Textarea):
 class HostForm(forms.ModelForm):
     """Connection fields per transport; the URI is built from them, never typed in."""
 
+    transport = forms.ChoiceField(choices=list(hypervisor.TRANSPORTS.items()))
+
     password = forms.CharField(
         label="SASL password", required=False, widget=forms.PasswordInput(render_value=False), help_text=SECRET_HELP
     )

@@ -1,9 +1,7 @@
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
-from webvirt import hypervisor
 from webvirt.accounts.models import Publishable
 from webvirt.core.crypto import decrypt_json, encrypt_json
 from webvirt.core.querysets import RestrictedQuerySet
@@ -21,7 +19,7 @@ class Host(Publishable):
     """A libvirt host. Connection fields are structured; secrets live encrypted in `credentials`."""
 
     name = models.CharField(max_length=64, unique=True, validators=[validate_display_name])
-    transport = models.CharField(max_length=8, choices=list(hypervisor.TRANSPORTS.items()))
+    transport = models.CharField(max_length=8, help_text="One of webvirt.hypervisor.TRANSPORTS (the form offers them).")
     hostname = models.CharField(max_length=253, blank=True)
     port = models.PositiveIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(65535), MinValueValidator(1)]
@@ -78,11 +76,6 @@ class Host(Publishable):
         return {"host": self}
 
     @property
-    def uri(self):
-        """The display URI (no secrets, no parameters)."""
-        return self.connection_spec().display_uri
-
-    @property
     def acceleration(self):
         if not self.domain_types:
             return ""
@@ -94,21 +87,3 @@ class Host(Publishable):
     def set_secrets(self, values):
         kept = {k: v for k, v in values.items() if k in SECRET_FIELDS and v}
         self.credentials = encrypt_json(kept) if kept else ""
-
-    def connection_spec(self):
-        secrets = self.get_secrets() if self.credentials else {}
-        return hypervisor.ConnectionSpec(
-            transport=self.transport,
-            hostname=self.hostname,
-            port=self.port,
-            username=self.username,
-            test_path=self.test_path,
-            password=secrets.get("password", ""),
-            ssh_private_key=secrets.get("ssh_private_key", ""),
-            ssh_known_hosts=self.ssh_known_hosts,
-            ssh_verify_host_key=self.ssh_verify_host_key,
-            tls_ca_cert=self.tls_ca_cert,
-            tls_client_cert=self.tls_client_cert,
-            tls_client_key=secrets.get("tls_client_key", ""),
-            timeout=settings.WEBVIRT_CONNECT_TIMEOUT,
-        )

@@ -7,6 +7,7 @@ host and how they write it (`register_inventory`), so hosts need not know them.
 from django.utils import timezone
 
 from webvirt import hypervisor
+from webvirt.hosts.connections import connection_spec
 
 _INVENTORIES = []  # (read(spec) -> facts, apply(host, facts) -> a few words, or ""), in order
 
@@ -39,7 +40,7 @@ def sync_host(host):
     """Read the host and all it holds; on failure the host is marked unreachable with the reason.
 
     Everything is read before anything is written, so a host that fails half-way changes nothing."""
-    spec = host.connection_spec()
+    spec = connection_spec(host)
     try:
         facts = hypervisor.read_host_facts(spec)
         listings = [(apply, read(spec)) for read, apply in _INVENTORIES]

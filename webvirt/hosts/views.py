@@ -6,7 +6,6 @@ from django.views.decorators.http import require_POST
 from webvirt.core import policy
 from webvirt.core.actions import perform
 from webvirt.core.shortcuts import get_for_user_or_404
-from webvirt.guests.models import Guest
 
 from .forms import HostForm
 from .models import Host
@@ -29,10 +28,9 @@ def host_list(request):
 
 def host_detail(request, pk):
     host = _host(request, pk)
-    by_state = dict(
-        Guest.objects.present().filter(host=host).values_list("state").annotate(n=Count("id")).values_list("state", "n")
-    )
-    states = [(label, by_state.get(value, 0)) for value, label in Guest.State.choices if by_state.get(value)]
+    by_state = dict(host.guests.present().values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    choices = host.guests.model.State.choices  # through the relation: hosts import no guest code
+    states = [(label, by_state.get(value, 0)) for value, label in choices if by_state.get(value)]
     return render(
         request,
         "hosts/host_detail.html",

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from webvirt.accounts.actions import publication
 from webvirt.core.actions import Action, NoParams, declare
-from webvirt.core.operations import host_spec
+from webvirt.hosts.connections import operation_spec
 from webvirt.hypervisor import networks as nets
 
 from .inventory import forget_network, refresh_networks
@@ -31,7 +31,7 @@ def _create_network(operation, params):
         dhcp_end=params.dhcp_end,
         bridge=params.bridge,
     )
-    nets.define_network(host_spec(operation), xml, autostart=params.autostart)
+    nets.define_network(operation_spec(operation), xml, autostart=params.autostart)
     refresh_networks(operation.host)
     return f"Network {params.name} created and started."
 
@@ -39,7 +39,7 @@ def _create_network(operation, params):
 def _network_action(action):
     def run(operation, params):
         uuid = operation.params["target"]["network_uuid"]
-        message = nets.network_action(host_spec(operation), uuid, action)
+        message = nets.network_action(operation_spec(operation), uuid, action)
         if action == "delete":
             forget_network(operation.host, uuid)
         refresh_networks(operation.host)

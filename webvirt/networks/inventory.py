@@ -3,6 +3,7 @@ from dataclasses import asdict
 from django.db import transaction
 from django.utils import timezone
 
+from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor.networks import list_networks
 
 from .models import Network
@@ -27,7 +28,7 @@ def forget_network(host, uuid):
 
 def refresh_networks(host):
     """Re-read the host's virtual networks (after an action on one)."""
-    apply_networks(host, list_networks(host.connection_spec()))
+    apply_networks(host, list_networks(connection_spec(host)))
 
 
 def apply_listing(host, networks):

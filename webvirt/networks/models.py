@@ -3,7 +3,6 @@ from django.urls import reverse
 
 from webvirt.accounts.models import Publishable
 from webvirt.core.querysets import InventoryQuerySet
-from webvirt.hypervisor.networks import FORWARD_MODES
 
 
 class Network(Publishable):
@@ -16,7 +15,7 @@ class Network(Publishable):
     active = models.BooleanField(default=False)
     autostart = models.BooleanField(default=False)
     persistent = models.BooleanField(default=True)
-    mode = models.CharField(max_length=16, choices=list(FORWARD_MODES.items()))
+    mode = models.CharField(max_length=16, help_text="One of webvirt.hypervisor.networks.FORWARD_MODES.")
     bridge = models.CharField(max_length=32, blank=True)
     ipv4_cidr = models.CharField("IPv4", max_length=43, blank=True)
     dhcp_start = models.CharField(max_length=15, blank=True)

@@ -9,7 +9,8 @@ from django.db.models import Q
 
 from webvirt.accounts.actions import publication
 from webvirt.core.actions import Action, NoParams, declare
-from webvirt.core.operations import host_spec, report_progress
+from webvirt.core.operations import report_progress
+from webvirt.hosts.connections import operation_spec
 from webvirt.hypervisor import storage as pools
 
 from .inventory import forget_pool, refresh_storage
@@ -103,13 +104,13 @@ def _create_pool(operation, params):
         nfs_host=params.nfs_host,
         nfs_path=params.nfs_path,
     )
-    pools.define_pool(host_spec(operation), xml, autostart=params.autostart)
+    pools.define_pool(operation_spec(operation), xml, autostart=params.autostart)
     return _then_refresh(operation, f"Pool {params.name} created and started.")
 
 
 def _pool_action(action):
     def run(operation, params):
-        message = pools.pool_action(host_spec(operation), _pool_uuid(operation), action)
+        message = pools.pool_action(operation_spec(operation), _pool_uuid(operation), action)
         if action == "delete":
             forget_pool(operation.host, _pool_uuid(operation))
         return _then_refresh(operation, message)
@@ -126,7 +127,7 @@ class NewVolume:
 
 def _create_volume(operation, params):
     path = pools.create_volume(
-        host_spec(operation), _pool_uuid(operation), name=params.name, capacity=params.capacity, fmt=params.format
+        operation_spec(operation), _pool_uuid(operation), name=params.name, capacity=params.capacity, fmt=params.format
     )
     return _then_refresh(operation, f"Created {path}.")
 
@@ -138,7 +139,7 @@ class VolumeSize:
 
 def _resize_volume(operation, params):
     target = operation.params["target"]
-    capacity = pools.resize_volume(host_spec(operation), target["pool_uuid"], target["volume"], params.capacity)
+    capacity = pools.resize_volume(operation_spec(operation), target["pool_uuid"], target["volume"], params.capacity)
     return _then_refresh(operation, f"{target['volume']} is now {capacity / 2**30:.2f} GiB.")
 
 
@@ -150,7 +151,7 @@ class VolumeCopy:
 def _clone_volume(operation, params):
     target = operation.params["target"]
     path = pools.clone_volume(
-        host_spec(operation),
+        operation_spec(operation),
         target["pool_uuid"],
         target["volume"],
         name=params.new_name,
@@ -161,7 +162,9 @@ def _clone_volume(operation, params):
 
 def _delete_volume(operation, params):
     target = operation.params["target"]
-    return _then_refresh(operation, pools.delete_volume(host_spec(operation), target["pool_uuid"], target["volume"]))
+    return _then_refresh(
+        operation, pools.delete_volume(operation_spec(operation), target["pool_uuid"], target["volume"])
+    )
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,7 @@ class Upload:
 def _upload_volume(operation, params):
     with open(params.file, "rb") as source:
         path = pools.upload_volume(
-            host_spec(operation),
+            operation_spec(operation),
             _pool_uuid(operation),
             name=params.name,
             fmt=params.format,

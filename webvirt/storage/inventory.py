@@ -10,6 +10,7 @@ rendered before a refresh still points at the same volumes.
 from django.db import transaction
 from django.utils import timezone
 
+from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor.storage import list_pools
 
 from .models import Pool, Volume
@@ -64,7 +65,7 @@ def _apply_volumes(pool, volumes):
 
 def refresh_storage(host):
     """Re-read the host's pools and volumes (after an action on them, or on a guest's disks)."""
-    apply_pools(host, list_pools(host.connection_spec()))
+    apply_pools(host, list_pools(connection_spec(host)))
 
 
 def apply_listing(host, pools):
