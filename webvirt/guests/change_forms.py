@@ -1,6 +1,8 @@
 """Forms that change a guest. Each knows the Operation kind it queues and builds its params;
 choices come from the guest's own devices and its host's inventory."""
 
+from functools import partial
+
 from django import forms
 
 from webvirt.core.actions import NoParams
@@ -309,9 +311,9 @@ CHANGE_FORMS = {
     "nic_add": NicAddForm,
     "nic_change": NicChangeForm,
     "nic_remove": NicRemoveForm,
-    "fs_freeze": lambda *args, **kwargs: FileSystemsForm(*args, kind="guest.fs-freeze", **kwargs),
-    "fs_thaw": lambda *args, **kwargs: FileSystemsForm(*args, kind="guest.fs-thaw", **kwargs),
+    "fs_freeze": partial(FileSystemsForm, kind="guest.fs-freeze"),
+    "fs_thaw": partial(FileSystemsForm, kind="guest.fs-thaw"),
     "snapshot_create": SnapshotCreateForm,
-    "snapshot_delete": lambda *args, **kwargs: SnapshotChoiceForm(*args, kind="guest.snapshot-delete", **kwargs),
+    "snapshot_delete": partial(SnapshotChoiceForm, kind="guest.snapshot-delete"),
     "clone": CloneForm,
 }

@@ -1,12 +1,27 @@
+from functools import partial
+
 import django_filters
 from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from webvirt.core import policy
+from webvirt.core.actions import get as catalogue_action
+from webvirt.core.actions import perform
 from webvirt.core.api.base import ReadOnlyViewSet
+from webvirt.core.api.forms import accepted, params_from, request_schema
+from webvirt.core.api.views import OperationSerializer
 from webvirt.hosts.models import Host
 
+from .. import actions
+from ..change_forms import CHANGE_FORMS, SnapshotChoiceForm
+from ..create_forms import GuestCreateForm
+from ..forms import GrantForm, TransferForm
 from ..models import Flavor, Guest
-from .serializers import FlavorSerializer, GuestDetailSerializer, GuestSerializer
+from .serializers import FlavorSerializer, GrantSerializer, GuestDetailSerializer, GuestSerializer
 
 
 def _hosts_of_visible_guests(request):
@@ -34,7 +49,7 @@ class GuestFilter(django_filters.FilterSet):
         return queryset  # applied in filter_queryset, which also covers the parameter left out
 
 
-class GuestViewSet(ReadOnlyViewSet):
+class GuestReads(ReadOnlyViewSet):
     """Guests you may see: filter, sort (`ordering`), page (`limit`, `offset`)."""
 
     queryset = Guest.objects.none()  # the model, for the schema; get_queryset() decides
@@ -61,3 +76,151 @@ class FlavorViewSet(ReadOnlyViewSet):
 
     def get_queryset(self):
         return policy.published_to(Flavor.objects.all(), self.request.user)
+
+
+# Writes: the page's forms validate, perform() acts; slow actions answer 202 with their Operation.
+
+
+class PowerSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=list(actions.POWER))
+
+
+class DeletionSerializer(serializers.Serializer):
+    remove_volumes = serializers.BooleanField(
+        default=False, help_text="Also delete its disks and its own cloud-init seed (never shared media)."
+    )
+
+
+class TransferSerializer(serializers.Serializer):
+    new_owner = serializers.CharField(help_text="The user name of an active user.")
+
+
+NEW_GUEST = request_schema(
+    GuestCreateForm, "NewGuestRequest", host=serializers.IntegerField(help_text="A host open to you for new guests.")
+)
+GRANT = request_schema(GrantForm, "GrantRequest")
+
+
+def _host_for_new_guest(request):
+    """The host named in the body, among those the user may create guests on (else a 404)."""
+    field = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    try:
+        host_id = field.run_validation(request.data.get("host"))
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"host": exc.detail}) from None
+    return get_object_or_404(Host.objects.restrict(request.user, "guest.create"), pk=host_id)
+
+
+class GuestWrites:
+    """Create, delete, power, change and share guests (mixed into GuestViewSet)."""
+
+    @extend_schema(request=NEW_GUEST, responses={202: OperationSerializer})
+    def create(self, request):
+        """Queue a new guest on a host open to you (admins: any host); it counts against your quota."""
+        host = _host_for_new_guest(request)
+        params = params_from(GuestCreateForm(request.data, host=host, user=request.user))
+        return accepted(perform("guest.create", actor=request.user, target=host, params=params), request)
+
+    @extend_schema(parameters=[DeletionSerializer], responses={202: OperationSerializer})
+    def destroy(self, request, pk=None):
+        """Queue the guest's deletion (owners and admins)."""
+        guest = self.get_object()
+        options = DeletionSerializer(data=request.query_params)
+        options.is_valid(raise_exception=True)
+        params = actions.Deletion(remove_volumes=options.validated_data["remove_volumes"])
+        return accepted(perform("guest.delete", actor=request.user, target=guest, params=params), request)
+
+    @extend_schema(request=PowerSerializer, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def power(self, request, pk=None):
+        """Start, shut down (ACPI), force off, reboot, reset, suspend or resume."""
+        guest = self.get_object()
+        body = PowerSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        operation = perform(f"guest.{body.validated_data['action']}", actor=request.user, target=guest)
+        return accepted(operation, request)
+
+    @extend_schema(request=TransferSerializer, responses={200: GuestDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def transfer(self, request, pk=None):
+        """Give the guest to another user, within their quota (owners and admins)."""
+        guest = self.get_object()
+        form = TransferForm(request.data)
+        if not form.is_valid():
+            params_from(form)  # raises the form's errors
+        params = actions.NewOwner(form.cleaned_data["new_owner"])
+        perform("guest.transfer", actor=request.user, target=guest, params=params)
+        return Response(GuestDetailSerializer(guest, context={"request": request}).data)
+
+    @extend_schema(methods=["get"], responses={200: GrantSerializer(many=True)})
+    @extend_schema(methods=["post"], request=GRANT, responses={201: GrantSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def grants(self, request, pk=None):
+        """Who has which role on the guest (owners and admins); POST gives a user or a team a role."""
+        guest = self.get_object()
+        policy.require(request.user, "share", guest)
+        if request.method == "GET":
+            return Response(GrantSerializer(guest.grants.select_related("user", "team"), many=True).data)
+        form = GrantForm(request.data)
+        if form.is_valid():
+            data = form.cleaned_data
+            params = actions.NewGrant(role=data["role"], user=data.get("user"), team=data.get("team"))
+        else:
+            params_from(form)  # raises the form's errors
+        grant = perform("grant.add", actor=request.user, target=guest, params=params)
+        return Response(GrantSerializer(grant).data, status=201)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path="grants/<id:grant_id>")
+    def revoke(self, request, pk=None, grant_id=None):
+        """Revoke a grant; consoles its users may no longer open close at once."""
+        guest = self.get_object()
+        policy.require(request.user, "share", guest)
+        grant = get_object_or_404(guest.grants.all(), pk=grant_id)
+        perform("grant.remove", actor=request.user, target=guest, params=actions.GrantRef(grant))
+        return Response(status=204)
+
+
+class GuestViewSet(GuestWrites, GuestReads):
+    pass
+
+
+def _change_endpoint(what, form_class):
+    """POST /guests/{id}/changes/<what>/: the guest page's change form of that name."""
+    schema = request_schema(form_class, f"{what.title().replace('_', '')}Change", **CHANGE_EXTRA_FIELDS.get(what, {}))
+
+    def change(self, request, pk=None):
+        guest = self.get_object()
+        form = form_class(request.data, guest=guest, user=request.user)
+        policy.require(request.user, catalogue_action(form.kind).permission, guest)
+        operation = perform(form.kind, actor=request.user, target=guest, params=params_from(form))
+        return accepted(operation, request)
+
+    # Named before the decorators record the name the router will call.
+    change.__name__ = f"change_{what}"
+    change.__doc__ = f"Queue a change: {what.replace('_', ' ')} (as the guest page's form of that name)."
+    change = action(detail=True, methods=["post"], url_path=f"changes/{what}", url_name=f"change-{what}")(change)
+    return extend_schema(request=schema, responses={202: OperationSerializer})(change)
+
+
+# Fields a change form adds for its guest (its disks, NICs, snapshots, the host's pools and networks).
+CHANGE_EXTRA_FIELDS = {
+    "disk_add": {"pool": serializers.IntegerField(help_text="A pool on the guest's host, open to you.")},
+    "disk_grow": {"target": serializers.CharField(help_text="The disk, e.g. vda.")},
+    "disk_detach": {"target": serializers.CharField(help_text="The disk, e.g. vdb.")},
+    "nic_add": {"network": serializers.CharField(required=False), "bridge": serializers.CharField(required=False)},
+    "nic_change": {
+        "mac": serializers.CharField(),
+        "network": serializers.CharField(required=False),
+        "bridge": serializers.CharField(required=False),
+    },
+    "nic_remove": {"mac": serializers.CharField()},
+    "snapshot_delete": {"name": serializers.CharField()},
+    "snapshot_revert": {"name": serializers.CharField()},
+}
+API_CHANGE_FORMS = {
+    **CHANGE_FORMS,
+    "snapshot_revert": partial(SnapshotChoiceForm, kind="guest.snapshot-revert"),
+}
+for _what, _form in API_CHANGE_FORMS.items():
+    setattr(GuestViewSet, f"change_{_what}", _change_endpoint(_what, _form))
