@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from webvirt.accounts.api.views import MeView, TeamViewSet, TokenViewSet, UserViewSet
+from webvirt.consoles.api.views import ConsoleTicketView
 from webvirt.core.api.views import AuditEventViewSet, OperationViewSet
 from webvirt.guests.api.views import FlavorViewSet, GuestViewSet
 from webvirt.hosts.api.views import HostViewSet
@@ -40,7 +41,11 @@ router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
 router.register("tokens", TokenViewSet, basename="token")
 
-urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    path("guests/<id:pk>/console/<str:kind>/", ConsoleTicketView.as_view(), name="guest-console"),
+    *router.urls,
+]
 
 # The schema and its docs are public (they describe, they hold no data), so tools can read them.
 docs_urlpatterns = [

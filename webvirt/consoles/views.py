@@ -26,24 +26,30 @@ def console_page(request, pk, kind):
     return render(request, PAGES[kind], context)
 
 
-@require_POST
-def console_ticket(request, pk, kind):
-    """A fresh single-use ticket and the address to use it at (the page fetches one per connection)."""
-    if kind not in PAGES:
-        raise Http404("No such console.")
-    guest = _guest(request, pk)
+def issue_ticket(user, guest, kind):
+    """A fresh single-use ticket and where to use it: {"url", "absolute", "protocols"}; raises
+    ConsoleRefused when the console cannot open (the guest is not running, no display)."""
     endpoint = None
-    try:
-        if kind == "vnc":
-            endpoint = vnc_endpoint(guest)
-        elif not guest.is_active or guest.is_gone:
-            raise ConsoleRefused(NOT_RUNNING, "The guest is not running.")
-    except ConsoleRefused as refusal:
-        return JsonResponse({"code": refusal.code, "reason": refusal.reason}, status=409)
-    ticket = tickets.issue(user=request.user, guest=guest, kind=kind)
+    if kind == "vnc":
+        endpoint = vnc_endpoint(guest)
+    elif not guest.is_active or guest.is_gone:
+        raise ConsoleRefused(NOT_RUNNING, "The guest is not running.")
+    ticket = tickets.issue(user=user, guest=guest, kind=kind)
     # The page offers the ticket as a WebSocket subprotocol, beside "binary": never in the URL.
     protocols = ["binary", f"{tickets.PROTOCOL_PREFIX}{ticket}"]
     # websockify cannot tunnel through SSH: those displays stay on the app's own proxy.
     if settings.WEBVIRT_CONSOLE_PROXY == "websockify" and endpoint and endpoint.ssh is None:
-        return JsonResponse({"url": settings.WEBVIRT_WEBSOCKIFY_URL, "absolute": True, "protocols": protocols})
-    return JsonResponse({"url": f"{SOCKET_PATHS[kind]}{guest.pk}/", "absolute": False, "protocols": protocols})
+        return {"url": settings.WEBVIRT_WEBSOCKIFY_URL, "absolute": True, "protocols": protocols}
+    return {"url": f"{SOCKET_PATHS[kind]}{guest.pk}/", "absolute": False, "protocols": protocols}
+
+
+@require_POST
+def console_ticket(request, pk, kind):
+    """For the console page, which fetches one per connection."""
+    if kind not in PAGES:
+        raise Http404("No such console.")
+    guest = _guest(request, pk)
+    try:
+        return JsonResponse(issue_ticket(request.user, guest, kind))
+    except ConsoleRefused as refusal:
+        return JsonResponse({"code": refusal.code, "reason": refusal.reason}, status=409)

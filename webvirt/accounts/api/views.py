@@ -1,14 +1,24 @@
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from webvirt.core import policy
 from webvirt.core.actions import perform
 from webvirt.core.api.base import ApiView, ReadOnlyViewSet, ViewSet
+from webvirt.core.api.forms import params_from, request_schema
 
 from .. import quotas
 from ..actions import NewToken, TokenRef
+from ..forms import NewUserForm, QuotaForm, TeamForm
 from ..models import ApiToken, Quota, Team
+
+TEAM = request_schema(TeamForm, "TeamRequest")
+
+
+class NewPasswordSerializer(serializers.Serializer):
+    password = serializers.CharField(help_text="Shown this once.")
 
 
 class QuotaSerializer(serializers.Serializer):
@@ -43,7 +53,8 @@ class UserDetailSerializer(UserSerializer):
 
 
 class UserViewSet(ReadOnlyViewSet):
-    """Admins see every account; others only their own."""
+    """Admins see every account, create accounts, disable or enable them, reset their password and
+    set their quota; others see only their own."""
 
     queryset = get_user_model().objects.none()  # the model, for the schema; get_queryset() decides
 
@@ -58,6 +69,46 @@ class UserViewSet(ReadOnlyViewSet):
 
     def get_serializer_class(self):
         return UserDetailSerializer if self.action == "retrieve" else UserSerializer
+
+    @extend_schema(request=request_schema(NewUserForm, "NewUserRequest"), responses={201: UserDetailSerializer})
+    def create(self, request):
+        policy.require(request.user, "user.manage")  # before the body is read: no hints for others
+        user = perform("user.create", actor=request.user, params=params_from(NewUserForm(request.data)))
+        return Response(UserDetailSerializer(user, context={"request": request}).data, status=201)
+
+    def _account_action(self, request, name):
+        user = self.get_object()
+        result = perform(name, actor=request.user, target=user)
+        user.refresh_from_db()
+        return user, result
+
+    @extend_schema(request=None, responses={200: UserDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        """The account can no longer sign in or use its tokens; its open consoles close."""
+        user, _ = self._account_action(request, "user.disable")
+        return Response(UserDetailSerializer(user, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={200: UserDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        user, _ = self._account_action(request, "user.enable")
+        return Response(UserDetailSerializer(user, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={200: NewPasswordSerializer})
+    @action(detail=True, methods=["post"], url_path="reset-password")
+    def reset_password(self, request, pk=None):
+        """A new random password, in this answer only."""
+        _, password = self._account_action(request, "user.reset_password")
+        return Response({"password": password})
+
+    @extend_schema(request=request_schema(QuotaForm, "QuotaRequest"), responses={200: QuotaSerializer})
+    @action(detail=True, methods=["put"])
+    def quota(self, request, pk=None):
+        user = self.get_object()
+        form = QuotaForm(request.data, instance=Quota.for_user(user))
+        perform("quota.change", actor=request.user, target=user, params=params_from(form))
+        return Response(quota_of(user))
 
 
 class MeView(ApiView):
@@ -78,7 +129,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class TeamViewSet(ReadOnlyViewSet):
-    """Admins see every team; others the teams they belong to."""
+    """Admins see every team, create and change them; others see the teams they belong to."""
 
     queryset = Team.objects.none()  # the model, for the schema; get_queryset() decides
 
@@ -89,6 +140,21 @@ class TeamViewSet(ReadOnlyViewSet):
         teams = Team.objects.prefetch_related("members")
         user = self.request.user
         return teams if user.is_staff else teams.filter(members=user)
+
+    def _save(self, request, team, status):
+        policy.require(request.user, "user.manage")  # before the body is read: no hints for others
+        params = params_from(TeamForm(request.data, instance=team))
+        team = perform("team.save", actor=request.user, target=team, params=params)
+        return Response(TeamSerializer(team).data, status=status)
+
+    @extend_schema(request=TEAM, responses={201: TeamSerializer})
+    def create(self, request):
+        return self._save(request, None, 201)
+
+    @extend_schema(request=TEAM, responses={200: TeamSerializer})
+    def update(self, request, pk=None):
+        """Name and members (user ids); members who leave lose what the team gave them."""
+        return self._save(request, self.get_object(), 200)
 
 
 class TokenSerializer(serializers.ModelSerializer):

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from webvirt.accounts.api.publish import Publishing
 from webvirt.core import policy
 from webvirt.core.actions import get as catalogue_action
 from webvirt.core.actions import perform
@@ -18,7 +19,7 @@ from webvirt.hosts.models import Host
 
 from .. import actions
 from ..change_forms import CHANGE_FORMS, SnapshotChoiceForm
-from ..create_forms import GuestCreateForm
+from ..create_forms import FlavorForm, GuestCreateForm
 from ..forms import GrantForm, TransferForm
 from ..models import Flavor, Guest
 from .serializers import FlavorSerializer, GrantSerializer, GuestDetailSerializer, GuestSerializer
@@ -68,14 +69,28 @@ class GuestReads(ReadOnlyViewSet):
         return GuestDetailSerializer if self.action == "retrieve" else GuestSerializer
 
 
-class FlavorViewSet(ReadOnlyViewSet):
+class FlavorViewSet(Publishing, ReadOnlyViewSet):
+    """Size presets for new guests: everyone sees those open to them; admins add and remove them."""
+
     queryset = Flavor.objects.none()  # the model, for the schema; get_queryset() decides
+    publish_kind = "flavor"
     serializer_class = FlavorSerializer
     ordering = ["vcpus", "memory_mib", "name"]
     ordering_fields = ["name", "vcpus", "memory_mib", "disk_gib"]
 
     def get_queryset(self):
         return policy.published_to(Flavor.objects.all(), self.request.user)
+
+    @extend_schema(request=request_schema(FlavorForm, "NewFlavorRequest"), responses={201: FlavorSerializer})
+    def create(self, request):
+        policy.require(request.user, "flavor.manage")  # before the body is read: no hints for others
+        flavor = perform("flavor.add", actor=request.user, params=params_from(FlavorForm(request.data)))
+        return Response(FlavorSerializer(flavor).data, status=201)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        perform("flavor.remove", actor=request.user, params=actions.FlavorRef(self.get_object()))
+        return Response(status=204)
 
 
 # Writes: the page's forms validate, perform() acts; slow actions answer 202 with their Operation.

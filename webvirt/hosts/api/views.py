@@ -1,9 +1,21 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
+from webvirt.accounts.api.publish import Publishing
+from webvirt.core import policy
+from webvirt.core.actions import perform
 from webvirt.core.api.base import ReadOnlyViewSet
+from webvirt.core.api.forms import accepted, params_from, request_schema
+from webvirt.core.api.views import OperationSerializer
 from webvirt.core.policy import published_to
 
+from ..connections import display_uri
+from ..forms import HostForm
 from ..models import Host
+
+HOST_SETTINGS = request_schema(HostForm, "HostSettingsRequest")
 
 FACTS = [
     "id",
@@ -36,15 +48,21 @@ class HostSerializer(serializers.ModelSerializer):
 class AdminHostSerializer(HostSerializer):
     """For admins: how it is reached and what went wrong last (never its secrets)."""
 
-    uri = serializers.CharField(read_only=True)
+    uri = serializers.SerializerMethodField()
 
     class Meta(HostSerializer.Meta):
         fields = [*FACTS, "uri", "transport", "hostname", "port", "username", "last_seen_at", "last_error", "public"]
         read_only_fields = fields
 
+    def get_uri(self, host) -> str:
+        return display_uri(host)
 
-class HostViewSet(ReadOnlyViewSet):
-    """Admins see every host; others the enabled hosts open to them for new guests."""
+
+class HostViewSet(Publishing, ReadOnlyViewSet):
+    """Admins see every host, and add, change, refresh or remove them; others see the enabled hosts
+    open to them for new guests. Secrets (passwords, keys) are written, never read back."""
+
+    publish_kind = "host"
 
     queryset = Host.objects.none()  # the model, for the schema; get_queryset() decides
 
@@ -59,3 +77,31 @@ class HostViewSet(ReadOnlyViewSet):
 
     def get_serializer_class(self):
         return AdminHostSerializer if self.request.user.is_staff else HostSerializer
+
+    def _save(self, request, host):
+        policy.require(request.user, "host.manage")  # before the body is read: no hints for others
+        params = params_from(HostForm(request.data, instance=host))
+        host = perform("host.save", actor=request.user, target=host, params=params)
+        return AdminHostSerializer(host, context={"request": request}).data
+
+    @extend_schema(request=HOST_SETTINGS, responses={201: AdminHostSerializer})
+    def create(self, request):
+        """Add a host; its inventory is read at once (an Operation)."""
+        return Response(self._save(request, None), status=201)
+
+    @extend_schema(request=HOST_SETTINGS, responses={200: AdminHostSerializer})
+    def update(self, request, pk=None):
+        """Change how the host is reached (all fields; secrets left empty keep the host's own)."""
+        return Response(self._save(request, self.get_object()))
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        """Webvirt forgets the host; its guests keep running."""
+        perform("host.delete", actor=request.user, target=self.get_object())
+        return Response(status=204)
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def resync(self, request, pk=None):
+        """Read the host's facts and whole inventory again now."""
+        return accepted(perform("host.resync", actor=request.user, target=self.get_object()), request)
