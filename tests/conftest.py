@@ -11,8 +11,11 @@ import factory
 import pytest
 from django.contrib.auth import get_user_model
 from lxml import etree
+from rest_framework.test import APIClient
 
 from webvirt import celery_app
+from webvirt.accounts.actions import NewToken
+from webvirt.core.actions import perform
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
@@ -151,3 +154,27 @@ def console_guest(db):
     return Guest.objects.create(
         host=host, uuid="11111111-2222-3333-4444-555555555555", name="vm1", state="running", vnc_listen="127.0.0.1"
     )
+
+
+@pytest.fixture
+def make_token(db):
+    """A personal token for `user`: returns (row, key), made through the one token service."""
+
+    def make(user, scope="write", name=None, expires_at=None):
+        params = NewToken(name=name or f"t{user.api_tokens.count()}", scope=scope, expires_at=expires_at)
+        return perform("token.create", actor=user, target=user, params=params)
+
+    return make
+
+
+@pytest.fixture
+def api():
+    """An API client speaking JSON; authenticate it per test with a token header or a session."""
+
+    def client(key=None):
+        api_client = APIClient()
+        if key:
+            api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        return api_client
+
+    return client
