@@ -80,9 +80,9 @@ def delete_url(host, name):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("vm.qcow2", "vm.qcow2: vm.qcow2 is in use by guest vm: detach it first."),
-        ("debian.iso", "debian.iso: debian.iso is in use by guests vm, web: detach it first."),
-        ("base.qcow2", "base.qcow2: base.qcow2 is the backing file of images/clone.qcow2: delete those first."),
+        ("vm.qcow2", "vm.qcow2 is in use by guest vm: detach it first."),
+        ("debian.iso", "debian.iso is in use by guests vm, web: detach it first."),
+        ("base.qcow2", "base.qcow2 is the backing file of images/clone.qcow2: delete those first."),
     ],
 )
 def test_the_page_refuses_to_delete_a_volume_in_use_naming_who_uses_it(host, post, name, message):

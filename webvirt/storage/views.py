@@ -108,7 +108,8 @@ def volume_action(request, host_id, pool_id, volume_id, action):
     try:
         operation = _queue_volume_action(request, volume, action)
     except ValidationError as exc:
-        messages.error(request, f"{volume.name}: {' '.join(exc.messages)}")
+        text = " ".join(exc.messages)
+        messages.error(request, text if text.startswith(volume.name) else f"{volume.name}: {text}")
     else:
         _queued(request, operation)
     return redirect(volume.pool)
