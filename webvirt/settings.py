@@ -128,6 +128,8 @@ AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# Tries while locked out do not restart the wait: the owner is never kept out by retrying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Per account name, from any address: after this many failures in a row each attempt waits twice as
 # long as the last, at most WEBVIRT_LOGIN_MAX_DELAY seconds (accounts/throttle.py).
 WEBVIRT_LOGIN_FREE_FAILURES = int(env("WEBVIRT_LOGIN_FREE_FAILURES", "5"))

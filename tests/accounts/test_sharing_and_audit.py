@@ -143,7 +143,7 @@ def test_repeated_failed_logins_lock_the_account_out(client, db):
     LoginThrottle.objects.update(next_attempt_at=timezone.now())  # the delay has passed
     response = client.post(reverse("login"), {"username": "eve", "password": PASSWORD}, REMOTE_ADDR="10.9.9.9")
     assert response.status_code == 429
-    assert "Too many failed logins" in response.content.decode()
+    assert "Too many failed sign-ins" in response.content.decode()
     LoginThrottle.objects.update(next_attempt_at=timezone.now())  # that refusal counted as a failure too
     response = client.post(reverse("login"), {"username": "eve", "password": PASSWORD}, REMOTE_ADDR="10.9.9.8")
     assert response.status_code == 302

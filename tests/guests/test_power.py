@@ -90,7 +90,7 @@ def test_delete_removes_the_guest_and_marks_it_gone(admin_client, test_host, dja
     guest.refresh_from_db()
     assert guest.is_gone
     page = admin_client.get(guest.get_absolute_url()).content.decode()
-    assert "disappeared from testhost" in page and "Delete</a></td>" in page
+    assert "no longer exists on testhost (deleted or gone" in page and "Delete guest</a></td>" in page
     response = admin_client.post(reverse("guests:power", args=[guest.pk, "start"]), follow=True)
     assert "alpha no longer exists on testhost." in response.content.decode()
     assert Operation.objects.filter(guest=guest).count() == 1

@@ -82,7 +82,8 @@ class ThrottledLoginForm(AuthenticationForm):
         if wait:
             audit.record(None, "login", username, outcome="failed", reason="throttled", wait_s=wait)
             raise forms.ValidationError(
-                f"Too many failed sign-ins for this account. Try again in {wait} seconds.", code="throttled"
+                f"Too many failed sign-ins for this account. Try again in {wait} second{'' if wait == 1 else 's'}.",
+                code="throttled",
             )
         try:
             cleaned = super().clean()

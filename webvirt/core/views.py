@@ -1,6 +1,7 @@
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
+from . import policy
 from .forms import AuditFilterForm, OperationFilterForm
 from .models import Operation
 from .selectors import visible_audit_events, visible_operations
@@ -28,7 +29,8 @@ def operation_detail(request, pk):
     """One operation, refreshed while it runs; links to what it made once it has."""
     operation = get_object_or_404(visible_operations(request.user), pk=pk)
     template = "core/_operation_detail.html" if request.htmx else "core/operation_detail.html"
-    return render(request, template, {"operation": operation})
+    context = {"operation": operation, "perms_host_view": policy.can(request.user, "host.view")}
+    return render(request, template, context)
 
 
 def audit_log(request):

@@ -75,7 +75,9 @@ class Deletion:
     remove_volumes: bool = False  # its disks and its own cloud-init seed, never shared media
 
 
-GUEST_DELETE = declare(Action("guest.delete", "Delete", "delete", params=Deletion, check=_present, run=runners.delete))
+GUEST_DELETE = declare(
+    Action("guest.delete", "Delete guest", "delete", params=Deletion, check=_present, run=runners.delete)
+)
 
 
 # Creation.

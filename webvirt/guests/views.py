@@ -12,6 +12,7 @@ from webvirt.core.actions import perform
 from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
+from webvirt.storage.models import Volume
 
 from . import actions
 from .change_forms import CHANGE_FORMS
@@ -62,6 +63,12 @@ def guest_list(request):
     return render(request, template, context)
 
 
+def _inserted_iso(guest):
+    """The volume in the guest's CD-ROM drive, if any (the media form starts from it)."""
+    paths = guest.disks.filter(device="cdrom").exclude(source="").values_list("source", flat=True)
+    return Volume.objects.filter(pool__host=guest.host, path__in=list(paths)).values_list("pk", flat=True).first()
+
+
 def guest_detail(request, pk):
     guest = _guest(request, pk)
     context = {
@@ -71,7 +78,7 @@ def guest_detail(request, pk):
         "snapshots": guest.snapshots.all(),
         "operations": guest.operations.select_related("actor")[:20],
     }
-    if policy.can(request.user, "share", guest):
+    if policy.can(request.user, "share", guest) and not guest.is_gone:
         context["grants"] = guest.grants.select_related("user", "team")
         context["grant_form"] = GrantForm()
     if request.htmx and request.GET.get("part") == "live":
@@ -85,9 +92,11 @@ def guest_detail(request, pk):
                 "boot": guest.boot_order,
             },
             "resize": {"vcpus": guest.vcpus, "memory_mib": guest.memory_mib},
+            "media": {"iso": _inserted_iso(guest)},
         }
+        # Ids of their own per form (id_media_iso...), so each label points at its field.
         forms = {
-            what: factory(guest=guest, user=request.user, initial=initial.get(what))
+            what: factory(guest=guest, user=request.user, initial=initial.get(what), auto_id=f"id_{what}_%s")
             for what, factory in CHANGE_FORMS.items()
         }
         context["change_forms"] = {
@@ -120,6 +129,8 @@ def guest_change(request, pk, what):
 def snapshot_revert(request, pk, snapshot_id):
     """GET says what reverting will change (disks detached or back, size, state); POST queues it."""
     guest = _guest(request, pk, "snapshot")
+    if guest.is_gone:
+        raise Http404("The guest no longer exists, and nor do its snapshots.")
     snapshot = get_object_or_404(guest.snapshots, pk=snapshot_id)
     if request.method == "POST":
         try:

@@ -1,4 +1,10 @@
+from datetime import UTC, datetime
+
 from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from webvirt.core import policy
 
@@ -48,3 +54,48 @@ def sort_query(context, column):
     query["sort"] = f"-{column}" if query.get("sort", "name") == column else column
     query.pop("page", None)
     return query.urlencode()
+
+
+def _plural(count, unit):
+    return f"{count} {unit}{'' if count == 1 else 's'} ago"
+
+
+@register.filter
+def ago(moment):
+    """How long ago, to the second while it is recent, with the exact time on hover."""
+    if not moment:
+        return "never"
+    exact = date_format(localtime(moment), "DATETIME_FORMAT")
+    seconds = int((timezone.now() - moment).total_seconds())
+    if seconds < 0:  # a clock ahead of ours: say the time itself
+        text = exact
+    elif seconds < 120:
+        text = _plural(seconds, "second")
+    elif seconds < 7200:
+        text = _plural(seconds // 60, "minute")
+    elif seconds < 172800:
+        text = _plural(seconds // 3600, "hour")
+    else:
+        text = _plural(seconds // 86400, "day")
+    return format_html('<time datetime="{}" title="{}">{}</time>', moment.isoformat(), exact, text)
+
+
+@register.filter
+def when(moment):
+    """An exact time in the site's one format (seconds since the epoch too)."""
+    if not moment:
+        return "—"
+    if isinstance(moment, int | float):
+        moment = datetime.fromtimestamp(moment, UTC)
+    return date_format(localtime(moment), "DATETIME_FORMAT")
+
+
+@register.filter
+def duration(span):
+    """A timedelta in words: "15 minutes", "2 hours"."""
+    seconds = int(span.total_seconds())
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
