@@ -22,7 +22,7 @@ def test_a_time_ahead_of_our_clock_is_given_exactly():
 
 
 def test_when_takes_epoch_seconds_and_duration_reads_as_words():
-    assert when(0) == when(datetime(1970, 1, 1, tzinfo=UTC))
+    assert when(86400) == when(datetime(1970, 1, 2, tzinfo=UTC)) == "1970-01-02 00:00:00 UTC"
     assert when(None) == "—"
     assert duration(timedelta(minutes=15)) == "15 minutes"
     assert duration(timedelta(hours=1)) == "1 hour"
