@@ -21,6 +21,8 @@ class ApiRoot(APIRootView):
     """webvirt's REST API. Authenticate with a personal token (`Authorization: Bearer wvt_…`) or a
     browser session; the schema is at /api/schema/ and browsable docs at /api/docs/."""
 
+    name = "webvirt API"
+
     @classmethod
     def as_view(cls, *args, **kwargs):
         return login_not_required(super().as_view(*args, **kwargs))

@@ -238,7 +238,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     # On the logger, not a handler: every handler (and pytest's capture) sees one line per refusal.
-    "loggers": {"django.request": {"filters": ["expected_refusals"]}},
+    "loggers": {
+        "django.request": {"filters": ["expected_refusals"]},
+        "django.security.DisallowedHost": {"filters": ["expected_refusals"]},
+    },
 }
 
 # The REST API (/api/v1/): sessions for the browser, personal tokens for scripts; the same policy,

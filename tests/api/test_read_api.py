@@ -95,6 +95,8 @@ def test_schema_and_docs_are_served_without_a_cdn(client):
     assert schema.status_code == 200 and b"/api/v1/guests/" in schema.content
     docs = client.get("/api/docs/").content.decode()
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    root = client.get("/api/v1/", HTTP_ACCEPT="text/html").content.decode()
+    assert "<h1>webvirt API</h1>" in root and "Api Root" not in root
 
 
 def test_without_credentials_the_api_answers_401_not_a_login_page(api, db):

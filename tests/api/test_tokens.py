@@ -92,9 +92,11 @@ def test_api_writes_are_audited_with_the_token(api, make_token):
 def test_tokens_are_made_and_revoked_on_the_account_page(db, client, api):
     user = UserFactory(username="paula")
     client.force_login(user)
-    page = client.post(
+    made = client.post(
         reverse("accounts:account"), {"token-name": "laptop", "token-scope": "read", "token-expires_at": ""}
     )
+    assert made.status_code == 302  # so that reloading the page cannot post the form again
+    page = client.get(made.url)
     key = page.content.decode().split('<code class="secret">')[1].split("<")[0]
     assert key.startswith("wvt_") and "shown only this once" in page.content.decode()
     assert api(key).get(reverse("api:me")).json()["username"] == "paula"

@@ -1,5 +1,7 @@
 """Error pages in the site's layout that say what happened; a favicon; times to the second."""
 
+import logging
+
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.views import defaults
@@ -64,3 +66,12 @@ def test_times_are_shown_to_the_second(admin_client, admin):
     page = admin_client.get(reverse("core:operation", args=[operation.pk])).content.decode()
     shown = operation.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     assert f"<dt>Queued</dt><dd>{shown}</dd>" in page
+
+
+def test_a_request_for_a_host_we_do_not_serve_logs_one_line(client, caplog, settings):
+    settings.ALLOWED_HOSTS = ["webvirt.example"]
+    with caplog.at_level(logging.ERROR, logger="django.security"):
+        response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    [record] = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert "evil.example" in record.getMessage() and record.exc_info is None

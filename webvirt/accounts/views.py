@@ -45,16 +45,16 @@ def account(request):
         name = key_form.cleaned_data["name"]
         if _perform(request, key_form, "sshkey.add", target=request.user, success=f"Added key {name}."):
             return redirect("accounts:account")
-    new_key = None
     if token_form.is_bound and token_form.is_valid():
         created = _perform(request, token_form, "token.create", target=request.user)
         if created:
-            new_key = created[1]
-            token_form = ApiTokenForm(prefix="token")
+            # Shown on the next page only, then gone from the session: a reload cannot make another.
+            request.session["new_token_key"] = created[1]
+            return redirect("accounts:account")
     context = {
         "form": key_form,
         "token_form": token_form,
-        "new_key": new_key,
+        "new_key": request.session.pop("new_token_key", None),
         "keys": request.user.ssh_keys.all(),
         "api_tokens": request.user.api_tokens.all(),
         "usage": _usage_rows(request.user),
