@@ -189,7 +189,11 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # A burst of consoles closing at once leaves groups together; 100 connections ran out.
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5, "max_connections": 500}]
+            "hosts": [
+                {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5, "max_connections": 500}
+            ],
+            # Installations (and test runs) sharing one Redis keep their groups apart.
+            "prefix": env("WEBVIRT_CHANNEL_PREFIX", "asgi"),
         },
     },
 }
