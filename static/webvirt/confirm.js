@@ -68,3 +68,27 @@
     true,
   );
 })();
+
+// While a dialog is open (a change form being filled in, or this confirmation), live fragments
+// wait: swapping them would drop what is typed or detach the form being confirmed. Each one
+// that missed an update is refreshed when the last dialog closes.
+(() => {
+  "use strict";
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const element = event.detail.elt;
+    if (!element.matches("[data-live]") || !document.querySelector("dialog[open]")) return;
+    event.preventDefault();
+    element.dataset.liveMissed = "1";
+  });
+  document.addEventListener(
+    "close",
+    () => {
+      if (document.querySelector("dialog[open]")) return;
+      for (const element of document.querySelectorAll("[data-live-missed]")) {
+        delete element.dataset.liveMissed;
+        element.dispatchEvent(new CustomEvent("live"));
+      }
+    },
+    true,
+  );
+})();

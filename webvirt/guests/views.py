@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from webvirt.core import policy
@@ -14,9 +16,9 @@ from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
 from webvirt.storage.models import Volume
 
-from . import actions
+from . import actions, roles
 from .change_forms import CHANGE_FORMS
-from .forms import DeleteForm, GrantForm, GuestFilterForm, RevokeForm, TransferForm
+from .forms import BulkForm, DeleteForm, GrantForm, GuestFilterForm, RevokeForm, TransferForm
 from .models import Guest
 from .snapshots import revert_preview
 
@@ -261,3 +263,49 @@ def guest_access(request, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(tab_url(guest, "access"))
+
+
+def _list_url(request):
+    """Back to the list as it was (filters, sort, page), or to the plain list."""
+    back = request.POST.get("next", "")
+    if back.startswith("/guests/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return back
+    return reverse("guests:list")
+
+
+@require_POST
+def guest_bulk(request):
+    """Start, shut down, force off or delete the selected guests: one perform per guest, each
+    checked by the policy on its own; deleting first shows the names and asks again."""
+    visible = Guest.objects.restrict(request.user, "view").present().select_related("host")
+    form = BulkForm(request.POST, guests=visible)
+    if not form.is_valid():
+        messages.error(request, form_problems(form))
+        return redirect(_list_url(request))
+    data = form.cleaned_data
+    action, guests = data["action"], sorted(data["guests"], key=lambda guest: (guest.name, guest.pk))
+    if action == "delete" and not data["confirmed"]:
+        context = {"guests": guests, "next": _list_url(request), "remove_volumes": data["remove_volumes"]}
+        return render(request, "guests/guest_bulk_delete.html", context)
+    params = actions.Deletion(remove_volumes=data["remove_volumes"]) if action == "delete" else None
+    queued, refused = [], []
+    for guest in guests:
+        if not policy.can(request.user, action, guest):
+            refused.append(f"{guest.name} (you need the {roles.GUEST_ACTIONS[action]} role)")
+            continue
+        try:
+            perform(f"guest.{action}", actor=request.user, target=guest, params=params)
+        except ValidationError as exc:
+            refused.append(f"{guest.name} ({' '.join(exc.messages)})")
+        else:
+            queued.append(guest)
+    verb, summary = BulkForm.VERBS[action], []
+    if queued:
+        summary.append(f"Queued {verb} for {len(queued)} guest{'' if len(queued) == 1 else 's'}")
+    if refused:
+        summary.append(f"refused for {len(refused)}: {', '.join(refused)}")
+    text = "; ".join(summary)
+    (messages.info if not refused else messages.warning if queued else messages.error)(
+        request, text[0].upper() + text[1:]
+    )
+    return redirect(_list_url(request))
