@@ -126,6 +126,7 @@ def test_vnc_console_through_channels(start_app, browser, running_guest):
     other = page.context.new_page()
     other.goto(f"{base_url}/guests/{running_guest.pk}/")
     other.click("button[data-action=destroy]")
+    other.click("dialog.confirm-dialog button[value=confirm]")  # "Force off web…? Unsaved work … is lost."
     page.wait_for_selector("#console-state:not([data-state=connected])", timeout=20000)
     deadline = time.monotonic() + 20
     while running_guest.state != "shutoff" and time.monotonic() < deadline:
