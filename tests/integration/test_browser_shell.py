@@ -20,14 +20,6 @@ from .test_browser_consoles import log_in
 
 pytestmark = [pytest.mark.e2e]
 
-# Every problem a page reports: uncaught errors, console errors (CSP refusals among them) and
-# securitypolicyviolation events, collected by a script Playwright injects before the page's own.
-WATCH = """
-window.__problems = [];
-document.addEventListener("securitypolicyviolation", (e) =>
-  window.__problems.push(`CSP ${e.violatedDirective}: ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
-"""
-
 
 @pytest.fixture
 def shell(start_app, browser, tmp_path):
@@ -43,7 +35,7 @@ def shell(start_app, browser, tmp_path):
     problems = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
-    page.add_init_script(WATCH)
+    # Besides uncaught errors and console errors, CSP refusals (window.__problems, see log_in).
     return {"base_url": base_url, "page": page, "host": host, "problems": problems}
 
 
