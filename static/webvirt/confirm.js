@@ -92,3 +92,18 @@
     true,
   );
 })();
+
+// Change dialogs open with HTML invoker commands (commandfor + command="show-modal" / "close");
+// browsers from before them (Firefox < 144, Safari < 26.2) get the same from this fallback.
+(() => {
+  "use strict";
+  if ("command" in HTMLButtonElement.prototype) return;
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[commandfor]");
+    const dialog = button && document.getElementById(button.getAttribute("commandfor"));
+    if (!(dialog instanceof HTMLDialogElement)) return;
+    const command = button.getAttribute("command");
+    if (command === "show-modal") dialog.showModal();
+    else if (command === "close") dialog.close();
+  });
+})();

@@ -71,7 +71,7 @@ def _inserted_iso(guest):
     return Volume.objects.filter(pool__host=guest.host, path__in=list(paths)).values_list("pk", flat=True).first()
 
 
-# The guest page's tabs: (label, what it shows, the action that may see it beyond "view").
+# The guest page's tabs: (label, the action needed to see it beyond "view", if any).
 TABS = {
     "summary": ("Summary", None),
     "console": ("Console", None),
