@@ -114,13 +114,16 @@ def test_a_gone_guest_has_no_access_tab(admin_client, alpha):
     assert "<dialog" not in page(admin_client, alpha, "hardware").content.decode()
 
 
-def test_a_paused_guest_says_why(admin_client, alpha, django_capture_on_commit_callbacks):
+def test_a_paused_guest_says_why(admin_client, admin, api, make_token, alpha, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(reverse("guests:power", args=[alpha.pk, "suspend"]))
     alpha.refresh_from_db()
     assert (alpha.state, alpha.state_reason) == ("paused", "A user paused it.")
     html = page(admin_client, alpha).content.decode()
     assert "Paused: A user paused it." in html
+    _, key = make_token(admin)
+    facts = api(key).get(reverse("api:guest-detail", args=[alpha.pk])).json()
+    assert (facts["state"], facts["state_reason"], facts["running_since"]) == ("paused", "A user paused it.", None)
 
 
 def test_uptime_is_known_from_the_start_webvirt_saw(admin_client, test_host, django_capture_on_commit_callbacks):
