@@ -9,6 +9,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from webvirt.accounts.api.views import MeView, TeamViewSet, TokenViewSet, UserViewSet
 from webvirt.consoles.api.views import ConsoleTicketView
 from webvirt.core.api.views import AuditEventViewSet, OperationViewSet
+from webvirt.core.middleware import allow_inline_styles
 from webvirt.guests.api.views import FlavorViewSet, GuestViewSet
 from webvirt.hosts.api.views import HostViewSet
 from webvirt.networks.api.views import NetworkViewSet
@@ -55,7 +56,9 @@ docs_urlpatterns = [
     path(
         "docs/",
         login_not_required(
-            SpectacularSwaggerSplitView.as_view(url_name="api-docs:schema", permission_classes=[AllowAny])
+            allow_inline_styles(
+                SpectacularSwaggerSplitView.as_view(url_name="api-docs:schema", permission_classes=[AllowAny])
+            )
         ),
         name="docs",
     ),
