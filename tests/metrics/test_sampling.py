@@ -40,12 +40,12 @@ QEMU_STATS = {
 }
 
 
-def test_a_qemu_record_sums_disks_and_nics_and_takes_rss_without_guest_memory_stats():
+def test_a_qemu_record_sums_disks_and_nics_and_tells_memory_used_in_the_guest_from_rss():
     counters = guest_counters_from_stats(QEMU_STATS)
     assert counters == GuestCounters(
         cpu_time_ns=418633000,
         memory_kib=65536,
-        memory_used_kib=42752,
+        memory_rss_kib=42752,
         disk_read_bytes=1000,
         disk_write_bytes=500,
         disk_read_reqs=10,
@@ -54,7 +54,7 @@ def test_a_qemu_record_sums_disks_and_nics_and_takes_rss_without_guest_memory_st
         net_tx_bytes=0,
     )
     with_guest_view = guest_counters_from_stats({**QEMU_STATS, "balloon.available": 60000, "balloon.usable": 45000})
-    assert with_guest_view.memory_used_kib == 15000
+    assert with_guest_view.memory_used_kib == 15000 and with_guest_view.memory_rss_kib == 42752
     assert guest_counters_from_stats({"state.state": 1}) == GuestCounters()  # the test driver's record
 
 
@@ -64,6 +64,7 @@ def test_rates_are_differences_over_the_time_between_readings():
         cpu_time_ns=6 * 10**9,  # 5 s of CPU in 10 s on 2 vCPUs: a quarter of what they could do
         memory_kib=2048,
         memory_used_kib=1024,
+        memory_rss_kib=3072,
         disk_read_bytes=10 * 4096,
         disk_write_reqs=150,
         net_rx_bytes=25000,
@@ -73,6 +74,7 @@ def test_rates_are_differences_over_the_time_between_readings():
         "cpu_percent": 25.0,
         "memory_mib": 2.0,
         "memory_used_mib": 1.0,
+        "memory_rss_mib": 3.0,
         "disk_read_bps": 4096.0,
         "disk_write_bps": None,  # not reported
         "disk_read_iops": None,

@@ -27,7 +27,8 @@ RUNNING_ONLY = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE
 class GuestCounters:
     cpu_time_ns: int | None = None
     memory_kib: int | None = None  # what the balloon gives the guest now
-    memory_used_kib: int | None = None  # used inside the guest if it reports it, else QEMU's resident size
+    memory_used_kib: int | None = None  # used inside the guest, if its balloon driver reports statistics
+    memory_rss_kib: int | None = None  # QEMU's resident memory on the host (guest and QEMU's own)
     disk_read_bytes: int | None = None
     disk_write_bytes: int | None = None
     disk_read_reqs: int | None = None
@@ -54,10 +55,10 @@ def _total(stats, group, field):
 
 
 def _memory_used(stats):
+    """Memory the guest could not give back without swapping, as its balloon driver reports (only
+    when the balloon has a statistics period); libvirt's `unused` would count its page cache as used."""
     available, usable = stats.get("balloon.available"), stats.get("balloon.usable")
-    if available is not None and usable is not None:  # the guest's balloon driver reports its own view
-        return available - usable
-    return stats.get("balloon.rss")
+    return None if available is None or usable is None else available - usable
 
 
 def guest_counters_from_stats(stats):
@@ -66,6 +67,7 @@ def guest_counters_from_stats(stats):
         cpu_time_ns=stats.get("cpu.time"),
         memory_kib=stats.get("balloon.current"),
         memory_used_kib=_memory_used(stats),
+        memory_rss_kib=stats.get("balloon.rss"),
         disk_read_bytes=_total(stats, "block", "rd.bytes"),
         disk_write_bytes=_total(stats, "block", "wr.bytes"),
         disk_read_reqs=_total(stats, "block", "rd.reqs"),

@@ -11,7 +11,8 @@ class GuestSample(models.Model):
     time = models.DateTimeField(help_text="The sample's time; for a roll-up, the start of its period.")
     cpu_percent = models.FloatField(null=True, help_text="Of its vCPUs together: 100 is all of them busy.")
     memory_mib = models.FloatField(null=True, help_text="What its balloon gives it.")
-    memory_used_mib = models.FloatField(null=True, help_text="Used inside the guest if it says, else QEMU's RSS.")
+    memory_used_mib = models.FloatField(null=True, help_text="Used inside the guest, if its balloon reports it.")
+    memory_rss_mib = models.FloatField(null=True, help_text="Resident on the host: the guest's and QEMU's own.")
     disk_read_bps = models.FloatField(null=True)
     disk_write_bps = models.FloatField(null=True)
     disk_read_iops = models.FloatField(null=True)
@@ -23,6 +24,7 @@ class GuestSample(models.Model):
         "cpu_percent",
         "memory_mib",
         "memory_used_mib",
+        "memory_rss_mib",
         "disk_read_bps",
         "disk_write_bps",
         "disk_read_iops",

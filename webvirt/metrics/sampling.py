@@ -47,6 +47,7 @@ def guest_rates(previous, current, seconds, vcpus):
         "cpu_percent": None if cpu_ns is None else min(100.0, cpu_ns / 1e9 / max(vcpus, 1) * 100),
         "memory_mib": _mib(current.memory_kib),
         "memory_used_mib": _mib(current.memory_used_kib),
+        "memory_rss_mib": _mib(current.memory_rss_kib),
         "disk_read_bps": rate("disk_read_bytes"),
         "disk_write_bps": rate("disk_write_bytes"),
         "disk_read_iops": rate("disk_read_reqs"),

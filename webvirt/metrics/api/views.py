@@ -24,6 +24,7 @@ UNITS = {
     "memory_mib": "MiB",
     "memory_total_mib": "MiB",
     "memory_used_mib": "MiB",
+    "memory_rss_mib": "MiB",
     "disk_read_bps": "bytes per second",
     "disk_write_bps": "bytes per second",
     "disk_read_iops": "requests per second",
