@@ -2,12 +2,14 @@
 tier, and the series each graph range reads."""
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
 from webvirt.metrics.models import GuestSample, HostSample
 from webvirt.metrics.rollup import roll_up_and_prune
 from webvirt.metrics.series import guest_series, host_series
+from webvirt.metrics.tiers import RANGES, TIERS
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a period start in every tier
 
@@ -80,3 +82,18 @@ def test_a_range_reads_its_tier_and_the_finer_points_not_rolled_up_yet(alpha, te
     hour = guest_series(alpha, "1h", now=now)
     assert set(hour["series"]["cpu_percent"]) == {2.0} and len(hour["time"]) == 60
     assert host_series(test_host, "30d", now=now)["time"] == []
+
+
+def test_with_every_tier_full_each_range_is_its_own_tier_alone(alpha):
+    """As after 30 days: each range reads its tier's points, and the finer tiers, holding nothing
+    newer than its last point's period, add none."""
+    now = T0 + timedelta(days=40)
+    GuestSample.objects.bulk_create(
+        GuestSample(guest=alpha, resolution=tier.seconds, time=now - i * tier.step)
+        for tier in TIERS
+        for i in range(1, int(tier.keep / tier.step) + 1)
+    )
+    for name, tier in RANGES.items():
+        times = guest_series(alpha, name, now=now)["time"]
+        steps = {later - earlier for earlier, later in pairwise(times)}
+        assert (len(times), steps) == (int(tier.keep / tier.step), {tier.seconds}), name

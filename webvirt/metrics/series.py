@@ -13,11 +13,12 @@ def _series(samples, measures, range_name, now):
     since = now - tier.keep
     rows = []
     for finer in reversed(TIERS[: TIERS.index(tier) + 1]):  # this range's tier, then each finer one
-        rows += (
+        added = list(
             samples.filter(resolution=finer.seconds, time__gte=since).order_by("time").values_list("time", *measures)
         )
-        if rows:
-            since = rows[-1][0] + finer.step
+        if added:
+            rows += added
+            since = added[-1][0] + finer.step  # the end of what its last point stands for
     columns = list(zip(*rows, strict=True)) or [(), *([()] * len(measures))]
     return {
         "range": range_name,
