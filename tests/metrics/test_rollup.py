@@ -28,9 +28,14 @@ def test_two_minute_points_are_the_means_of_their_ten_second_points(alpha):
         [point(alpha, s, cpu_percent=s / 10, net_rx_bps=None if s else 7.0) for s in range(0, 240, 10)]  # 2 periods
         + [point(alpha, 240, cpu_percent=99.0)]  # the third period has begun, not ended
     )
+
+    def rolled():
+        return list(GuestSample.objects.filter(resolution=120).order_by("time").values_list("time", "cpu_percent"))
+
+    roll_up_and_prune(T0 + timedelta(seconds=245))  # the second period ended 5 s ago: a late round may still write
+    assert rolled() == [(T0, 5.5)]  # the mean of 0..11
     roll_up_and_prune(T0 + timedelta(seconds=255))
-    rolled = list(GuestSample.objects.filter(resolution=120).order_by("time").values_list("time", "cpu_percent"))
-    assert rolled == [(T0, 5.5), (T0 + timedelta(seconds=120), 17.5)]  # means of 0..11 and of 12..23
+    assert rolled() == [(T0, 5.5), (T0 + timedelta(seconds=120), 17.5)]  # and of 12..23
     first = GuestSample.objects.get(resolution=120, time=T0)
     assert first.net_rx_bps == 7.0 and first.disk_read_bps is None  # unknowns are left out; all unknown stays so
 
