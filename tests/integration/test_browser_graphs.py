@@ -34,7 +34,7 @@ def test_graphs_draw_real_samples_and_follow_live_events(start_app, browser, lin
     page.on("request", lambda request: "/metrics/" in request.url and fetches.append(request.url))
 
     page.goto(f"{base_url}{linux_guest.get_absolute_url()}")
-    page.wait_for_selector("text=No samples yet — sampling every 10 s.")
+    page.wait_for_selector("text=No samples yet — sampling every 10 s while the guest runs.")
     assert page.locator(".graphs canvas").count() == 0
 
     sample_host(local_host)

@@ -66,3 +66,16 @@ def test_the_schema_documents_both_series(api):
         operation = schema["paths"][path]["get"]
         assert [p["name"] for p in operation["parameters"] if p["in"] == "query"] == ["range"]
         assert "400" in operation["responses"] and "200" in operation["responses"]
+
+
+def test_guest_and_host_pages_carry_their_graphs_configured_by_attributes(admin_client, alpha):
+    """The section the page's socket and graphs.js work with; scripts are files (no inline script)."""
+    guest_page = admin_client.get(alpha.get_absolute_url()).content.decode()
+    assert f'data-live="metrics" data-graphs-url="{reverse("metrics:guest", args=[alpha.pk])}"' in guest_page
+    assert f'data-host-id="{alpha.host_id}"' in guest_page and 'data-graph="net"' in guest_page
+    assert "No samples yet — sampling every 10 s while the guest runs." in guest_page
+    host_page = admin_client.get(alpha.host.get_absolute_url()).content.decode()
+    assert f'data-graphs-url="{reverse("metrics:host", args=[alpha.host_id])}"' in host_page
+    assert 'data-graph="host_memory"' in host_page and "No samples yet — sampling every 10 s." in host_page
+    for page in (guest_page, host_page):
+        assert page.count("<script") == page.count("<script src=")
