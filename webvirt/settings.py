@@ -181,6 +181,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webvirt.hosts.tasks.resync_all_hosts",
         "schedule": float(env("WEBVIRT_RESYNC_SECONDS", "60")),
     },
+    # Metrics: a round every 10 s (webvirt/metrics/tiers.py's SAMPLE_SECONDS), roll-ups each minute.
     "sample-all-hosts": {"task": "webvirt.metrics.tasks.sample_all_hosts", "schedule": 10.0},
     "roll-up-metrics": {"task": "webvirt.metrics.tasks.roll_up_and_prune", "schedule": 60.0},
 }

@@ -86,6 +86,8 @@
 
   function chartOptions(spec, figure, state) {
     const format = FORMATS[spec.format];
+    const ink = getComputedStyle(figure).color; // the page's text colour, light or dark
+    const grid = { stroke: "rgba(128, 128, 128, 0.25)", width: 1 };
     // Under the cursor, the value there; elsewhere, the latest known one (the legend says "now").
     function shown(chart, value, seriesIndex, index) {
       if (index == null) {
@@ -115,8 +117,16 @@
         })),
       ],
       axes: [
-        { label: "Time", labelSize: 18 },
-        { label: spec.axis, labelSize: 18, size: 70, values: (_, splits) => splits.map(format) },
+        { label: "Time", labelSize: 18, stroke: ink, grid, ticks: grid },
+        {
+          label: spec.axis,
+          labelSize: 18,
+          size: 70,
+          stroke: ink,
+          grid,
+          ticks: grid,
+          values: (_, splits) => splits.map(format),
+        },
       ],
     };
   }
