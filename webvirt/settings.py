@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "webvirt.consoles",
     "webvirt.storage",
     "webvirt.networks",
+    "webvirt.metrics",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +182,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webvirt.hosts.tasks.resync_all_hosts",
         "schedule": float(env("WEBVIRT_RESYNC_SECONDS", "60")),
     },
+    # Metrics: a round every 10 s (webvirt/metrics/tiers.py's SAMPLE_SECONDS), roll-ups each minute.
+    "sample-all-hosts": {"task": "webvirt.metrics.tasks.sample_all_hosts", "schedule": 10.0},
+    "roll-up-metrics": {"task": "webvirt.metrics.tasks.roll_up_and_prune", "schedule": 60.0},
 }
 
 # channels_redis blocks on Redis for up to 5 s per receive; redis-py 8 also gives up reading after
