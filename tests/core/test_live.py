@@ -49,6 +49,7 @@ async def closed_with(client):
     assert accepted  # accepted only to say why it closes
     message = await client.receive_output(timeout=5)
     assert message["type"] == "websocket.close"
+    await client.wait()  # the application ends here, not in the loop's teardown
     return message["code"], message.get("reason", "")
 
 
