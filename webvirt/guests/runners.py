@@ -284,6 +284,17 @@ def snapshot_delete(spec, guest, p):
     return config.delete_snapshot(spec, guest.uuid, p.name)
 
 
+def definition_target(operation):
+    """Where the worker of guest.define-xml finds the guest: (spec, uuid, name)."""
+    guest = _guest(operation)
+    return connection_spec(guest.host), guest.uuid, guest.name
+
+
+def refresh_definition(operation):
+    if operation.guest is not None and not operation.guest.is_gone:
+        refresh_guest(operation.guest)
+
+
 def clone(operation, params):
     """Copy every disk (linked or full), then define the copy; a failure removes what was made."""
     source, p = _guest(operation), params

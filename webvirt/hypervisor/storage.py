@@ -13,6 +13,7 @@ import libvirt
 from lxml import etree
 
 from .connection import session
+from .definitions import read_definition
 from .domain_xml import _sub, parse
 from .errors import HypervisorError, InvalidState
 
@@ -51,6 +52,7 @@ class PoolFacts:
     available: int = 0
     target_path: str = ""
     source: str = ""
+    definition: str = ""  # its persistent XML, for admins to read and edit
     volumes: list[VolumeFacts] = field(default_factory=list)
 
 
@@ -94,6 +96,8 @@ def _pool_facts(pool):
         target_path=root.findtext("target/path") or "",
         source=_pool_source(root),
     )
+    if facts.persistent:
+        facts.definition = read_definition(pool, "pool")
     if facts.state == "active":
         for volume in pool.listAllVolumes(0):
             with contextlib.suppress(libvirt.libvirtError):  # removed while listing
