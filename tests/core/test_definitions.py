@@ -124,11 +124,16 @@ def test_libvirt_validation_failure_fails_the_operation_in_words_and_changes_not
     _post(admin_client, f"/guests/{beta.pk}/xml/", edited, "apply")
     operation = Operation.objects.get(kind="guest.define-xml")
     assert operation.status == "failed"
-    assert operation.message.startswith("libvirt refused the definition, so nothing changed:")
-    assert "bogus" in operation.message
+    assert operation.message.startswith("Nothing changed: libvirt refused the XML")
+    assert "bogus" in operation.detail
     beta.refresh_from_db()
     assert beta.definition == before
-    assert "libvirt refused the definition" in admin_client.get(f"/operations/{operation.pk}/").content.decode()
+    # Plain words on the operation page and in tables, libvirt's own text behind "Details".
+    for url in (f"/operations/{operation.pk}/", "/operations/", f"/guests/{beta.pk}/"):
+        page = admin_client.get(url).content.decode()
+        assert "Nothing changed: libvirt refused the XML" in page
+        details = page.split('<details class="detail"><summary>Details</summary><pre>', 1)[1].split("</pre>")[0]
+        assert "Element domain has extra content: bogus" in details
 
 
 def test_an_edit_of_a_definition_changed_meanwhile_is_refused(admin_client, beta):
@@ -140,7 +145,7 @@ def test_an_edit_of_a_definition_changed_meanwhile_is_refused(admin_client, beta
     assert not Operation.objects.exists()
 
 
-def test_the_worker_refuses_a_definition_changed_on_the_host(admin, beta):
+def test_the_worker_refuses_a_definition_changed_on_the_host(admin, admin_client, beta):
     """The host's definition moved on after the inventory was read: the worker saves nothing."""
     from webvirt.core.definitions import NewDefinition
     from webvirt.hosts.connections import connection_spec
@@ -159,6 +164,10 @@ def test_the_worker_refuses_a_definition_changed_on_the_host(admin, beta):
     operation.refresh_from_db()
     assert operation.status == "failed"
     assert "changed on the host since it was shown; nothing was saved" in operation.message
+    assert operation.detail == ""  # webvirt's own words: shown as they are, with nothing behind them
+    page = admin_client.get(f"/operations/{operation.pk}/").content.decode()
+    assert "nothing was saved" in page
+    assert "<summary>Details</summary>" not in page
     beta.refresh_from_db()
     assert "<memory unit='KiB'>65536</memory>" in beta.definition  # re-read afterwards
 
@@ -207,6 +216,12 @@ def test_the_api_reads_and_writes_definitions(admin, api, make_token, beta, stor
     assert stale.status_code == 400
     assert "changed since it was shown" in str(stale.json())
     assert client.put(f"/api/v1/guests/{beta.pk}/xml/", ["not", "a", "dict"], format="json").status_code == 400
+    bogus = beta.definition.replace("</devices>", "</devices><bogus/>")
+    refused = client.put(f"/api/v1/guests/{beta.pk}/xml/", {"xml": bogus}, format="json").json()
+    failed = client.get(refused["url"]).json()
+    assert failed["status"] == "failed"
+    assert failed["message"].startswith("Nothing changed: libvirt refused the XML")
+    assert "bogus" in failed["detail"]
     network = storage_host.networks.get(name="lan")
     assert client.get(f"/api/v1/networks/{network.pk}/xml/").json()["xml"] == network.definition
     pool = storage_host.pools.get(name="images")

@@ -39,5 +39,6 @@ def test_edit_a_guests_xml_and_see_it_applied(admin_client, tiny_guest, django_c
         admin_client, tiny_guest, dumped.replace("</devices>", "</devices><bogus/>"), django_capture_on_commit_callbacks
     )
     assert refused.status == "failed"
-    assert refused.message.startswith("libvirt refused the definition, so nothing changed:")
+    assert refused.message.startswith("Nothing changed: libvirt refused the XML")
+    assert "bogus" in refused.detail
     assert virsh("dumpxml", "--inactive", tiny_guest.name).stdout == dumped

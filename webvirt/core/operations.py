@@ -114,13 +114,14 @@ def execute(operation):
     return _HANDLERS[operation.kind](operation)
 
 
-def finish(operation, *, status, message):
+def finish(operation, *, status, message, detail=""):
     operation.status = status
     operation.message = message
+    operation.detail = detail
     operation.finished_at = timezone.now()
     if status == Operation.Status.SUCCEEDED and operation.progress is not None:
         operation.progress = 100
-    operation.save(update_fields=["status", "message", "finished_at", "progress"])
+    operation.save(update_fields=["status", "message", "detail", "finished_at", "progress"])
     if operation.kind in _CLEANUPS:
         _CLEANUPS[operation.kind](operation)
     log.info("operation %s %s %s: %s", operation.pk, operation.kind, status, message)

@@ -155,7 +155,7 @@ def create(operation, params):
         with contextlib.suppress(HypervisorError):
             refresh_storage(host)
         raise HypervisorError(
-            f"Creating {p.name} failed while {step}: {exc} Everything it had made was removed."
+            f"Creating {p.name} failed while {step}: {exc} Everything it had made was removed.", detail=exc.detail
         ) from None
     apply_guests(host, [facts], complete=False)
     refresh_storage(host)
@@ -325,7 +325,9 @@ def clone(operation, params):
         for pool_uuid, name in reversed(made):
             with contextlib.suppress(HypervisorError):
                 storage.delete_volume(spec, pool_uuid, name)
-        raise HypervisorError(f"Cloning {source.name} failed: {exc} The copies made so far were removed.") from None
+        raise HypervisorError(
+            f"Cloning {source.name} failed: {exc} The copies made so far were removed.", detail=exc.detail
+        ) from None
     facts = hypervisor.read_guest(spec, uuid)
     apply_guests(source.host, [facts], complete=False)
     refresh_storage(source.host)

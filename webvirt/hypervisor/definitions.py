@@ -11,7 +11,7 @@ import libvirt
 from lxml import etree
 
 from .connection import session
-from .errors import HypervisorError
+from .errors import HypervisorError, translated
 
 ROOTS = {"guest": "domain", "pool": "pool", "network": "network"}
 
@@ -121,9 +121,7 @@ def redefine(spec, kind, uuid, xml, *, name, base):
         except libvirt.libvirtError as exc:
             if exc.get_error_code() not in _REFUSALS:
                 raise
-            raise HypervisorError(
-                f"libvirt refused the definition, so nothing changed: {exc.get_error_message()}"
-            ) from None
+            raise translated(HypervisorError, exc, prefix="Nothing changed: ") from None
         if obj.isActive():
             return "Definition saved; it takes effect the next time it starts."
         return "Definition saved."

@@ -15,7 +15,7 @@ from lxml import etree
 from .connection import session
 from .definitions import read_definition
 from .domain_xml import _sub, parse
-from .errors import HypervisorError, InvalidState
+from .errors import HypervisorError, InvalidState, translated
 
 POOL_STATES = {
     libvirt.VIR_STORAGE_POOL_INACTIVE: "inactive",
@@ -174,9 +174,8 @@ def define_pool(spec, xml, *, autostart=False):
                 if cleaned
                 else "Removing its definition failed too: remove the pool on the host by hand."
             )
-            raise HypervisorError(
-                f"Creating pool {name} failed while {step}: {exc.get_error_message()} {outcome}"
-            ) from None
+            error = translated(HypervisorError, exc, prefix=f"Creating pool {name} failed while {step}: ")
+            raise HypervisorError(f"{error} {outcome}", detail=error.detail) from None
         return pool.UUIDString()
 
 
