@@ -5,8 +5,10 @@ import re
 import pytest
 
 from webvirt.core.actions import perform
+from webvirt.core.definitions import NewDefinition
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
+from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor.definitions import digest
 
 from ..conftest import UserFactory
@@ -147,7 +149,6 @@ def test_an_edit_of_a_definition_changed_meanwhile_is_refused(admin_client, beta
 
 def test_the_worker_refuses_a_definition_changed_on_the_host(admin, admin_client, beta):
     """The host's definition moved on after the inventory was read: the worker saves nothing."""
-    from webvirt.core.definitions import NewDefinition
     from webvirt.hosts.connections import connection_spec
     from webvirt.hypervisor.definitions import redefine
 
@@ -239,3 +240,22 @@ def test_the_api_refuses_non_admins(api, make_token, beta):
     response = client.put(f"/api/v1/guests/{beta.pk}/xml/", {"xml": beta.definition}, format="json")
     assert response.status_code == 403
     assert not Operation.objects.exists()
+
+
+def test_a_guest_with_a_console_password_is_not_redefined(admin, make_test_host):
+    """The XML shown leaves the password out, so saving it would remove it: the worker refuses."""
+    host = make_test_host(name="secure", guests=[{"name": "locked", "state": "shutoff"}], sync=False)
+    with open(host.test_path) as f:
+        text = f.read()
+    with open(host.test_path, "w") as f:
+        f.write(text.replace("</devices>", "<graphics type='vnc' port='-1' passwd='s3cret'/></devices>", 1))
+    sync_host(host)
+    locked = Guest.objects.get(host=host, name="locked")
+    assert "s3cret" not in locked.definition
+    params = NewDefinition(xml=_memory(locked.definition, 262144), base=digest(locked.definition))
+    operation = perform("guest.define-xml", actor=admin, target=locked, params=params)
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert "console has a password" in operation.message and "nothing was saved" in operation.message
+    locked.refresh_from_db()
+    assert locked.memory_mib == 128

@@ -92,6 +92,12 @@ def _define(conn, kind, xml):
     return conn.networkDefineXMLFlags(xml, libvirt.VIR_NETWORK_DEFINE_VALIDATE)
 
 
+def _has_console_password(domain):
+    """Passwords are left out of the XML shown (no VIR_DOMAIN_XML_SECURE), so an edit would drop them."""
+    secure = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+    return bool(etree.fromstring(secure.encode()).xpath("devices/graphics[@passwd]"))
+
+
 def redefine(spec, kind, uuid, xml, *, name, base):
     """Replace the persistent definition of the guest, pool or network `uuid` with `xml`, which
     libvirt validates against its schema; `base` is the digest of the definition the edit started
@@ -116,6 +122,11 @@ def redefine(spec, kind, uuid, xml, *, name, base):
             )
         if digest(xml) == base:
             return "Nothing to change."
+        if kind == "guest" and _has_console_password(obj):
+            raise HypervisorError(
+                f"{name}'s console has a password, which webvirt does not show, so saving this XML would "
+                "remove it; nothing was saved. Edit this guest with virsh edit on its host."
+            )
         try:
             _define(conn, kind, xml)
         except libvirt.libvirtError as exc:
