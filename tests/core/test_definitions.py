@@ -217,6 +217,10 @@ def test_the_api_reads_and_writes_definitions(admin, api, make_token, beta, stor
     assert stale.status_code == 400
     assert "changed since it was shown" in str(stale.json())
     assert client.put(f"/api/v1/guests/{beta.pk}/xml/", ["not", "a", "dict"], format="json").status_code == 400
+    surrogate = b'{"xml": "<domain>\\ud800</domain>"}'
+    response = client.put(f"/api/v1/guests/{beta.pk}/xml/", surrogate, content_type="application/json")
+    assert response.status_code == 400
+    assert "Surrogate characters are not allowed" in str(response.json())  # JSON can carry them; XML cannot
     bogus = beta.definition.replace("</devices>", "</devices><bogus/>")
     refused = client.put(f"/api/v1/guests/{beta.pk}/xml/", {"xml": bogus}, format="json").json()
     failed = client.get(refused["url"]).json()
