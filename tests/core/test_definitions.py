@@ -30,7 +30,8 @@ def _memory(xml, kib):
 
 
 def _post(client, url, xml, step, base=None):
-    return client.post(url, {"xml": xml, "base": base or "", "step": step})
+    """Post the editor's form; "apply" confirms the preview of this very XML."""
+    return client.post(url, {"xml": xml, "base": base or "", "step": step, "previewed": digest(xml)})
 
 
 def test_admin_sees_the_persistent_definition_in_a_labelled_editor(admin_client, beta):
@@ -47,6 +48,17 @@ def test_preview_shows_a_diff_and_queues_nothing(admin_client, beta):
     assert '<span class="removed">-  &lt;memory unit=&#x27;KiB&#x27;&gt;131072&lt;/memory&gt;</span>' in page
     assert '<span class="added">+  &lt;memory unit=&#x27;KiB&#x27;&gt;262144&lt;/memory&gt;</span>' in page
     assert 'value="apply"' in page
+    assert not Operation.objects.exists()
+
+
+def test_xml_edited_after_its_preview_is_previewed_again_not_applied(admin_client, beta):
+    url = f"/guests/{beta.pk}/xml/"
+    previewed = _memory(beta.definition, 262144)
+    edited = _memory(beta.definition, 524288)
+    data = {"xml": edited, "step": "apply", "previewed": digest(previewed)}
+    page = admin_client.post(url, data).content.decode()
+    assert "524288" in page.split('id="xml-diff"')[1].split("</section>")[0]
+    assert f'name="previewed" value="{digest(edited)}"' in page
     assert not Operation.objects.exists()
 
 

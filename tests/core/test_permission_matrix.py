@@ -22,6 +22,7 @@ from webvirt.core.models import Operation
 from webvirt.guests import roles
 from webvirt.guests import urls as guest_urls_module
 from webvirt.guests.models import Grant, Guest, Snapshot
+from webvirt.hypervisor.definitions import digest
 from webvirt.networks.models import Network
 from webvirt.storage.models import Pool
 
@@ -74,7 +75,10 @@ MATRIX = {
     "share": [("post", "guests:access", (), {"username": "viewer", "role": "viewer"})],
     "delete": [("get", "guests:delete", (), None), ("post", "guests:delete", (), {"confirm_name": "beta"})],
     # Admin-only, whatever the role: a definition reaches any file or device on the host.
-    "xml.edit": [("get", "guests:xml", (), None), ("post", "guests:xml", (), {"xml": "XML", "step": "apply"})],
+    "xml.edit": [
+        ("get", "guests:xml", (), None),
+        ("post", "guests:xml", (), {"xml": "XML", "step": "apply", "previewed": "PREVIEWED"}),
+    ],
 }
 ADMIN_ONLY = {"xml.edit"}
 QUEUES_AN_OPERATION = {"guests:power", "guests:change", "guests:delete", "guests:snapshot-revert", "guests:xml"}
@@ -154,7 +158,8 @@ def test_the_matrix_covers_every_guest_url():
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_permission_matrix(client, people, persona):
     guest, users = people
-    ids = {"POOL": str(guest.host.pools.get().pk), "SNAPSHOT": str(guest.snapshots.get().pk), "XML": edited(guest)}
+    ids = {"POOL": str(guest.host.pools.get().pk), "SNAPSHOT": str(guest.snapshots.get().pk)}
+    ids |= {"XML": edited(guest), "PREVIEWED": digest(edited(guest))}
     client.force_login(users[persona])
     answers = {}
     for action, requests in MATRIX.items():
@@ -249,7 +254,8 @@ def test_api_permission_matrix(api, make_token, people, persona):
     answers = {}
     for action, method, name, args, data in api_requests():
         grant = Grant.objects.filter(guest=guest, user=users["viewer"]).first()
-        ids = {"POOL": guest.host.pools.get().pk, "GRANT": grant.pk if grant else 0, "XML": edited(guest)}
+        ids = {"POOL": guest.host.pools.get().pk, "GRANT": grant.pk if grant else 0}
+        ids |= {"XML": edited(guest), "PREVIEWED": digest(edited(guest))}
         data = {key: ids.get(value, value) for key, value in (data or {}).items()}
         args = tuple(ids.get(arg, arg) for arg in args)
         running = action == "console" or name in ("api:guest-change-fs_freeze", "api:guest-change-fs_thaw")

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.libvirtd
 
 def _apply(client, guest, xml, capture):
     with capture(execute=True):
-        client.post(f"/guests/{guest.pk}/xml/", {"xml": xml, "base": digest(guest.definition), "step": "apply"})
+        data = {"xml": xml, "base": digest(guest.definition), "step": "apply", "previewed": digest(xml)}
+        client.post(f"/guests/{guest.pk}/xml/", data)
     return Operation.objects.filter(kind="guest.define-xml").latest("pk")
 
 

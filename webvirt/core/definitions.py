@@ -110,7 +110,8 @@ def unified_diff(old, new, name):
 
 
 def definition_page(request, *, kind, target, back):
-    """GET shows the definition and an editor; POST previews the diff or, confirmed, queues it."""
+    """GET shows the definition and an editor; POST previews the diff or, confirmed, queues it.
+    Only the XML previewed is applied: edited after its preview, it is previewed again."""
     policy.require(request.user, PERMISSION, target)
     initial = {"xml": target.definition, "base": xml_definitions.digest(target.definition)}
     form = DefinitionForm(request.POST or None, kind=kind, target=target, initial=initial)
@@ -118,7 +119,9 @@ def definition_page(request, *, kind, target, back):
     if request.method == "POST":
         if form.is_valid():
             diff = unified_diff(target.definition, form.cleaned_data["xml"], target.name)
-            if request.POST.get("step") == "apply" and diff:
+            previewed = xml_definitions.digest(form.cleaned_data["xml"])
+            context["previewed"] = previewed
+            if request.POST.get("step") == "apply" and diff and request.POST.get("previewed") == previewed:
                 try:
                     operation = perform(f"{kind}.define-xml", actor=request.user, target=target, params=form.params())
                 except ValidationError as exc:
