@@ -99,3 +99,16 @@ def test_every_translation_is_a_sentence_with_advice():
     for words in TRANSLATIONS.values():
         assert words[0].isupper() or words.startswith("libvirt")
         assert words.endswith(".")
+
+
+def test_places_without_details_show_libvirts_words_after_the_advice(test_host, conn_spec):
+    """A host's status has no "Details" to open: it keeps both."""
+    from webvirt.hosts.sync import record_unreachable
+
+    with pytest.raises(GuestNotFound) as caught, session(conn_spec) as conn:
+        conn.lookupByName("missing")
+    record_unreachable(test_host, caught.value)
+    test_host.refresh_from_db()
+    assert test_host.last_error.startswith("The guest is not defined on its host any more")
+    assert test_host.last_error.endswith("libvirt said: Domain not found")
+    assert HypervisorError("Plain.").full_text == "Plain."

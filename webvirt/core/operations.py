@@ -124,10 +124,17 @@ def finish(operation, *, status, message, detail=""):
     operation.save(update_fields=["status", "message", "detail", "finished_at", "progress"])
     if operation.kind in _CLEANUPS:
         _CLEANUPS[operation.kind](operation)
-    log.info("operation %s %s %s: %s", operation.pk, operation.kind, status, message)
+    said = f" (libvirt said: {detail})" if detail else ""
+    log.info("operation %s %s %s: %s%s", operation.pk, operation.kind, status, message, said)
     _publish(operation, "operation.finished")
     audit.record(
-        operation.actor, operation.kind, operation.target, outcome=status, operation=operation.pk, message=message
+        operation.actor,
+        operation.kind,
+        operation.target,
+        outcome=status,
+        operation=operation.pk,
+        message=message,
+        **({"detail": detail} if detail else {}),
     )
 
 

@@ -32,7 +32,7 @@ FACT_FIELDS = (
 def record_unreachable(host, error):
     host.reachable = False
     host.last_checked_at = timezone.now()
-    host.last_error = str(error)
+    host.last_error = error.full_text
     host.save(update_fields=["reachable", "last_checked_at", "last_error"])
 
 

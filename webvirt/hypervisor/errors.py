@@ -15,6 +15,11 @@ class HypervisorError(Exception):
         super().__init__(message)
         self.detail = detail  # libvirt's own words, when the message is a translation of them
 
+    @property
+    def full_text(self):
+        """The message with libvirt's words after it, for places with no "Details" (host status, logs)."""
+        return f"{self} libvirt said: {self.detail}" if self.detail else str(self)
+
 
 class HostUnreachable(HypervisorError):
     """The host could not be reached or stopped answering; worth retrying later."""
