@@ -41,3 +41,4 @@ lint: deps
 
 bench: deps services
 	$(PY) bench/inventory.py
+	$(PY) bench/metrics.py

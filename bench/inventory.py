@@ -57,6 +57,7 @@ API_SMALL_URL = "/api/v1/guests/?limit=10"
 TARGET_LIST_P50_MS = 150
 TARGET_RESYNC_S = 5
 TARGET_API_P50_MS = 50
+TARGET_DETAIL_P50_MS = 20
 
 
 def guest_specs(host_number):
@@ -163,6 +164,9 @@ def main():
     filtered_p50 = median_ms(client, FILTERED_URL)
     late_page_p50 = median_ms(client, LATE_PAGE_URL)
     api = measure_api(Client(), api_key)
+    guest = Guest.objects.present().order_by("id")[guests // 2]
+    detail_p50 = median_ms(client, guest.get_absolute_url())
+    hardware_p50 = median_ms(client, f"{guest.get_absolute_url()}?tab=hardware")
 
     base, top = scale[min(scale)], scale[guests]
     print(f"Full resync of {HOSTS} hosts x {GUESTS_PER_HOST} guests, all new:  {resync_s:.2f} s")
@@ -184,6 +188,7 @@ def main():
         f"API {API_URL} with a token at {guests} guests: p50 {api['p50_ms']:.1f} ms, {api['queries']} queries "
         f"({api['queries_small']} at limit=10), {api['calls']} libvirt calls"
     )
+    print(f"Guest page at {guests} guests: Summary tab p50 {detail_p50:.1f} ms, Hardware tab p50 {hardware_p50:.1f} ms")
     targets = [
         ("zero libvirt calls per page view", all(f["libvirt_calls"] == 0 for f in scale.values())),
         ("queries not growing with guests", top["queries"] <= base["queries"]),
@@ -193,6 +198,7 @@ def main():
         (f"API list p50 < {TARGET_API_P50_MS} ms at {guests} guests", api["p50_ms"] < TARGET_API_P50_MS),
         ("API queries the same at any page size", api["queries"] == api["queries_small"]),
         ("zero libvirt calls in the API list", api["calls"] == 0),
+        (f"guest page p50 < {TARGET_DETAIL_P50_MS} ms at {guests} guests", detail_p50 < TARGET_DETAIL_P50_MS),
     ]
     print("Targets:")
     for label, ok in targets:
@@ -202,7 +208,8 @@ def main():
         f"queries_per_page={top['queries']} libvirt_calls_per_page={top['libvirt_calls']:g} "
         f"resync_s={resync_s:.2f} resync_unchanged_s={resync_unchanged_s:.2f} "
         f"libvirt_calls_per_host_resync={calls_per_host_resync:g} "
-        f"api_p50_ms={api['p50_ms']:.1f} api_queries={api['queries']}"
+        f"api_p50_ms={api['p50_ms']:.1f} api_queries={api['queries']} "
+        f"detail_p50_ms={detail_p50:.1f} detail_hardware_p50_ms={hardware_p50:.1f}"
     )
 
 

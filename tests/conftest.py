@@ -5,10 +5,13 @@ in production acts on a real libvirt driver (the test driver). Each test gets it
 XML file, hence its own host state.
 """
 
+import os
 import uuid as uuidlib
 
 import factory
 import pytest
+from channels.layers import channel_layers
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from lxml import etree
 from rest_framework.test import APIClient
@@ -35,6 +38,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     def saved(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _channel_layer_of_our_own():
+    """Runs that share Redis (other checkouts, CI) would hear each other's events on groups named
+    after database ids; each run gets its own prefix, which the servers it starts inherit."""
+    prefix = f"test{os.getpid()}"
+    os.environ["WEBVIRT_CHANNEL_PREFIX"] = prefix
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = prefix
+    channel_layers.backends.clear()
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from webvirt.accounts.api.views import MeView, TeamViewSet, TokenViewSet, UserViewSet
 from webvirt.consoles.api.views import ConsoleTicketView
 from webvirt.core.api.views import AuditEventViewSet, OperationViewSet
+from webvirt.core.middleware import allow_inline_styles
 from webvirt.guests.api.views import FlavorViewSet, GuestViewSet
 from webvirt.hosts.api.views import HostViewSet
+from webvirt.metrics.api.views import GuestMetricsView, HostMetricsView
 from webvirt.networks.api.views import NetworkViewSet
 from webvirt.storage.api.views import PoolViewSet, VolumeViewSet
 
@@ -46,6 +48,8 @@ router.register("tokens", TokenViewSet, basename="token")
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("guests/<id:pk>/console/<str:kind>/", ConsoleTicketView.as_view(), name="guest-console"),
+    path("guests/<id:pk>/metrics/", GuestMetricsView.as_view(), name="guest-metrics"),
+    path("hosts/<id:pk>/metrics/", HostMetricsView.as_view(), name="host-metrics"),
     *router.urls,
 ]
 
@@ -55,7 +59,9 @@ docs_urlpatterns = [
     path(
         "docs/",
         login_not_required(
-            SpectacularSwaggerSplitView.as_view(url_name="api-docs:schema", permission_classes=[AllowAny])
+            allow_inline_styles(
+                SpectacularSwaggerSplitView.as_view(url_name="api-docs:schema", permission_classes=[AllowAny])
+            )
         ),
         name="docs",
     ),

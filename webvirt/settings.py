@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "webvirt.consoles",
     "webvirt.storage",
     "webvirt.networks",
+    "webvirt.metrics",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "webvirt.core.middleware.PrivatePagesMiddleware",
+    "webvirt.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -180,6 +182,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webvirt.hosts.tasks.resync_all_hosts",
         "schedule": float(env("WEBVIRT_RESYNC_SECONDS", "60")),
     },
+    # Metrics: a round every 10 s (webvirt/metrics/tiers.py's SAMPLE_SECONDS), roll-ups each minute.
+    "sample-all-hosts": {"task": "webvirt.metrics.tasks.sample_all_hosts", "schedule": 10.0},
+    "roll-up-metrics": {"task": "webvirt.metrics.tasks.roll_up_and_prune", "schedule": 60.0},
 }
 
 # channels_redis blocks on Redis for up to 5 s per receive; redis-py 8 also gives up reading after
@@ -189,7 +194,11 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # A burst of consoles closing at once leaves groups together; 100 connections ran out.
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5, "max_connections": 500}]
+            "hosts": [
+                {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5, "max_connections": 500}
+            ],
+            # Installations (and test runs) sharing one Redis keep their groups apart.
+            "prefix": env("WEBVIRT_CHANNEL_PREFIX", "asgi"),
         },
     },
 }

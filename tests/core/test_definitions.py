@@ -39,7 +39,7 @@ def test_admin_sees_the_persistent_definition_in_a_labelled_editor(admin_client,
     assert '<label for="id_xml">libvirt XML</label>' in page
     assert "&lt;name&gt;beta&lt;/name&gt;" in page
     assert f"&lt;uuid&gt;{beta.uuid}&lt;/uuid&gt;" in page
-    assert "libvirt XML" in admin_client.get(f"/guests/{beta.pk}/").content.decode()
+    assert "libvirt XML" in admin_client.get(f"/guests/{beta.pk}/?tab=hardware").content.decode()
 
 
 def test_preview_shows_a_diff_and_queues_nothing(admin_client, beta):
@@ -101,7 +101,8 @@ def test_non_admins_are_refused_and_told_why(client, beta):
     assert "Only admins may read or edit libvirt XML" in response.content.decode()
     response = _post(client, f"/guests/{beta.pk}/xml/", _memory(beta.definition, 262144), "apply")
     assert response.status_code == 403
-    assert "libvirt XML" not in client.get(f"/guests/{beta.pk}/").content.decode()
+    hardware = client.get(f"/guests/{beta.pk}/?tab=hardware")
+    assert hardware.status_code == 200 and "libvirt XML" not in hardware.content.decode()
     assert not Operation.objects.exists()
 
 
@@ -143,7 +144,7 @@ def test_libvirt_validation_failure_fails_the_operation_in_words_and_changes_not
     beta.refresh_from_db()
     assert beta.definition == before
     # Plain words on the operation page and in tables, libvirt's own text behind "Details".
-    for url in (f"/operations/{operation.pk}/", "/operations/", f"/guests/{beta.pk}/"):
+    for url in (f"/operations/{operation.pk}/", "/operations/", f"/guests/{beta.pk}/?tab=operations"):
         page = admin_client.get(url).content.decode()
         assert "Nothing changed: libvirt refused the XML" in page
         details = page.split('<details class="detail"><summary>Details</summary><pre>', 1)[1].split("</pre>")[0]

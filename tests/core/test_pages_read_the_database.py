@@ -3,6 +3,7 @@
 from django.urls import reverse
 
 from tests.libvirt_calls import libvirt_calls
+from webvirt.guests.views import TABS
 from webvirt.hosts.sync import sync_host
 from webvirt.hosts.tasks import resync_all_hosts
 
@@ -15,7 +16,7 @@ def test_no_page_calls_libvirt(admin_client, test_host, storage_host):
     urls = [
         reverse("guests:list"),
         reverse("guests:list") + "?q=al&state=running&sort=-memory_mib",
-        reverse("guests:detail", args=[guest.pk]),
+        *(reverse("guests:detail", args=[guest.pk]) + f"?tab={tab}" for tab in TABS),
         reverse("consoles:vnc", args=[guest.pk]),
         reverse("guests:delete", args=[guest.pk]),
         reverse("guests:snapshot-revert", args=[guest.pk, snapshot.pk]),
@@ -37,9 +38,13 @@ def test_no_page_calls_libvirt(admin_client, test_host, storage_host):
 
 def test_guest_page_shows_what_the_inventory_holds(admin_client, test_host):
     guest = test_host.guests.get(name="alpha")
-    page = admin_client.get(reverse("guests:detail", args=[guest.pk])).content.decode()
-    for fact in ("<dd>1</dd>", "128 MiB", "/images/alpha.qcow2", "52:54:00:00:00:01", "testhost", "running"):
+    url = reverse("guests:detail", args=[guest.pk])
+    page = admin_client.get(url).content.decode()
+    for fact in ("<dd>1</dd>", "128 MiB", "testhost", "running"):
         assert fact in page, fact
+    hardware = admin_client.get(url + "?tab=hardware").content.decode()
+    for fact in ("<dd>1</dd>", "128 MiB", "/images/alpha.qcow2", "52:54:00:00:00:01"):
+        assert fact in hardware, fact
 
 
 def test_beat_resync_refreshes_enabled_hosts_only(make_test_host):

@@ -39,7 +39,7 @@ PERSONA_ROLE = {
 # (policy action, how to ask for it): method, URL name, URL args after the guest id, valid data.
 # Method "policy" asks webvirt.core.policy directly, for actions that no page performs.
 MATRIX = {
-    "view": [("get", "guests:detail", (), None)],
+    "view": [("get", "guests:detail", (), None), ("get", "metrics:guest", (), None)],
     "console": [
         ("get", "consoles:vnc", (), None),
         ("get", "consoles:serial", (), None),
@@ -209,6 +209,8 @@ def api_requests():
         for method, name, args, data in requests:
             if name == "guests:detail":
                 rows.append((action, "get", "api:guest-detail", (), None))
+            elif name == "metrics:guest":
+                rows.append((action, "get", "api:guest-metrics", (), None))
             elif name == "consoles:ticket":
                 rows.append((action, "post", "api:guest-console", args, None))
             elif name == "guests:power":

@@ -89,7 +89,7 @@ def test_delete_removes_the_guest_and_marks_it_gone(admin_client, test_host, dja
     assert "Kept /images/alpha.qcow2" in operation.message
     guest.refresh_from_db()
     assert guest.is_gone
-    page = admin_client.get(guest.get_absolute_url()).content.decode()
+    page = admin_client.get(guest.get_absolute_url() + "?tab=operations").content.decode()
     assert "no longer exists on testhost (deleted or gone" in page and "Delete guest</a></td>" in page
     response = admin_client.post(reverse("guests:power", args=[guest.pk, "start"]), follow=True)
     assert "alpha no longer exists on testhost." in response.content.decode()

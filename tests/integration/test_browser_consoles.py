@@ -40,9 +40,18 @@ SERIAL_TEXT = """() => {
 }"""
 
 
+# Content-Security-Policy refusals seen by the page, collected before its own scripts run.
+CSP_WATCH = """
+window.__problems = [];
+document.addEventListener("securitypolicyviolation", (e) =>
+  window.__problems.push(`CSP ${e.violatedDirective}: ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+"""
+
+
 def log_in(browser, base_url):
     UserFactory(username="e2e-admin", is_staff=True)
     page = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
+    page.add_init_script(CSP_WATCH)
     page.goto(f"{base_url}/login/")
     page.fill("input[name=username]", "e2e-admin")
     page.fill("input[name=password]", PASSWORD)
@@ -70,6 +79,7 @@ def check_vnc_console(page, base_url, guest, name, *, from_toolbar=False):
     assert page.evaluate("() => window.webvirtConsole.rfb._qemuExtKeyEventSupported") is True
     before = wait_for(page, CANVAS_STATS, lambda stats: stats and stats["width"] >= 640 and stats["lit"] > 500)
     page.screenshot(path=ARTIFACTS / f"{name}-bios.png")
+    assert page.evaluate("window.__problems") == []
     if from_toolbar:
         page.select_option("#key-combo", label="Esc")
     else:
@@ -126,6 +136,7 @@ def test_vnc_console_through_channels(start_app, browser, running_guest):
     other = page.context.new_page()
     other.goto(f"{base_url}/guests/{running_guest.pk}/")
     other.click("button[data-action=destroy]")
+    other.click("dialog.confirm-dialog button[value=confirm]")  # "Force off web…? Unsaved work … is lost."
     page.wait_for_selector("#console-state:not([data-state=connected])", timeout=20000)
     deadline = time.monotonic() + 20
     while running_guest.state != "shutoff" and time.monotonic() < deadline:
@@ -176,3 +187,4 @@ def test_serial_console_in_the_browser(start_app, browser, running_guest):
     text = wait_for(page, SERIAL_TEXT, lambda text: "Select boot device" in text)
     assert "SeaBIOS" in text
     page.screenshot(path=ARTIFACTS / "serial-console.png")
+    assert page.evaluate("window.__problems") == []

@@ -1,34 +1,17 @@
 """Every check a console connection passes before it is accepted, in one synchronous function."""
 
-from urllib.parse import urlsplit
-
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.http.request import validate_host
 
 from webvirt.core import policy
+from webvirt.core.websocket import origin_allowed
 from webvirt.guests.models import Guest
 
 from . import errors, tickets
 from .errors import ConsoleRefused
 
-PAGE_SCHEMES = {"ws": "http", "wss": "https"}
-
 
 def check_origin(headers, *, scheme):
-    """Browsers always send Origin on WebSockets. As Django's CSRF check does for forms, it must be
-    the origin the socket was opened on (same scheme, host and port: an https page never opens an
-    http socket) or a trusted one, on an allowed host. `scheme` is the socket's own, ws or wss."""
-    headers = dict(headers)
-    origin = headers.get(b"origin", b"").decode("latin-1")
-    parts = urlsplit(origin) if origin else None
-    allowed_host = parts is not None and validate_host(parts.hostname or "", settings.ALLOWED_HOSTS)
-    same_origin = (
-        parts is not None
-        and parts.scheme == PAGE_SCHEMES.get(scheme)
-        and parts.netloc == headers.get(b"host", b"").decode("latin-1")
-    )
-    if not (allowed_host and (same_origin or origin in settings.CSRF_TRUSTED_ORIGINS)):
+    if not origin_allowed(headers, scheme=scheme):
         raise ConsoleRefused(errors.BAD_ORIGIN, "Consoles open only from webvirt's own pages.")
 
 

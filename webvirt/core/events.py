@@ -31,6 +31,9 @@ def user_group(user_id):
 
 
 GUEST_LISTS = "guests"
+HOST_LISTS = "hosts"
+OPERATIONS = "operations"
+METRICS = "metrics"
 
 
 def publish(event, *, groups, **payload):
@@ -43,7 +46,7 @@ def publish(event, *, groups, **payload):
 def _send(groups, message):
     try:
         layer = get_channel_layer()
-        for group in groups:
-            async_to_sync(layer.group_send)(group, message)
+        for group in groups:  # the group rides along: a live page follows several (core/live.py)
+            async_to_sync(layer.group_send)(group, message | {"topic": group})
     except Exception as exc:  # Redis down, or anything else the layer raises
         log.warning("could not publish %s to %s: %s", message["event"], groups, exc)

@@ -1,3 +1,7 @@
+from functools import wraps
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 
@@ -15,4 +19,52 @@ class PrivatePagesMiddleware:
                 patch_cache_control(response, no_store=True, private=True)
             else:
                 add_never_cache_headers(response)
+        return response
+
+
+def allow_inline_styles(view):
+    """Mark a view whose vendored code writes <style> elements (xterm, Swagger UI): its pages'
+    policy allows inline styles; inline scripts stay forbidden everywhere."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response.csp_inline_styles = True
+        return response
+
+    return wrapped
+
+
+def _origin(url):
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send a Content-Security-Policy that forbids inline JavaScript, eval, frames of our pages and
+    plug-ins: scripts, styles, images and connections come from this site (WebSockets to this host
+    or to the websockify proxy, when one is set)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" in response:
+            return response
+        host = request.get_host()
+        connect = ["'self'", f"ws://{host}", f"wss://{host}", _origin(settings.WEBVIRT_WEBSOCKIFY_URL)]
+        styles = "'self' 'unsafe-inline'" if getattr(response, "csp_inline_styles", False) else "'self'"
+        policy = {
+            "default-src": "'self'",
+            "script-src": "'self'",
+            "style-src": styles,
+            "img-src": "'self' data:",
+            "connect-src": " ".join(source for source in connect if source),
+            "frame-ancestors": "'none'",
+            "object-src": "'none'",
+            "base-uri": "'self'",
+            "form-action": "'self'",
+        }
+        response["Content-Security-Policy"] = "; ".join(f"{name} {value}" for name, value in policy.items())
         return response

@@ -58,7 +58,7 @@ def enqueue(*, kind, actor, target, host=None, guest=None, params=None):
 
 
 def _publish(operation, event):
-    groups = [events.user_group(operation.actor_id) if operation.actor_id else None]
+    groups = [events.OPERATIONS, events.user_group(operation.actor_id) if operation.actor_id else None]
     if operation.host_id:
         groups.append(events.host_group(operation.host_id))
     if operation.guest_id:
@@ -68,6 +68,8 @@ def _publish(operation, event):
         groups=groups,
         operation_id=operation.pk,
         kind=operation.kind,
+        label=operation.label,
+        target=operation.target,
         status=operation.status,
         progress=operation.progress,
         host_id=operation.host_id,

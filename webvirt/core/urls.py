@@ -6,5 +6,6 @@ app_name = "core"
 urlpatterns = [
     path("operations/", views.operation_list, name="operations"),
     path("operations/<id:pk>/", views.operation_detail, name="operation"),
+    path("operations/mine/", views.task_pane, name="task-pane"),
     path("audit/", views.audit_log, name="audit"),
 ]

@@ -33,6 +33,22 @@ def operation_detail(request, pk):
     return render(request, template, context)
 
 
+TASK_PANE_SIZE = 8
+
+
+def task_pane(request):
+    """Your own recent operations, running ones first: the pane every page carries (base.html)."""
+    mine = Operation.objects.filter(actor=request.user)
+    unfinished = list(mine.exclude(status__in=Operation.FINISHED)[:TASK_PANE_SIZE])
+    recent = list(mine.filter(status__in=Operation.FINISHED)[: TASK_PANE_SIZE - len(unfinished)])
+    context = {
+        "operations": unfinished + recent,
+        "running": len(unfinished),
+        "failed": sum(op.status == Operation.Status.FAILED for op in recent),
+    }
+    return render(request, "core/_task_pane.html", context)
+
+
 def audit_log(request):
     """Admins browse everyone's events; others see their own, and refused sign-ins to their account."""
     events = visible_audit_events(request.user)

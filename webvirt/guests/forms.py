@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from webvirt.accounts.models import Team
-from webvirt.core.forms import FilterForm
+from webvirt.core.forms import FilterForm, ModelIdsField
 
 from .models import Grant, Guest
 
@@ -83,3 +83,25 @@ class DeleteForm(forms.Form):
         if self.cleaned_data["confirm_name"] != self.guest.name:
             raise forms.ValidationError("Type the guest's name exactly to confirm deletion.")
         return self.cleaned_data["confirm_name"]
+
+
+class BulkForm(forms.Form):
+    """An action on the guests ticked on the list: each one is still checked by the policy."""
+
+    VERBS = {"start": "start", "shutdown": "shut down", "destroy": "force off", "delete": "delete"}
+
+    guests = ModelIdsField(
+        None,
+        error_messages={
+            "required": "Select at least one guest.",
+            "invalid_choice": "A selected guest is gone, or not one you may see: reload the list.",
+            "invalid_pk_value": "Select guests from the list.",
+        },
+    )
+    action = forms.ChoiceField(choices=list(VERBS.items()))
+    remove_volumes = forms.BooleanField(required=False, label="Also delete their disks and cloud-init seeds")
+    confirmed = forms.BooleanField(required=False)
+
+    def __init__(self, *args, guests, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["guests"].queryset = guests

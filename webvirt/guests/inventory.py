@@ -20,6 +20,7 @@ from .models import Disk, Guest, Nic, Snapshot
 SYNCED_FIELDS = (
     "name",
     "state",
+    "state_reason",
     "domain_type",
     "vcpus",
     "memory_mib",
@@ -95,7 +96,7 @@ def apply_guests(host, facts_list, *, complete):
     uuids = [facts.uuid for facts in facts_list]
     lookup = Guest.objects.filter(host=host) if complete else Guest.objects.filter(host=host, uuid__in=uuids)
     existing = {guest.uuid: guest for guest in lookup}
-    created, changed, devices_changed, stopped = [], [], [], []
+    created, changed, devices_changed, started, stopped = [], [], [], [], []
     for facts in facts_list:
         values = _values(facts)
         guest = existing.get(facts.uuid)
@@ -105,8 +106,8 @@ def apply_guests(host, facts_list, *, complete):
             continue
         if guest.devices_digest != values["devices_digest"]:
             devices_changed.append((guest, facts))
-        if guest.is_active and not Guest(state=values["state"]).is_active:
-            stopped.append(guest.pk)
+        if guest.is_active != Guest(state=values["state"]).is_active:
+            (stopped if guest.is_active else started).append(guest.pk)
         if guest.gone_at is not None or any(getattr(guest, k) != v for k, v in values.items()):
             for key, value in values.items():
                 setattr(guest, key, value)
@@ -128,7 +129,9 @@ def apply_guests(host, facts_list, *, complete):
         vanished = Guest.objects.filter(host=host, gone_at__isnull=True).exclude(uuid__in=uuids)
         gone = list(vanished)
         vanished.update(gone_at=now)
-    Guest.objects.filter(pk__in=stopped).update(filesystems_frozen=None)  # what a freeze did ends with the guest
+    Guest.objects.filter(pk__in=started).update(running_since=now)
+    # What a freeze did ends with the guest.
+    Guest.objects.filter(pk__in=stopped).update(filesystems_frozen=None, running_since=None)
     _publish([guest for guest, _ in created] + changed, gone)
     return len(created), len(changed)
 

@@ -32,6 +32,10 @@ class Guest(models.Model):
     )
     name = models.CharField(max_length=255, db_index=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.UNKNOWN, db_index=True)
+    state_reason = models.CharField(max_length=200, blank=True, help_text="Why it is paused, shut off or crashed.")
+    running_since = models.DateTimeField(
+        null=True, blank=True, help_text="When webvirt saw it start; unknown if it was running when first seen."
+    )
     domain_type = models.CharField(max_length=16, blank=True)
     vcpus = models.PositiveIntegerField(default=0)
     memory_mib = models.PositiveBigIntegerField(default=0)

@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from webvirt.core import policy
@@ -15,9 +17,9 @@ from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
 from webvirt.storage.models import Volume
 
-from . import actions
+from . import actions, roles
 from .change_forms import CHANGE_FORMS
-from .forms import DeleteForm, GrantForm, GuestFilterForm, RevokeForm, TransferForm
+from .forms import BulkForm, DeleteForm, GrantForm, GuestFilterForm, RevokeForm, TransferForm
 from .models import Guest
 from .snapshots import revert_preview
 
@@ -70,39 +72,93 @@ def _inserted_iso(guest):
     return Volume.objects.filter(pool__host=guest.host, path__in=list(paths)).values_list("pk", flat=True).first()
 
 
-def guest_detail(request, pk):
-    guest = _guest(request, pk)
-    context = {
-        "guest": guest,
-        "disks": guest.disks.all(),
-        "nics": guest.nics.all(),
-        "snapshots": guest.snapshots.all(),
-        "operations": guest.operations.select_related("actor")[:20],
+# The guest page's tabs: (label, the action needed to see it beyond "view", if any).
+TABS = {
+    "summary": ("Summary", None),
+    "console": ("Console", None),
+    "hardware": ("Hardware", None),
+    "snapshots": ("Snapshots", "snapshot"),
+    "access": ("Access", "share"),
+    "operations": ("Operations", None),
+}
+# The change forms each tab shows; a change returns to the tab of its form.
+TAB_FORMS = {
+    "summary": ("settings", "clone", "fs_freeze", "fs_thaw"),
+    "hardware": ("resize", "disk_add", "disk_grow", "disk_detach", "media", "nic_add", "nic_change", "nic_remove"),
+    "snapshots": ("snapshot_create", "snapshot_delete"),
+}
+FORM_TABS = {what: tab for tab, names in TAB_FORMS.items() for what in names}
+
+
+def tab_url(guest, tab):
+    """The guest page opened on `tab`."""
+    return guest.get_absolute_url() if tab == "summary" else f"{guest.get_absolute_url()}?tab={tab}"
+
+
+def _tabs(user, guest):
+    """The tabs this user sees on this guest: Snapshots and Access only with their role, never when gone."""
+    return {
+        key: {"label": label, "url": tab_url(guest, key)}
+        for key, (label, permission) in TABS.items()
+        if permission is None or (not guest.is_gone and policy.can(user, permission, guest))
     }
-    if policy.can(request.user, "share", guest) and not guest.is_gone:
-        context["grants"] = guest.grants.select_related("user", "team")
+
+
+def _change_forms(request, guest, names):
+    """The change forms `names` the user may use, bound to nothing, with ids of their own (id_media_iso...)."""
+    initial = {
+        "settings": {
+            "name": guest.name,
+            "description": guest.description,
+            "autostart": guest.autostart,
+            "boot": guest.boot_order,
+        },
+        "resize": {"vcpus": guest.vcpus, "memory_mib": guest.memory_mib},
+    }
+    if "media" in names:
+        initial["media"] = {"iso": _inserted_iso(guest)}
+    forms = {}
+    for what in names:
+        form = CHANGE_FORMS[what](guest=guest, user=request.user, initial=initial.get(what), auto_id=f"id_{what}_%s")
+        if policy.can(request.user, action(form.kind).permission, guest):
+            forms[what] = form
+    return forms
+
+
+def _tab_context(request, guest, tab):
+    """What one tab shows, and nothing more: the page loads only the tab it opens."""
+    context = {}
+    if tab in ("summary", "hardware"):
+        context["nics"] = guest.nics.all()
+    if tab == "hardware":
+        context["disks"] = guest.disks.all()
+    if tab == "snapshots":
+        context["snapshots"] = guest.snapshots.all()
+    if tab == "access":
+        context["grants"] = guest.grants.select_related("user", "team", "granted_by")
         context["grant_form"] = GrantForm()
+    if tab == "operations":
+        context["operations"] = guest.operations.select_related("actor")[:20]
+    if not guest.is_gone and tab in TAB_FORMS:
+        context["forms"] = _change_forms(request, guest, TAB_FORMS[tab])
+    return context
+
+
+def guest_detail(request, pk):
+    """The guest page, one tab at a time (?tab=hardware); ?part=live is its live fragment."""
+    guest = _guest(request, pk)
+    tab = request.GET.get("tab") or "summary"
+    if tab not in TABS:
+        raise Http404("No such tab.")
+    tabs = _tabs(request.user, guest)
+    if tab not in tabs:
+        if guest.is_gone:
+            raise Http404("This guest no longer exists.")
+        policy.require(request.user, TABS[tab][1], guest)
+    context = {"guest": guest, "tab": tab, "tabs": tabs, "tab_template": f"guests/_tab_{tab}.html"}
+    context |= _tab_context(request, guest, tab)
     if request.htmx and request.GET.get("part") == "live":
         return render(request, "guests/_guest_live.html", context)
-    if not guest.is_gone:
-        initial = {
-            "settings": {
-                "name": guest.name,
-                "description": guest.description,
-                "autostart": guest.autostart,
-                "boot": guest.boot_order,
-            },
-            "resize": {"vcpus": guest.vcpus, "memory_mib": guest.memory_mib},
-            "media": {"iso": _inserted_iso(guest)},
-        }
-        # Ids of their own per form (id_media_iso...), so each label points at its field.
-        forms = {
-            what: factory(guest=guest, user=request.user, initial=initial.get(what), auto_id=f"id_{what}_%s")
-            for what, factory in CHANGE_FORMS.items()
-        }
-        context["change_forms"] = {
-            what: form for what, form in forms.items() if policy.can(request.user, action(form.kind).permission, guest)
-        }
     return render(request, "guests/guest_detail.html", context)
 
 
@@ -124,7 +180,7 @@ def guest_change(request, pk, what):
             messages.info(request, f"{operation.label} {guest.name}: queued.")
     else:
         messages.error(request, f"{guest.name}: {form_problems(form)}")
-    return redirect(f"{guest.get_absolute_url()}#{what}")
+    return redirect(tab_url(guest, FORM_TABS.get(what, "hardware")))
 
 
 def snapshot_revert(request, pk, snapshot_id):
@@ -141,7 +197,7 @@ def snapshot_revert(request, pk, snapshot_id):
             messages.error(request, " ".join(exc.messages))
         else:
             messages.info(request, f"{operation.label} {snapshot.name}: queued.")
-        return redirect(f"{guest.get_absolute_url()}#snapshots")
+        return redirect(tab_url(guest, "snapshots"))
     context = {"guest": guest, "snapshot": snapshot, "preview": revert_preview(guest, snapshot)}
     return render(request, "guests/snapshot_revert.html", context)
 
@@ -212,4 +268,50 @@ def guest_access(request, pk):
             messages.info(request, f"{grant.grantee} is now {grant.role} of {guest.name}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect(f"{guest.get_absolute_url()}#access")
+    return redirect(tab_url(guest, "access"))
+
+
+def _list_url(request):
+    """Back to the list as it was (filters, sort, page), or to the plain list."""
+    back = request.POST.get("next", "")
+    if back.startswith("/guests/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return back
+    return reverse("guests:list")
+
+
+@require_POST
+def guest_bulk(request):
+    """Start, shut down, force off or delete the selected guests: one perform per guest, each
+    checked by the policy on its own; deleting first shows the names and asks again."""
+    visible = Guest.objects.restrict(request.user, "view").present().select_related("host")
+    form = BulkForm(request.POST, guests=visible)
+    if not form.is_valid():
+        messages.error(request, form_problems(form))
+        return redirect(_list_url(request))
+    data = form.cleaned_data
+    action, guests = data["action"], sorted(data["guests"], key=lambda guest: (guest.name, guest.pk))
+    if action == "delete" and not data["confirmed"]:
+        context = {"guests": guests, "next": _list_url(request), "remove_volumes": data["remove_volumes"]}
+        return render(request, "guests/guest_bulk_delete.html", context)
+    params = actions.Deletion(remove_volumes=data["remove_volumes"]) if action == "delete" else None
+    queued, refused = [], []
+    for guest in guests:
+        if not policy.can(request.user, action, guest):
+            refused.append(f"{guest.name} (you need the {roles.GUEST_ACTIONS[action]} role)")
+            continue
+        try:
+            perform(f"guest.{action}", actor=request.user, target=guest, params=params)
+        except ValidationError as exc:
+            refused.append(f"{guest.name} ({' '.join(exc.messages)})")
+        else:
+            queued.append(guest)
+    verb, summary = BulkForm.VERBS[action], []
+    if queued:
+        summary.append(f"Queued {verb} for {len(queued)} guest{'' if len(queued) == 1 else 's'}")
+    if refused:
+        summary.append(f"refused for {len(refused)}: {', '.join(refused)}")
+    text = "; ".join(summary)
+    (messages.info if not refused else messages.warning if queued else messages.error)(
+        request, text[0].upper() + text[1:]
+    )
+    return redirect(_list_url(request))

@@ -1,8 +1,9 @@
 """Keep the inventory current between resyncs by following each host's lifecycle events.
 
 One process watches every enabled host. libvirt calls our callback on its event thread; the
-callback only queues (host, uuid), and the main loop re-reads that guest into its row. A host whose
-connection drops is watched again when it comes back, after a full resync for what was missed.
+callback only queues (host, kind, uuid), and the main loop re-reads that guest into its row, or
+the host's pools or networks (a listing each: they are few). A host whose connection drops is
+watched again when it comes back, after a full resync for what was missed.
 """
 
 import logging
@@ -13,6 +14,8 @@ from webvirt import hypervisor
 from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import record_unreachable, sync_host
+from webvirt.networks.inventory import refresh_networks
+from webvirt.storage.inventory import refresh_storage
 
 from .inventory import apply_guests, mark_gone
 from .models import Guest
@@ -45,7 +48,7 @@ class HostWatcher:
             try:
                 # Registered before the catch-up sync, so nothing that happens during it is missed.
                 watch = hypervisor.LifecycleWatch(
-                    spec, lambda uuid, event, host_id=host_id: self.events.put((host_id, uuid, event))
+                    spec, lambda kind, uuid, event, host_id=host_id: self.events.put((host_id, kind, uuid, event))
                 )
                 sync_host(host)  # catch up on whatever happened while unwatched
             except hypervisor.HypervisorError as exc:
@@ -57,9 +60,12 @@ class HostWatcher:
             self.watches[host_id] = (spec, watch)
             log.info("watching host %s", host.name)
 
-    def apply(self, host_id, uuid):
+    def apply(self, host_id, kind, uuid):
         host = Host.objects.filter(pk=host_id).first()
         if host is None:
+            return
+        if kind != "guest":
+            self.refresh(host, kind)
             return
         try:
             facts = hypervisor.read_guest(connection_spec(host), uuid)
@@ -73,17 +79,23 @@ class HostWatcher:
             return
         apply_guests(host, [facts], complete=False)
 
+    def refresh(self, host, kind):
+        try:
+            (refresh_storage if kind == "pool" else refresh_networks)(host)
+        except hypervisor.HypervisorError as exc:
+            log.warning("cannot read the %ss of %s: %s", kind, host.name, exc)
+
     def step(self, wait_s=1.0):
         """Reconcile when due, then apply the events that arrive within `wait_s`."""
         if time.monotonic() >= self.next_reconcile:
             self.reconcile()
             self.next_reconcile = time.monotonic() + RECONCILE_EVERY_S
         try:
-            host_id, uuid, event = self.events.get(timeout=wait_s)
+            host_id, kind, uuid, event = self.events.get(timeout=wait_s)
         except queue.Empty:
             return
-        log.debug("host %s guest %s %s", host_id, uuid, event)
-        self.apply(host_id, uuid)
+        log.debug("host %s %s %s %s", host_id, kind, uuid, event)
+        self.apply(host_id, kind, uuid)
 
     def stop(self):
         for _spec, watch in self.watches.values():

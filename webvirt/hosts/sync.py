@@ -7,6 +7,7 @@ host and how they write it (`register_inventory`), so hosts need not know them.
 from django.utils import timezone
 
 from webvirt import hypervisor
+from webvirt.core import events
 from webvirt.hosts.connections import connection_spec
 
 _INVENTORIES = []  # (read(spec) -> facts, apply(host, facts) -> a few words, or ""), in order
@@ -30,10 +31,18 @@ FACT_FIELDS = (
 
 
 def record_unreachable(host, error):
+    was = (host.reachable, host.last_error)
     host.reachable = False
     host.last_checked_at = timezone.now()
     host.last_error = error.full_text
     host.save(update_fields=["reachable", "last_checked_at", "last_error"])
+    _publish_if_changed(host, was)
+
+
+def _publish_if_changed(host, was):
+    """Host pages and lists re-read a host when it comes or goes, not on every resync."""
+    if (host.reachable, host.last_error) != was:
+        events.publish("host.changed", groups=[events.host_group(host.pk), events.HOST_LISTS], host_id=host.pk)
 
 
 def sync_host(host):
@@ -48,6 +57,7 @@ def sync_host(host):
         record_unreachable(host, exc)
         raise
     now = timezone.now()
+    was = (host.reachable, host.last_error)
     for field in FACT_FIELDS:
         setattr(host, field, getattr(facts, field))
     host.reported_hostname = facts.hostname
@@ -64,5 +74,6 @@ def sync_host(host):
             "last_error",
         ]
     )
+    _publish_if_changed(host, was)
     summaries = [apply(host, listing) for apply, listing in listings]
     return f"{host.name}: {'; '.join(summary for summary in summaries if summary)}."

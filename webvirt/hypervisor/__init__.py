@@ -6,6 +6,7 @@ from .errors import ConsoleBusy, GuestNotFound, HostUnreachable, HypervisorError
 from .events import LifecycleWatch
 from .guests import POWER_ACTIONS, define_guest, delete_guest, list_guests, power, read_guest
 from .hosts import HostFacts, read_host_facts
+from .metrics import GuestCounters, HostCounters, read_counters
 from .serial import SerialConsole
 from .uri import DEFAULT_PORTS, TRANSPORTS, build_uri, validate_hostname, validate_username
 
@@ -17,8 +18,10 @@ __all__ = [
     "ConsoleBusy",
     "DiskFacts",
     "DiskSpec",
+    "GuestCounters",
     "GuestFacts",
     "GuestNotFound",
+    "HostCounters",
     "HostFacts",
     "HostUnreachable",
     "HypervisorError",
@@ -34,6 +37,7 @@ __all__ = [
     "forget_connection",
     "list_guests",
     "power",
+    "read_counters",
     "read_guest",
     "read_host_facts",
     "validate_hostname",

@@ -52,6 +52,7 @@ class GuestFacts:
     uuid: str
     name: str
     state: str = "unknown"
+    state_reason: str = ""  # why it is paused, shut off or crashed, in words
     domain_type: str = ""
     vcpus: int = 0
     memory_mib: int = 0

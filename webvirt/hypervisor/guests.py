@@ -26,6 +26,51 @@ STATES = {
     libvirt.VIR_DOMAIN_CRASHED: "crashed",
     libvirt.VIR_DOMAIN_PMSUSPENDED: "pmsuspended",
 }
+# Why a guest is in its state (libvirt's state reason), in words; reasons not listed say nothing.
+_REASONS = {
+    "PAUSED": {
+        "USER": "A user paused it.",
+        "MIGRATION": "It is being migrated.",
+        "SAVE": "Its memory is being saved.",
+        "DUMP": "Its memory is being dumped.",
+        "IOERROR": "A disk failed to read or write (is a disk full or unreachable?).",
+        "WATCHDOG": "Its watchdog fired.",
+        "FROM_SNAPSHOT": "It was reverted to a paused snapshot.",
+        "SHUTTING_DOWN": "It is shutting down.",
+        "SNAPSHOT": "A snapshot is being taken.",
+        "CRASHED": "QEMU hit an error it cannot handle, such as an emulation failure (the host's QEMU log says which).",
+        "STARTING_UP": "It is starting up.",
+        "POSTCOPY": "A post-copy migration is under way.",
+        "POSTCOPY_FAILED": "A post-copy migration failed.",
+        "API_ERROR": "The hypervisor reported an error.",
+    },
+    "SHUTOFF": {
+        "SHUTDOWN": "It shut down.",
+        "DESTROYED": "It was forced off.",
+        "CRASHED": "Its QEMU process crashed.",
+        "MIGRATED": "It was migrated to another host.",
+        "SAVED": "Its memory was saved to a file.",
+        "FAILED": "It failed to start.",
+        "FROM_SNAPSHOT": "It was reverted to a shut-off snapshot.",
+        "DAEMON": "libvirt stopped it.",
+    },
+    "CRASHED": {"PANICKED": "Its kernel panicked."},
+}
+STATE_REASONS = {
+    getattr(libvirt, f"VIR_DOMAIN_{state}"): {
+        getattr(libvirt, f"VIR_DOMAIN_{state}_{name}"): text
+        for name, text in reasons.items()
+        if hasattr(libvirt, f"VIR_DOMAIN_{state}_{name}")  # older bindings lack the newest reasons
+    }
+    for state, reasons in _REASONS.items()
+}
+
+
+def state_reason(state, reason):
+    """libvirt's reason for a paused, shut-off or crashed state, in words ("" if it gives none)."""
+    return STATE_REASONS.get(state, {}).get(reason, "")
+
+
 POWER_ACTIONS = ("start", "shutdown", "destroy", "reboot", "reset", "suspend", "resume")
 
 
@@ -92,10 +137,12 @@ def _read_addresses(domain, facts, leases):
 
 
 def _facts(domain, *, leases, state=None, persistent=None, autostart=None):
-    """Facts of one domain; a listing passes what it already knows to save a round trip each."""
+    """Facts of one domain; a listing passes what it already knows (state and reason) to save a
+    round trip each."""
     xml = domain.XMLDesc(0)
     facts = guest_facts_from_xml(xml)
-    facts.state = STATES.get(domain.state()[0] if state is None else state, "unknown")
+    state, reason = domain.state() if state is None else state
+    facts.state, facts.state_reason = STATES.get(state, "unknown"), state_reason(state, reason)
     if facts.state == "running":
         _read_addresses(domain, facts, leases)
     facts.persistent = bool(domain.isPersistent()) if persistent is None else persistent
@@ -121,7 +168,7 @@ def list_guests(spec):
         persistent = {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT)}
         autostart = {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
         states = {
-            d.UUIDString(): stats["state.state"]
+            d.UUIDString(): (stats["state.state"], stats.get("state.reason", 0))
             for d, stats in conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)
             if "state.state" in stats
         }

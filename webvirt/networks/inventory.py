@@ -3,6 +3,7 @@ from dataclasses import asdict
 from django.db import transaction
 from django.utils import timezone
 
+from webvirt.core import events
 from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor.networks import list_networks
 
@@ -15,15 +16,27 @@ def apply_networks(host, networks):
     who it was published to is kept if it comes back with the same UUID."""
     listed = [facts.uuid for facts in networks]
     vanished = Network.objects.filter(host=host).present().exclude(uuid__in=listed)
-    vanished.update(gone_at=timezone.now(), active=False, leases=[])
+    changed = bool(vanished.update(gone_at=timezone.now(), active=False, leases=[]))
+    existing = {network.uuid: network for network in Network.objects.filter(host=host, uuid__in=listed)}
     for facts in networks:
         values = asdict(facts) | {"gone_at": None}
-        Network.objects.update_or_create(host=host, uuid=values.pop("uuid"), defaults=values)
+        network = existing.get(values.pop("uuid"))
+        if network is None or any(getattr(network, key) != value for key, value in values.items()):
+            Network.objects.update_or_create(host=host, uuid=facts.uuid, defaults=values)
+            changed = True
+    Network.objects.filter(host=host, uuid__in=listed).update(synced_at=timezone.now())
+    if changed:  # the host's network pages re-read what they show
+        _changed(host)
+
+
+def _changed(host):
+    events.publish("inventory.changed", groups=[events.host_group(host.pk)], host_id=host.pk, what="networks")
 
 
 def forget_network(host, uuid):
     """Remove a network's row: for networks removed through webvirt."""
     Network.objects.filter(host=host, uuid=uuid).delete()
+    _changed(host)
 
 
 def refresh_networks(host):

@@ -10,6 +10,7 @@ rendered before a refresh still points at the same volumes.
 from django.db import transaction
 from django.utils import timezone
 
+from webvirt.core import events
 from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor.storage import list_pools
 
@@ -22,7 +23,7 @@ POOL_FIELDS = ("name", "type", "state", "autostart", "persistent", "capacity", "
 def apply_pools(host, pools):
     listed = [facts.uuid for facts in pools]
     vanished = Pool.objects.filter(host=host).present().exclude(uuid__in=listed)
-    vanished.update(gone_at=timezone.now(), state="inactive")
+    changed = bool(vanished.update(gone_at=timezone.now(), state="inactive"))
     existing = {pool.uuid: pool for pool in Pool.objects.filter(host=host, uuid__in=listed)}
     for facts in pools:
         values = {field: getattr(facts, field) for field in POOL_FIELDS}
@@ -31,25 +32,31 @@ def apply_pools(host, pools):
         pool = existing.get(facts.uuid)
         if pool is None:
             pool = Pool.objects.create(host=host, uuid=facts.uuid, **values)
+            changed = True
         else:
+            changed |= any(getattr(pool, key) != value for key, value in values.items())
             for key, value in values.items():
                 setattr(pool, key, value)
             pool.save()
         if pool.is_active:  # only an active pool lists its volumes
-            _apply_volumes(pool, facts.volumes)
+            changed |= _apply_volumes(pool, facts.volumes)
+    if changed:  # the host's pages (pools, volumes) re-read what they show
+        events.publish("inventory.changed", groups=[events.host_group(host.pk)], host_id=host.pk, what="storage")
 
 
 def forget_pool(host, uuid):
     """Remove a pool's row (and its volumes'): for pools removed through webvirt."""
     Pool.objects.filter(host=host, uuid=uuid).delete()
+    events.publish("inventory.changed", groups=[events.host_group(host.pk)], host_id=host.pk, what="storage")
 
 
 VOLUME_FIELDS = ("path", "format", "capacity", "allocation", "backing_path")
 
 
 def _apply_volumes(pool, volumes):
+    """Volumes as the active pool lists them; True if any row changed."""
     existing = {volume.name: volume for volume in pool.volumes.all()}
-    pool.volumes.exclude(name__in=[facts.name for facts in volumes]).delete()
+    removed, _ = pool.volumes.exclude(name__in=[facts.name for facts in volumes]).delete()
     new, changed = [], []
     for facts in volumes:
         values = {field: getattr(facts, field) for field in VOLUME_FIELDS}
@@ -62,6 +69,7 @@ def _apply_volumes(pool, volumes):
             changed.append(volume)
     Volume.objects.bulk_create(new)
     Volume.objects.bulk_update(changed, VOLUME_FIELDS)
+    return bool(removed or new or changed)
 
 
 def refresh_storage(host):

@@ -99,3 +99,17 @@ def duration(span):
             count = seconds // size
             return f"{count} {unit}{'' if count == 1 else 's'}"
     return f"{seconds} second{'' if seconds == 1 else 's'}"
+
+
+@register.filter
+def took(start, end):
+    """How long between two times: "0.4 s", "12 s", "3 min 5 s", "2 h 10 min"."""
+    seconds = (end - start).total_seconds()
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

@@ -24,6 +24,8 @@ class GuestSerializer(serializers.ModelSerializer):
             "host",
             "owner",
             "state",
+            "state_reason",
+            "running_since",
             "domain_type",
             "vcpus",
             "memory_mib",

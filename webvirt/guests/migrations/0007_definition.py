@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('guests', '0005_guest_filesystems_frozen'),
+        ('guests', '0006_guest_state_reason_running_since'),
     ]
 
     operations = [

@@ -1,0 +1,205 @@
+"""In Chromium: the shell around the guests (confirmation dialog, bulk actions, small screens,
+dark mode) and no JavaScript error or Content-Security-Policy violation on any main page.
+
+Guests live on libvirt's test driver, driven through the real app and worker processes.
+Screenshots are kept in test-artifacts/.
+"""
+
+import time
+
+import pytest
+
+from tests.conftest import host_file_xml
+from webvirt.core.models import Operation
+from webvirt.guests.models import Guest
+from webvirt.hosts.models import Host
+from webvirt.hosts.sync import sync_host
+
+from .conftest import ARTIFACTS
+from .test_browser_consoles import log_in
+
+pytestmark = [pytest.mark.e2e]
+
+
+@pytest.fixture
+def shell(start_app, browser, tmp_path):
+    """The app and a worker, a test-driver host with guests, and a signed-in admin's page."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = tmp_path / "shell-host.xml"
+    guests = [{"name": "alpha"}, {"name": "web1", "state": "shutoff"}, {"name": "web2", "state": "shutoff"}]
+    path.write_text(host_file_xml(guests))
+    host = Host.objects.create(name="testhost", transport="test", test_path=str(path))
+    sync_host(host)
+    base_url = start_app()
+    page = log_in(browser, base_url)
+    problems = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
+    # Besides uncaught errors and console errors, CSP refusals (window.__problems, see log_in).
+    return {"base_url": base_url, "page": page, "host": host, "problems": problems}
+
+
+def wait_until(predicate, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("gave up waiting")
+
+
+def test_force_off_asks_first(shell):
+    page, base_url = shell["page"], shell["base_url"]
+    alpha = Guest.objects.get(name="alpha")
+    page.goto(f"{base_url}/guests/{alpha.pk}/")
+    dialog = page.locator("dialog.confirm-dialog")
+
+    page.click("button[data-action=destroy]")
+    assert dialog.is_visible() and dialog.locator("h2").text_content() == "Force off alpha?"
+    assert "unsaved work in the guest is lost" in dialog.locator("p").text_content()
+    assert page.evaluate("document.activeElement.textContent") == "Cancel"
+    page.screenshot(path=ARTIFACTS / "shell-confirm-force-off.png")
+    page.click("dialog.confirm-dialog button[value=cancel]")
+    assert not dialog.is_visible()
+
+    page.click("button[data-action=destroy]")
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+    page.wait_for_timeout(500)
+    assert not Operation.objects.filter(kind="guest.destroy").exists()
+
+    page.click("button[data-action=destroy]")
+    page.click("dialog.confirm-dialog button[value=confirm]")
+    page.wait_for_selector("text=Force off alpha: queued.")
+    wait_until(lambda: Operation.objects.filter(kind="guest.destroy", status="succeeded").exists())
+    assert Operation.objects.filter(kind="guest.destroy").count() == 1
+    assert shell["problems"] == [] and page.evaluate("window.__problems") == []
+
+
+def test_bulk_start_starts_two_guests(shell):
+    page, base_url = shell["page"], shell["base_url"]
+    page.goto(f"{base_url}/guests/?sort=-name")
+    start = page.locator("#bulk button[value=start]")
+    assert start.is_disabled()
+    page.check("input[aria-label='Select web1']")
+    page.check("input[aria-label='Select web2']")
+    assert page.text_content("[data-bulk-count]") == "2 selected:" and start.is_enabled()
+    page.screenshot(path=ARTIFACTS / "shell-bulk-selected.png")
+    start.click()
+    page.wait_for_selector("text=Queued start for 2 guests")
+    assert page.url.endswith("/guests/?sort=-name")  # the list as it was
+    wait_until(lambda: set(Guest.objects.filter(name__startswith="web").values_list("state", flat=True)) == {"running"})
+    page.reload()
+    assert page.locator("tr:has-text('web1') .badge").text_content() == "running"
+    page.screenshot(path=ARTIFACTS / "shell-bulk-started.png")
+    assert shell["problems"] == [] and page.evaluate("window.__problems") == []
+
+
+def main_pages(shell):
+    host = shell["host"]
+    alpha = Guest.objects.get(name="alpha")
+    return {
+        "guests": "/guests/",
+        "guest": f"/guests/{alpha.pk}/",
+        **{f"guest-{tab}": f"/guests/{alpha.pk}/?tab={tab}" for tab in ("console", "hardware", "snapshots", "access")},
+        "guest-operations": f"/guests/{alpha.pk}/?tab=operations",
+        "hosts": "/hosts/",
+        "host": f"/hosts/{host.pk}/",
+        "pools": f"/hosts/{host.pk}/storage/",
+        "networks": f"/hosts/{host.pk}/networks/",
+        "operations": "/operations/",
+        "audit": "/audit/",
+        "account": "/account/",
+        "new-guest": "/guests/new/",
+        "api-docs": "/api/docs/",
+    }
+
+
+def test_no_javascript_error_or_csp_violation_on_any_main_page(shell):
+    page, base_url = shell["page"], shell["base_url"]
+    for path in main_pages(shell).values():
+        response = page.goto(base_url + path)
+        assert response.status == 200, path
+        assert "Content-Security-Policy" in response.headers or "content-security-policy" in response.headers
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__problems") == [], path
+    page.goto(f"{base_url}/guests/{Guest.objects.get(name='alpha').pk}/?tab=hardware")
+    page.click("button[commandfor=dlg-disk_add]")  # invoker commands: the dialog opens with no script of ours
+    assert page.locator("#dlg-disk_add").is_visible()
+    assert page.locator("#dlg-disk_add h2").text_content() == "Add a disk"
+    page.screenshot(path=ARTIFACTS / "shell-hardware-dialog.png")
+    page.keyboard.press("Escape")
+    assert not page.locator("#dlg-disk_add").is_visible()
+    assert shell["problems"] == []
+
+
+def test_390_pixels_wide_scrolls_only_down(shell, browser):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, storage_state=shell["page"].context.storage_state()
+    )
+    page = context.new_page()
+    pages = main_pages(shell)
+    for name in [name for name in pages if name != "api-docs"]:  # Swagger UI lays itself out
+        page.goto(shell["base_url"] + pages[name])
+        width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        page.screenshot(path=ARTIFACTS / f"shell-390-{name}.png", full_page=True)
+        assert width[0] <= width[1], f"{name}: {width}"
+        assert page.locator("header.topbar nav a", has_text="Operations").is_visible(), name
+    context.close()
+
+
+def test_dark_mode_follows_the_system_and_the_toggle(shell, browser):
+    page, base_url = shell["page"], shell["base_url"]
+    background = "getComputedStyle(document.body).backgroundColor"
+    page.goto(f"{base_url}/guests/")
+    light = page.evaluate(background)
+    page.click("[data-theme-toggle]")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert page.get_attribute("[data-theme-toggle]", "aria-pressed") == "true"
+    dark = page.evaluate(background)
+    assert dark != light and sum(int(x) for x in dark[4:-1].split(",")) < 100
+    page.goto(f"{base_url}/guests/{Guest.objects.get(name='alpha').pk}/")  # kept across pages
+    assert page.evaluate(background) == dark
+    page.screenshot(path=ARTIFACTS / "shell-dark-guest.png")
+    page.click("[data-theme-toggle]")
+    assert page.evaluate(background) == light
+
+    context = browser.new_context(color_scheme="dark", storage_state=page.context.storage_state())
+    other = context.new_page()
+    other.goto(f"{base_url}/guests/")
+    assert other.evaluate("localStorage.getItem('webvirt-theme')") == "light"  # the toggle's choice wins
+    other.evaluate("localStorage.removeItem('webvirt-theme')")
+    other.reload()
+    assert other.evaluate(background) == dark and other.get_attribute("[data-theme-toggle]", "aria-pressed") == "true"
+    context.close()
+    assert shell["problems"] == []
+
+
+def test_live_refreshes_keep_ticks_and_wait_for_open_dialogs(shell):
+    """The lead's live module sends `live` events; here they are dispatched by hand."""
+    page, base_url = shell["page"], shell["base_url"]
+    page.goto(f"{base_url}/guests/?sort=-name")
+    page.check("input[aria-label='Select web1']")
+    Guest.objects.filter(name="web1").update(state="running")  # as the watcher would write it
+    with page.expect_response(
+        lambda response: "/guests/" in response.url and response.request.headers.get("hx-request")
+    ):
+        page.dispatch_event("#guest-table", "live")
+    page.wait_for_selector("tr:has-text('web1') .badge:text('running')")
+    assert page.is_checked("input[aria-label='Select web1']")
+    assert page.text_content("[data-bulk-count]") == "1 selected:"
+
+    alpha = Guest.objects.get(name="alpha")
+    page.goto(f"{base_url}/guests/{alpha.pk}/?tab=hardware")
+    page.click("button[commandfor=dlg-resize]")
+    page.fill("#id_resize_vcpus", "3")
+    Guest.objects.filter(pk=alpha.pk).update(memory_mib=256)
+    requests = []
+    page.on("request", lambda request: "part=live" in request.url and requests.append(request.url))
+    page.dispatch_event("#guest-live", "live")
+    page.wait_for_timeout(500)
+    assert requests == [] and page.input_value("#id_resize_vcpus") == "3"  # what is typed stays
+    with page.expect_response(lambda response: "part=live" in response.url):
+        page.click("#dlg-resize button[command=close]")
+    page.wait_for_selector("#tab-hardware dd:text('256 MiB')")
+    assert shell["problems"] == [] and page.evaluate("window.__problems") == []
