@@ -22,6 +22,7 @@ from webvirt.core.models import Operation
 from webvirt.guests import roles
 from webvirt.guests import urls as guest_urls_module
 from webvirt.guests.models import Grant, Guest, Snapshot
+from webvirt.hypervisor.definitions import digest
 from webvirt.networks.models import Network
 from webvirt.storage.models import Pool
 
@@ -73,8 +74,14 @@ MATRIX = {
     "clone": [("post", "guests:change", ("clone",), {"name": "g1-copy", "mode": "linked"})],
     "share": [("post", "guests:access", (), {"username": "viewer", "role": "viewer"})],
     "delete": [("get", "guests:delete", (), None), ("post", "guests:delete", (), {"confirm_name": "beta"})],
+    # Admin-only, whatever the role: a definition reaches any file or device on the host.
+    "xml.edit": [
+        ("get", "guests:xml", (), None),
+        ("post", "guests:xml", (), {"xml": "XML", "step": "apply", "previewed": "PREVIEWED"}),
+    ],
 }
-QUEUES_AN_OPERATION = {"guests:power", "guests:change", "guests:delete", "guests:snapshot-revert"}
+ADMIN_ONLY = {"xml.edit"}
+QUEUES_AN_OPERATION = {"guests:power", "guests:change", "guests:delete", "guests:snapshot-revert", "guests:xml"}
 # Asked of the guest running (consoles too); everything else is asked of it shut off.
 NEEDS_RUNNING = {("guests:change", "fs_freeze"), ("guests:change", "fs_thaw")}
 
@@ -85,6 +92,8 @@ def expected(persona, action):
     role = PERSONA_ROLE.get(persona)
     if role is None:
         return 404
+    if action in ADMIN_ONLY:
+        return 403
     return "allowed" if roles.RANK[role] >= roles.RANK[roles.GUEST_ACTIONS[action]] else 403
 
 
@@ -110,6 +119,11 @@ def people(db, test_host):
     return guest, users
 
 
+def edited(guest):
+    """The guest's definition with one change, so that applying it queues an Operation."""
+    return guest.definition.replace("</devices>", "</devices><description>edited</description>")
+
+
 def answer(request, response, queued):
     """ "allowed" if the request was served or accepted; otherwise the status or the refusal."""
     if response.status_code in (403, 404):
@@ -125,7 +139,7 @@ def answer(request, response, queued):
 
 
 def test_the_matrix_covers_every_guest_action():
-    assert set(MATRIX) == set(roles.GUEST_ACTIONS), "add the new action to the matrix (and to policy)"
+    assert set(MATRIX) - ADMIN_ONLY == set(roles.GUEST_ACTIONS), "add the new action to the matrix (and to policy)"
 
 
 def test_the_matrix_covers_every_guest_url():
@@ -145,6 +159,7 @@ def test_the_matrix_covers_every_guest_url():
 def test_permission_matrix(client, people, persona):
     guest, users = people
     ids = {"POOL": str(guest.host.pools.get().pk), "SNAPSHOT": str(guest.snapshots.get().pk)}
+    ids |= {"XML": edited(guest), "PREVIEWED": digest(edited(guest))}
     client.force_login(users[persona])
     answers = {}
     for action, requests in MATRIX.items():
@@ -213,10 +228,12 @@ def api_requests():
                 ]
             elif name == "guests:delete" and method == "post":
                 rows.append((action, "delete", "api:guest-detail", (), None))
+            elif name == "guests:xml":
+                rows.append((action, "put" if method == "post" else "get", "api:guest-xml", (), data))
     return rows
 
 
-API_QUEUES_AN_OPERATION = {"api:guest-power", "api:guest-detail"} | {
+API_QUEUES_AN_OPERATION = {"api:guest-power", "api:guest-detail", "api:guest-xml"} | {
     name for _, _, name, _, _ in api_requests() if name.startswith("api:guest-change-")
 }
 
@@ -240,6 +257,7 @@ def test_api_permission_matrix(api, make_token, people, persona):
     for action, method, name, args, data in api_requests():
         grant = Grant.objects.filter(guest=guest, user=users["viewer"]).first()
         ids = {"POOL": guest.host.pools.get().pk, "GRANT": grant.pk if grant else 0}
+        ids |= {"XML": edited(guest), "PREVIEWED": digest(edited(guest))}
         data = {key: ids.get(value, value) for key, value in (data or {}).items()}
         args = tuple(ids.get(arg, arg) for arg in args)
         running = action == "console" or name in ("api:guest-change-fs_freeze", "api:guest-change-fs_thaw")

@@ -81,6 +81,7 @@ def test_tcp_host_with_a_wrong_password_is_refused(remote_libvirtd, admin, db):
     host.refresh_from_db()
     assert host.reachable is False
     assert host.last_error.startswith(f"Cannot connect to qemu+tcp://{SASL_USER}@127.0.0.1:")
+    assert "The host refused webvirt's credentials." in host.last_error  # advice, then libvirt's text
     assert "not-the-password" not in host.last_error
 
 

@@ -116,19 +116,27 @@ def execute(operation):
     return _HANDLERS[operation.kind](operation)
 
 
-def finish(operation, *, status, message):
+def finish(operation, *, status, message, detail=""):
     operation.status = status
     operation.message = message
+    operation.detail = detail
     operation.finished_at = timezone.now()
     if status == Operation.Status.SUCCEEDED and operation.progress is not None:
         operation.progress = 100
-    operation.save(update_fields=["status", "message", "finished_at", "progress"])
+    operation.save(update_fields=["status", "message", "detail", "finished_at", "progress"])
     if operation.kind in _CLEANUPS:
         _CLEANUPS[operation.kind](operation)
-    log.info("operation %s %s %s: %s", operation.pk, operation.kind, status, message)
+    said = f" (libvirt said: {detail})" if detail else ""
+    log.info("operation %s %s %s: %s%s", operation.pk, operation.kind, status, message, said)
     _publish(operation, "operation.finished")
     audit.record(
-        operation.actor, operation.kind, operation.target, outcome=status, operation=operation.pk, message=message
+        operation.actor,
+        operation.kind,
+        operation.target,
+        outcome=status,
+        operation=operation.pk,
+        message=message,
+        **({"detail": detail} if detail else {}),
     )
 
 

@@ -20,6 +20,11 @@ ADMIN_ACTIONS = {
     "user.manage",
     "operation.view_all",
     "audit.view_all",
+    "xml.edit",
+}
+# Why an admin-only action is refused, where "only admins" alone would not say enough.
+ADMIN_REFUSALS = {
+    "xml.edit": "Only admins may read or edit libvirt XML: a definition can reach any file or device on its host.",
 }
 
 
@@ -94,4 +99,4 @@ def refusal(action, obj=None):
     rule = _RULES.get(action)
     if rule is not None and rule.refusal is not None:
         return rule.refusal(obj)
-    return "Only admins may do this."
+    return ADMIN_REFUSALS.get(action, "Only admins may do this.")

@@ -26,9 +26,9 @@ def run_operation(self, operation_id):
             delay = RETRY_DELAYS_S[self.request.retries]
             operations.note(operation, f"{exc} Retrying in {delay} s.")
             raise self.retry(countdown=delay) from None
-        operations.finish(operation, status=Operation.Status.FAILED, message=str(exc))
+        operations.finish(operation, status=Operation.Status.FAILED, message=str(exc), detail=exc.detail)
     except HypervisorError as exc:
-        operations.finish(operation, status=Operation.Status.FAILED, message=str(exc))
+        operations.finish(operation, status=Operation.Status.FAILED, message=str(exc), detail=exc.detail)
     except SoftTimeLimitExceeded:
         message = "It took longer than it may; it was stopped. Check the target's state before trying again."
         operations.finish(operation, status=Operation.Status.FAILED, message=message)

@@ -13,6 +13,7 @@ from django.db.models import Sum
 from webvirt.accounts import quotas
 from webvirt.accounts.actions import access_changed, publication
 from webvirt.core.actions import Action, NoParams, declare
+from webvirt.core.definitions import declare_define_xml
 from webvirt.storage.models import Volume
 
 from . import runners
@@ -252,6 +253,7 @@ _change("guest.fs-thaw", "Thaw file systems", "configure", NoParams, runners.fs_
 _change("guest.snapshot-create", "Take snapshot", "snapshot", NewSnapshot, runners.snapshot_create)
 _change("guest.snapshot-revert", "Revert to snapshot", "snapshot", SnapshotRef, runners.snapshot_revert)
 _change("guest.snapshot-delete", "Delete snapshot", "snapshot", SnapshotRef, runners.snapshot_delete)
+GUEST_DEFINE_XML = declare_define_xml("guest", find=runners.definition_target, refresh=runners.refresh_definition)
 _change("guest.clone", "Clone", "clone", Copy, runners.clone, check=_shut_off, reserve=_reserve_copy)
 
 

@@ -34,6 +34,7 @@ SYNCED_FIELDS = (
     "vnc_socket",
     "boot_order",
     "seed_path",
+    "definition",
     "devices_digest",
 )
 

@@ -54,6 +54,7 @@ class Guest(models.Model):
     seed_path = models.CharField(
         max_length=1024, blank=True, help_text="Its cloud-init seed image, deleted with its volumes."
     )
+    definition = models.TextField(blank=True, help_text="Its persistent libvirt XML as last read, for admins.")
     devices_digest = models.CharField(max_length=64, blank=True, editable=False)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)

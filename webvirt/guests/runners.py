@@ -155,7 +155,7 @@ def create(operation, params):
         with contextlib.suppress(HypervisorError):
             refresh_storage(host)
         raise HypervisorError(
-            f"Creating {p.name} failed while {step}: {exc} Everything it had made was removed."
+            f"Creating {p.name} failed while {step}: {exc} Everything it had made was removed.", detail=exc.detail
         ) from None
     apply_guests(host, [facts], complete=False)
     refresh_storage(host)
@@ -284,6 +284,17 @@ def snapshot_delete(spec, guest, p):
     return config.delete_snapshot(spec, guest.uuid, p.name)
 
 
+def definition_target(operation):
+    """Where the worker of guest.define-xml finds the guest: (spec, uuid, name)."""
+    guest = _guest(operation)
+    return connection_spec(guest.host), guest.uuid, guest.name
+
+
+def refresh_definition(operation):
+    if operation.guest is not None and not operation.guest.is_gone:
+        refresh_guest(operation.guest)
+
+
 def clone(operation, params):
     """Copy every disk (linked or full), then define the copy; a failure removes what was made."""
     source, p = _guest(operation), params
@@ -314,7 +325,9 @@ def clone(operation, params):
         for pool_uuid, name in reversed(made):
             with contextlib.suppress(HypervisorError):
                 storage.delete_volume(spec, pool_uuid, name)
-        raise HypervisorError(f"Cloning {source.name} failed: {exc} The copies made so far were removed.") from None
+        raise HypervisorError(
+            f"Cloning {source.name} failed: {exc} The copies made so far were removed.", detail=exc.detail
+        ) from None
     facts = hypervisor.read_guest(spec, uuid)
     apply_guests(source.host, [facts], complete=False)
     refresh_storage(source.host)

@@ -15,4 +15,5 @@ urlpatterns = [
     path("<id:pk>/change/<slug:what>/", views.guest_change, name="change"),
     path("<id:pk>/snapshots/<id:snapshot_id>/revert/", views.snapshot_revert, name="snapshot-revert"),
     path("<id:pk>/access/", views.guest_access, name="access"),
+    path("<id:pk>/xml/", views.guest_xml, name="xml"),
 ]

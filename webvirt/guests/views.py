@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from webvirt.core import policy
 from webvirt.core.actions import get as action
 from webvirt.core.actions import perform
+from webvirt.core.definitions import definition_page
 from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
@@ -199,6 +200,11 @@ def snapshot_revert(request, pk, snapshot_id):
         return redirect(tab_url(guest, "snapshots"))
     context = {"guest": guest, "snapshot": snapshot, "preview": revert_preview(guest, snapshot)}
     return render(request, "guests/snapshot_revert.html", context)
+
+
+def guest_xml(request, pk):
+    guest = _guest(request, pk)
+    return definition_page(request, kind="guest", target=guest, back=guest.get_absolute_url())
 
 
 @require_POST

@@ -55,7 +55,7 @@ class HostWatcher:
                 if watch is not None:  # the next round registers afresh: never leave this one behind
                     watch.stop()
                 record_unreachable(host, exc)
-                log.warning("cannot watch host %s: %s", host.name, exc)
+                log.warning("cannot watch host %s: %s", host.name, exc.full_text)
                 continue
             self.watches[host_id] = (spec, watch)
             log.info("watching host %s", host.name)
@@ -75,7 +75,7 @@ class HostWatcher:
                 mark_gone(guest)
             return
         except hypervisor.HypervisorError as exc:
-            log.warning("cannot read guest %s on %s: %s", uuid, host.name, exc)
+            log.warning("cannot read guest %s on %s: %s", uuid, host.name, exc.full_text)
             return
         apply_guests(host, [facts], complete=False)
 

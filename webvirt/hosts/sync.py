@@ -34,7 +34,7 @@ def record_unreachable(host, error):
     was = (host.reachable, host.last_error)
     host.reachable = False
     host.last_checked_at = timezone.now()
-    host.last_error = str(error)
+    host.last_error = error.full_text
     host.save(update_fields=["reachable", "last_checked_at", "last_error"])
     _publish_if_changed(host, was)
 

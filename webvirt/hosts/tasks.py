@@ -25,4 +25,4 @@ def resync_host(host_id):
     try:
         sync_host(host)
     except HypervisorError as exc:  # recorded on the host; the next beat tries again
-        log.warning("resync of host %s failed: %s", host.name, exc)
+        log.warning("resync of host %s failed: %s", host.name, exc.full_text)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import libvirt
 
-from .errors import GuestNotFound, HostUnreachable, HypervisorError, InvalidState
+from .errors import GuestNotFound, HostUnreachable, HypervisorError, InvalidState, plain_words, translated
 from .uri import DEFAULT_PORTS, build_uri
 
 KEEPALIVE_INTERVAL_S = 5
@@ -184,7 +184,12 @@ def _open(spec, state):
         raise HostUnreachable(f"{spec.display_uri} did not answer within {timeout:g} s.")
     shutil.rmtree(directory, ignore_errors=True)
     if "error" in outcome:
-        raise HostUnreachable(f"Cannot connect to {spec.display_uri}: {outcome['error'].get_error_message()}")
+        error = outcome["error"]
+        raw = error.get_error_message() or str(error)
+        # Host pages show this with no "Details" to open, so libvirt's text follows the advice.
+        words = plain_words(error.get_error_code(), raw)
+        advice = f"{words} libvirt said: " if words else ""
+        raise HostUnreachable(f"Cannot connect to {spec.display_uri}: {advice}{raw}")
     conn = outcome["conn"]
     if spec.transport != "test":
         with contextlib.suppress(libvirt.libvirtError):
@@ -240,19 +245,19 @@ def translated_errors(spec):
     try:
         yield
     except libvirt.libvirtError as exc:
-        code, message = exc.get_error_code(), exc.get_error_message() or str(exc)
+        code = exc.get_error_code()
         if code in _NOT_FOUND_ERRORS:
-            raise GuestNotFound(message) from None
+            raise translated(GuestNotFound, exc) from None
         if code in _STATE_ERRORS:
-            raise InvalidState(message) from None
+            raise translated(InvalidState, exc) from None
         if (
             code in _TRANSPORT_ERRORS
             or (code == libvirt.VIR_ERR_SYSTEM_ERROR and exc.get_error_domain() in _TRANSPORT_DOMAINS)
             or _connection_died(spec)  # e.g. closed by keepalive, reported as an internal error
         ):
             forget_connection(spec)
-            raise HostUnreachable(f"Lost {spec.display_uri}: {message}") from None
-        raise HypervisorError(message) from None
+            raise HostUnreachable(f"Lost {spec.display_uri}: {exc.get_error_message() or exc}") from None
+        raise translated(HypervisorError, exc) from None
 
 
 def _connection_died(spec):

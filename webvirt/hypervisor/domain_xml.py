@@ -66,6 +66,7 @@ class GuestFacts:
     vnc_socket: str = ""
     boot_order: str = "hd"
     seed_path: str = ""  # the cloud-init seed image webvirt made for it (holds user data and SSH keys)
+    definition: str = ""  # its persistent XML, for admins to read and edit ("" when transient)
     disks: list[DiskFacts] = field(default_factory=list)
     nics: list[NicFacts] = field(default_factory=list)
     snapshots: list[SnapshotFacts] = field(default_factory=list)

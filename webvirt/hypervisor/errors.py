@@ -1,8 +1,24 @@
-"""Typed errors: callers decide between retrying and failing by the class, not by libvirt codes."""
+"""Typed errors, and libvirt's error text in plain words.
+
+Callers decide between retrying and failing by the class, not by libvirt codes. Users read
+`str(error)`: for the libvirt errors in TRANSLATIONS a plain sentence with advice, while libvirt's
+own text is kept in `detail` (shown behind "Details"); any other error keeps libvirt's text.
+"""
+
+import libvirt
 
 
 class HypervisorError(Exception):
     """A permanent failure: retrying the same call will not help. The message is shown to users."""
+
+    def __init__(self, message="", *, detail=""):
+        super().__init__(message)
+        self.detail = detail  # libvirt's own words, when the message is a translation of them
+
+    @property
+    def full_text(self):
+        """The message with libvirt's words after it, for places with no "Details" (host status, logs)."""
+        return f"{self} libvirt said: {self.detail}" if self.detail else str(self)
 
 
 class HostUnreachable(HypervisorError):
@@ -19,3 +35,76 @@ class InvalidState(HypervisorError):
 
 class ConsoleBusy(HypervisorError):
     """Another session holds the guest's serial console."""
+
+
+_XML = "libvirt refused the XML: it does not follow libvirt's schema or holds a value libvirt does not accept."
+_AGENT = (
+    "The guest agent did not answer. Check that qemu-guest-agent is installed and running in the guest, "
+    "and that the guest has its agent channel."
+)
+
+# libvirt error code -> a plain sentence with advice. One table for every message users see.
+TRANSLATIONS = {
+    libvirt.VIR_ERR_NO_DOMAIN: "The guest is not defined on its host any more (removed outside webvirt?). "
+    "Refresh the host to update the inventory.",
+    libvirt.VIR_ERR_OPERATION_INVALID: "The guest is not in a state that allows this (for example, it is not "
+    "running, or it is already running). Refresh its page and try again from its current state.",
+    libvirt.VIR_ERR_OPERATION_TIMEOUT: "The host did not finish in time, usually because another job holds the "
+    "guest (a backup, a migration, a stuck monitor). Try again in a minute.",
+    libvirt.VIR_ERR_NO_STORAGE_POOL: "The storage pool is not defined on its host any more. Refresh the host.",
+    libvirt.VIR_ERR_NO_STORAGE_VOL: "The volume is not in its pool any more. Refresh the pool.",
+    libvirt.VIR_ERR_STORAGE_VOL_EXIST: "A volume with that name already exists in the pool. Choose another name.",
+    libvirt.VIR_ERR_NO_NETWORK: "The network is not defined on its host any more. Refresh the host.",
+    libvirt.VIR_ERR_AGENT_UNRESPONSIVE: _AGENT,
+    libvirt.VIR_ERR_AGENT_UNSYNCED: _AGENT,
+    libvirt.VIR_ERR_XML_ERROR: _XML,
+    libvirt.VIR_ERR_XML_DETAIL: _XML,
+    libvirt.VIR_ERR_XML_INVALID_SCHEMA: _XML,
+    libvirt.VIR_ERR_CONFIG_UNSUPPORTED: "The host does not support this configuration (its hypervisor or "
+    "machine type lacks a feature it asks for). Change the setting or use another host.",
+    libvirt.VIR_ERR_OPERATION_UNSUPPORTED: "The host's hypervisor does not support this action.",
+    libvirt.VIR_ERR_NO_SUPPORT: "The host's libvirt driver does not support this action.",
+    libvirt.VIR_ERR_DOM_EXIST: "A guest with that name or UUID already exists on the host. Choose another name.",
+    libvirt.VIR_ERR_OPERATION_DENIED: "The host's libvirt refused this action (its access rules deny it).",
+    libvirt.VIR_ERR_ACCESS_DENIED: "The host's libvirt refused this action (its access rules deny it).",
+    libvirt.VIR_ERR_AUTH_FAILED: "The host refused webvirt's credentials. Check the host's connection settings.",
+    libvirt.VIR_ERR_NO_CONNECT: "Check that libvirtd runs on the host and that the host's address and "
+    "connection settings are right.",
+}
+
+# Words in libvirt's text that say more than a generic code (system, internal, operation failed).
+PHRASES = (
+    ("already exists", "Something with that name already exists on the host. Choose another name."),
+    (
+        "no space left on device",
+        "The host ran out of disk space. Free space in the pool (or on the host) and try again.",
+    ),
+    (
+        "connection refused",
+        "The host refused the connection. Check that libvirtd (or sshd, for SSH) runs there and listens on that port.",
+    ),
+    (
+        "permission denied",
+        "The host refused access to a file or device (permission denied). Check its owner and mode, "
+        "and the host's security driver (AppArmor or SELinux).",
+    ),
+)
+
+
+def plain_words(code, message):
+    """A plain sentence for a libvirt error, or None when there is none (its text is then shown).
+    The code decides where the table knows it; the phrases speak for the generic codes."""
+    if code in TRANSLATIONS:
+        return TRANSLATIONS[code]
+    lowered = (message or "").lower()
+    return next((words for phrase, words in PHRASES if phrase in lowered), None)
+
+
+def translated(cls, exc, *, prefix=""):
+    """`cls` for libvirt error `exc`: its plain words (after `prefix`) with libvirt's text as
+    detail, or libvirt's text alone when the table has no words for it."""
+    raw = exc.get_error_message() or str(exc)
+    words = plain_words(exc.get_error_code(), raw)
+    if words is None:
+        return cls(f"{prefix}{raw}")
+    return cls(f"{prefix}{words}", detail=raw)

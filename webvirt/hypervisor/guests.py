@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import libvirt
 
 from .connection import session
+from .definitions import read_definition
 from .domain_xml import SnapshotFacts, guest_facts_from_element, guest_facts_from_xml, own_volume_paths, parse
 from .errors import GuestNotFound, HypervisorError, InvalidState
 from .storage import delete_unused
@@ -138,7 +139,8 @@ def _read_addresses(domain, facts, leases):
 def _facts(domain, *, leases, state=None, persistent=None, autostart=None):
     """Facts of one domain; a listing passes what it already knows (state and reason) to save a
     round trip each."""
-    facts = guest_facts_from_xml(domain.XMLDesc(0))
+    xml = domain.XMLDesc(0)
+    facts = guest_facts_from_xml(xml)
     state, reason = domain.state() if state is None else state
     facts.state, facts.state_reason = STATES.get(state, "unknown"), state_reason(state, reason)
     if facts.state == "running":
@@ -148,13 +150,16 @@ def _facts(domain, *, leases, state=None, persistent=None, autostart=None):
         with contextlib.suppress(libvirt.libvirtError):
             autostart = bool(domain.autostart())
     facts.autostart = bool(autostart)
+    if facts.persistent:  # a guest that is off shows its persistent definition already
+        facts.definition = xml if facts.state == "shutoff" else read_definition(domain, "guest")
     with contextlib.suppress(libvirt.libvirtError):  # drivers without snapshots
         facts.snapshots = list_snapshots(domain)
     return facts
 
 
 def list_guests(spec):
-    """Facts of every guest on the host: one XML read per guest and four calls for the whole host,
+    """Facts of every guest on the host: one XML read per guest (two for a persistent guest that
+    is not off: its definition too) and four calls for the whole host,
     plus addresses: one agent call per running guest with a connected agent, two calls per
     network that running guests without one are on."""
     with session(spec) as conn:

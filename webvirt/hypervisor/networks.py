@@ -8,6 +8,7 @@ import libvirt
 from lxml import etree
 
 from .connection import session
+from .definitions import read_definition
 from .domain_xml import _sub, parse
 from .errors import HypervisorError, InvalidState
 
@@ -32,6 +33,7 @@ class NetworkFacts:
     ipv4_cidr: str = ""
     dhcp_start: str = ""
     dhcp_end: str = ""
+    definition: str = ""  # its persistent XML, for admins to read and edit
     leases: list[dict] = field(default_factory=list)
 
 
@@ -48,6 +50,8 @@ def _network_facts(network):
         mode=forward.get("mode", "nat") if forward is not None else "isolated",
         bridge=root.find("bridge").get("name", "") if root.find("bridge") is not None else "",
     )
+    if facts.persistent:
+        facts.definition = read_definition(network, "network")
     if ip is not None and ip.get("family", "ipv4") == "ipv4" and ip.get("address"):
         prefix = ip.get("prefix") or ipaddress.IPv4Network(f"0.0.0.0/{ip.get('netmask', '255.255.255.0')}").prefixlen
         facts.ipv4_cidr = f"{ip.get('address')}/{prefix}"

@@ -13,8 +13,9 @@ import libvirt
 from lxml import etree
 
 from .connection import session
+from .definitions import read_definition
 from .domain_xml import _sub, parse
-from .errors import HypervisorError, InvalidState
+from .errors import HypervisorError, InvalidState, translated
 
 POOL_STATES = {
     libvirt.VIR_STORAGE_POOL_INACTIVE: "inactive",
@@ -51,6 +52,7 @@ class PoolFacts:
     available: int = 0
     target_path: str = ""
     source: str = ""
+    definition: str = ""  # its persistent XML, for admins to read and edit
     volumes: list[VolumeFacts] = field(default_factory=list)
 
 
@@ -94,6 +96,8 @@ def _pool_facts(pool):
         target_path=root.findtext("target/path") or "",
         source=_pool_source(root),
     )
+    if facts.persistent:
+        facts.definition = read_definition(pool, "pool")
     if facts.state == "active":
         for volume in pool.listAllVolumes(0):
             with contextlib.suppress(libvirt.libvirtError):  # removed while listing
@@ -170,9 +174,8 @@ def define_pool(spec, xml, *, autostart=False):
                 if cleaned
                 else "Removing its definition failed too: remove the pool on the host by hand."
             )
-            raise HypervisorError(
-                f"Creating pool {name} failed while {step}: {exc.get_error_message()} {outcome}"
-            ) from None
+            error = translated(HypervisorError, exc, prefix=f"Creating pool {name} failed while {step}: ")
+            raise HypervisorError(f"{error} {outcome}", detail=error.detail) from None
         return pool.UUIDString()
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from webvirt.accounts.actions import publication
 from webvirt.core.actions import Action, NoParams, declare
+from webvirt.core.definitions import declare_define_xml
 from webvirt.hosts.connections import operation_spec
 from webvirt.hypervisor import networks as nets
 
@@ -69,3 +70,12 @@ NETWORK_ACTIONS = {
 for _name, _label in NETWORK_ACTIONS.items():
     declare(Action(f"network.{_name}", _label, "network.manage", params=NoParams, run=_network_action(_name)))
 NETWORK_PUBLISH = publication("network", "network.manage")
+NETWORK_DEFINE_XML = declare_define_xml(
+    "network",
+    find=lambda operation: (
+        operation_spec(operation),
+        operation.params["target"]["network_uuid"],
+        operation.params["target"]["network"],
+    ),
+    refresh=lambda operation: refresh_networks(operation.host),
+)

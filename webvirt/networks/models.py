@@ -21,6 +21,7 @@ class Network(Publishable):
     dhcp_start = models.CharField(max_length=15, blank=True)
     dhcp_end = models.CharField(max_length=15, blank=True)
     leases = models.JSONField(default=list, blank=True)
+    definition = models.TextField(blank=True, help_text="Its persistent libvirt XML as last read, for admins.")
     synced_at = models.DateTimeField(auto_now=True)
     gone_at = models.DateTimeField(null=True, blank=True, help_text="When it disappeared from its host.")
 

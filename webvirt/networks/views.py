@@ -3,6 +3,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from webvirt.core.actions import perform
+from webvirt.core.definitions import definition_page
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
 
@@ -36,6 +37,11 @@ def network_list(request, host_id):
 def network_detail(request, host_id, network_id):
     network = get_object_or_404(Network, pk=network_id, host=_host(request, host_id))
     return render(request, "networks/network_detail.html", {"network": network, "host": network.host})
+
+
+def network_xml(request, host_id, network_id):
+    network = get_object_or_404(Network, pk=network_id, host=_host(request, host_id))
+    return definition_page(request, kind="network", target=network, back=network.get_absolute_url())
 
 
 @require_POST

@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from webvirt.accounts.actions import publication
 from webvirt.core.actions import Action, NoParams, declare
+from webvirt.core.definitions import declare_define_xml
 from webvirt.core.operations import report_progress
 from webvirt.hosts.connections import operation_spec
 from webvirt.hypervisor import storage as pools
@@ -260,4 +261,13 @@ VOLUME_UPLOAD = declare(
     )
 )
 POOL_PUBLISH = publication("pool", "storage.manage")
+POOL_DEFINE_XML = declare_define_xml(
+    "pool",
+    find=lambda operation: (
+        operation_spec(operation),
+        operation.params["target"]["pool_uuid"],
+        operation.params["target"]["pool"],
+    ),
+    refresh=lambda operation: refresh_storage(operation.host),
+)
 VOLUME_PUBLISH = publication("volume", "storage.manage")

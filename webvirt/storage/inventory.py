@@ -27,7 +27,8 @@ def apply_pools(host, pools):
     existing = {pool.uuid: pool for pool in Pool.objects.filter(host=host, uuid__in=listed)}
     for facts in pools:
         values = {field: getattr(facts, field) for field in POOL_FIELDS}
-        values |= {"target_path": facts.target_path, "source": facts.source, "gone_at": None}
+        values |= {"target_path": facts.target_path, "source": facts.source, "definition": facts.definition}
+        values["gone_at"] = None
         pool = existing.get(facts.uuid)
         if pool is None:
             pool = Pool.objects.create(host=host, uuid=facts.uuid, **values)

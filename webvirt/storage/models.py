@@ -33,6 +33,7 @@ class Pool(Publishable):
     available = models.PositiveBigIntegerField(default=0)
     target_path = models.CharField(max_length=1024, blank=True)
     source = models.CharField(max_length=1024, blank=True)
+    definition = models.TextField(blank=True, help_text="Its persistent libvirt XML as last read, for admins.")
     synced_at = models.DateTimeField(auto_now=True)
     gone_at = models.DateTimeField(null=True, blank=True, help_text="When it disappeared from its host.")
 

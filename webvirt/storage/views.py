@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from webvirt.core.actions import perform
+from webvirt.core.definitions import definition_page
 from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
@@ -61,6 +62,11 @@ def pool_action(request, host_id, pool_id, action):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("storage:pools", host_id=pool.host_id)
+
+
+def pool_xml(request, host_id, pool_id):
+    pool = _pool(request, host_id, pool_id)
+    return definition_page(request, kind="pool", target=pool, back=pool.get_absolute_url())
 
 
 def pool_detail(request, host_id, pool_id):

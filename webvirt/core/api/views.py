@@ -26,6 +26,7 @@ class OperationSerializer(serializers.ModelSerializer):
             "guest",
             "target",
             "message",
+            "detail",
             "progress",
             "attempts",
             "created_at",
@@ -45,7 +46,8 @@ class OperationFilter(django_filters.FilterSet):
 
 
 class OperationViewSet(ReadOnlyViewSet):
-    """Slow actions: follow one until `is_finished`; `message` holds the outcome or the error."""
+    """Slow actions: follow one until `is_finished`; `message` holds the outcome or the error in
+    plain words, `detail` the host's own error text behind them (empty when there is none)."""
 
     queryset = Operation.objects.none()  # the model, for the schema; get_queryset() decides
 

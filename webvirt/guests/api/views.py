@@ -13,6 +13,7 @@ from webvirt.core import policy
 from webvirt.core.actions import get as catalogue_action
 from webvirt.core.actions import perform
 from webvirt.core.api.base import ReadOnlyViewSet
+from webvirt.core.api.definitions import Definitions
 from webvirt.core.api.forms import accepted, params_from, request_schema
 from webvirt.core.api.views import OperationSerializer
 from webvirt.hosts.models import Host
@@ -196,8 +197,8 @@ class GuestWrites:
         return Response(status=204)
 
 
-class GuestViewSet(GuestWrites, GuestReads):
-    pass
+class GuestViewSet(Definitions, GuestWrites, GuestReads):
+    definition_kind = "guest"
 
 
 def _change_endpoint(what, form_class):

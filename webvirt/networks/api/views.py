@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from webvirt.accounts.api.publish import Publishing
 from webvirt.core.actions import perform
 from webvirt.core.api.base import ReadOnlyViewSet
+from webvirt.core.api.definitions import Definitions
 from webvirt.core.api.forms import accepted, params_from, request_schema
 from webvirt.core.api.views import OperationSerializer
 from webvirt.core.api.writes import ActionSerializer, action_schema, object_named_in_body
@@ -46,10 +47,11 @@ class NetworkSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NetworkViewSet(Publishing, ReadOnlyViewSet):
+class NetworkViewSet(Definitions, Publishing, ReadOnlyViewSet):
     """Admins see every network, and create, start, stop or remove them; others see those open to them."""
 
     publish_kind = "network"
+    definition_kind = "network"
 
     queryset = Network.objects.none()  # the model, for the schema; get_queryset() decides
 

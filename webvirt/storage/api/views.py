@@ -7,6 +7,7 @@ from rest_framework.parsers import MultiPartParser
 from webvirt.accounts.api.publish import Publishing
 from webvirt.core.actions import perform
 from webvirt.core.api.base import ReadOnlyViewSet
+from webvirt.core.api.definitions import Definitions
 from webvirt.core.api.forms import accepted, params_from, request_schema
 from webvirt.core.api.views import OperationSerializer
 from webvirt.core.api.writes import ActionSerializer, object_named_in_body
@@ -61,11 +62,12 @@ class VolumeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PoolViewSet(Publishing, ReadOnlyViewSet):
+class PoolViewSet(Definitions, Publishing, ReadOnlyViewSet):
     """Admins see every pool; others the pools open to them (where their new guests' disks go).
     Admins create pools, start, stop, refresh or remove them, and upload volumes into them."""
 
     publish_kind = "pool"
+    definition_kind = "pool"
 
     queryset = Pool.objects.none()  # the model, for the schema; get_queryset() decides
 
