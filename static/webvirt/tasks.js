@@ -1,5 +1,6 @@
 // Notifications for your own operations as they finish (events from live.js): a failure stays, in
-// red, until dismissed; a success shows for a few seconds. The task pane (base.html) lists them.
+// red, until dismissed; a success shows for a few seconds. The task pane (base.html) lists them,
+// and the page's "queued" line (core/flash.py) becomes the outcome.
 (function () {
   "use strict";
   const SUCCESS_MS = 5000;
@@ -26,9 +27,31 @@
     if (!failed) setTimeout(() => item.remove(), SUCCESS_MS);
   }
 
+  const OUTCOMES = { running: "running.", succeeded: "done.", failed: "failed (see Tasks)." };
+
+  // "Start web1: queued." becomes "Start web1: running.", then "...: done." or "...: failed".
+  function settleFlash(operationId, status) {
+    const line = document.querySelector(`.flash.operation-${operationId}`);
+    if (!line || !OUTCOMES[status]) return;
+    line.textContent = line.textContent.replace(/: [a-z ()]+\.$/i, `: ${OUTCOMES[status]}`);
+    if (status === "running") return;
+    line.classList.remove("info");
+    line.classList.add(status === "failed" ? "error" : "success");
+    line.setAttribute("role", status === "failed" ? "alert" : "status");
+  }
+
+  // An operation may end before this page's socket listens: the task pane, read on load, knows.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (event.target.id !== "taskpane-list") return;
+    event.target.querySelectorAll("li[data-operation]").forEach((item) => {
+      settleFlash(item.dataset.operation, item.dataset.status);
+    });
+  });
+
   document.addEventListener("webvirt:event", (event) => {
     const data = event.detail;
     const mine = data.topic === `user.${document.body.dataset.signedIn}`;
+    if (mine && data.event.startsWith("operation.")) settleFlash(data.operation_id, data.status);
     if (mine && data.event === "operation.finished") toast(data);
   });
 })();

@@ -11,14 +11,13 @@ import difflib
 from dataclasses import dataclass
 
 from django import forms
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
 from webvirt.hypervisor import HypervisorError
 from webvirt.hypervisor import definitions as xml_definitions
 
-from . import policy
+from . import flash, policy
 from .actions import Action, declare, perform
 
 PERMISSION = "xml.edit"
@@ -127,7 +126,7 @@ def definition_page(request, *, kind, target, back):
                 except ValidationError as exc:
                     form.add_error(None, exc)
                 else:
-                    messages.info(request, f"{operation.label} {operation.target}: queued.")
+                    flash.queued(request, operation)
                     return redirect("core:operation", pk=operation.pk)
             context["diff"] = diff
         return render(request, "core/definition.html", context, status=200 if form.is_valid() else 400)

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from webvirt.core import policy
+from webvirt.core import flash, policy
 from webvirt.core.actions import perform
 from webvirt.hosts.models import Host
 
@@ -33,7 +33,7 @@ def guest_create(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.info(request, f"Creating {form.cleaned_data['name']}: queued.")
+            flash.queued(request, operation, form.cleaned_data["name"])
             return redirect("core:operation", pk=operation.pk)
     return render(
         request,

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from webvirt.core import policy
+from webvirt.core import flash, policy
 from webvirt.core.actions import get as action
 from webvirt.core.actions import perform
 from webvirt.core.definitions import definition_page
@@ -177,7 +177,7 @@ def guest_change(request, pk, what):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.info(request, f"{operation.label} {guest.name}: queued.")
+            flash.queued(request, operation, guest.name)
     else:
         messages.error(request, f"{guest.name}: {form_problems(form)}")
     return redirect(tab_url(guest, FORM_TABS.get(what, "hardware")))
@@ -196,7 +196,7 @@ def snapshot_revert(request, pk, snapshot_id):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.info(request, f"{operation.label} {snapshot.name}: queued.")
+            flash.queued(request, operation, snapshot.name)
         return redirect(tab_url(guest, "snapshots"))
     context = {"guest": guest, "snapshot": snapshot, "preview": revert_preview(guest, snapshot)}
     return render(request, "guests/snapshot_revert.html", context)
@@ -219,7 +219,7 @@ def guest_power(request, pk, action):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.info(request, f"{operation.label} {guest.name}: queued.")
+        flash.queued(request, operation, guest.name)
     return redirect(guest)
 
 

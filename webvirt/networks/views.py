@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from webvirt.core import flash
 from webvirt.core.actions import perform
 from webvirt.core.definitions import definition_page
 from webvirt.core.shortcuts import get_for_user_or_404
@@ -23,7 +24,7 @@ def network_list(request, host_id):
     form = NetworkForm(request.POST or None, host=host)
     if request.method == "POST" and form.is_valid():
         operation = perform("network.create", actor=request.user, target=host, params=form.params())
-        messages.info(request, f"{operation.label} {operation.target}: queued.")
+        flash.queued(request, operation)
         return redirect("networks:list", host_id=host.pk)
     context = {
         "host": host,
@@ -51,5 +52,5 @@ def network_action(request, host_id, network_id, action):
         messages.error(request, f"Unknown network action {action!r}.")
     else:
         operation = perform(f"network.{action}", actor=request.user, target=network)
-        messages.info(request, f"{operation.label} {operation.target}: queued.")
+        flash.queued(request, operation)
     return redirect("networks:list", host_id=network.host_id)

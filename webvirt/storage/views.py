@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from webvirt.core import flash
 from webvirt.core.actions import perform
 from webvirt.core.definitions import definition_page
 from webvirt.core.forms import form_problems
@@ -33,7 +34,7 @@ def _volume(request, host_id, pool_id, volume_id):
 
 
 def _queued(request, operation):
-    messages.info(request, f"{operation.label} {operation.target}: queued.")
+    flash.queued(request, operation)
 
 
 def pool_list(request, host_id):

@@ -1,0 +1,11 @@
+"""The one line a page shows after queueing an Operation.
+
+It is tagged with the Operation's id, so that static/webvirt/tasks.js can turn it into the
+outcome when the Operation ends: a failure never stays under a "queued" line."""
+
+from django.contrib import messages
+
+
+def queued(request, operation, name=None):
+    text = f"{operation.label} {name or operation.target}: queued."
+    messages.info(request, text, extra_tags=f"operation-{operation.pk}")
