@@ -144,3 +144,10 @@ def test_inactive_networks_are_shown_but_cannot_be_chosen(admin_client, storage_
     response = admin_client.post(create_url, form_data(storage_host, network=idle.pk))
     assert "Network idle is inactive; start it first" in " ".join(response.context["form"].errors["network"])
     assert not Operation.objects.exists()
+
+
+def test_the_form_says_what_is_left_on_the_host_and_in_the_quota(admin_client, storage_host, create_url):
+    page = admin_client.get(create_url).content.decode()
+    left = page.split('id="room-left"')[1]
+    assert f"of {storage_host.cpus} vCPUs" in left and "Pool images" in left and "100.0 GiB free" in left
+    assert "<td>vCPUs</td>" in left  # the user's own quota, as the account page shows it

@@ -112,6 +112,8 @@ def test_built_domain_has_the_devices_asked_for():
         "type": "virtio",
         "name": "org.qemu.guest_agent.0",
     }
+    # The balloon reports what the guest uses every 10 s, which the usage graphs show.
+    assert root.find("devices/memballoon/stats").get("period") == "10"
 
 
 def test_the_seed_image_is_tagged_as_the_guests_own_even_once_ejected():

@@ -23,6 +23,12 @@ def count_owned(owned):
     _OWNED.append(owned)
 
 
+def usage_rows(user):
+    """(label, in use, limit) per limit, as the account pages and the new-guest form show them."""
+    limits, used = Quota.for_user(user).limits(), usage(user)
+    return [(LABELS[name], used[name], limits[name]) for name in Quota.LIMITS]
+
+
 def usage(user):
     """What the user owns now, plus what their queued and running operations will add."""
     used = dict.fromkeys(Quota.LIMITS, 0)

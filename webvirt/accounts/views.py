@@ -20,11 +20,6 @@ from .forms import ApiTokenForm, NewUserForm, PublishForm, QuotaForm, SSHKeyForm
 from .models import PUBLISHABLE, ApiToken, Quota, Team
 
 
-def _usage_rows(user):
-    limits, used = Quota.for_user(user).limits(), quotas.usage(user)
-    return [(quotas.LABELS[name], used[name], limits[name]) for name in Quota.LIMITS]
-
-
 def _perform(request, form, name, *, target=None, success=""):
     """Perform the action a valid form describes; a refusal becomes the form's error. True if done."""
     try:
@@ -57,7 +52,7 @@ def account(request):
         "new_key": request.session.pop("new_token_key", None),
         "keys": request.user.ssh_keys.all(),
         "api_tokens": request.user.api_tokens.all(),
-        "usage": _usage_rows(request.user),
+        "usage": quotas.usage_rows(request.user),
     }
     failed = (key_form.is_bound and key_form.errors) or token_form.errors
     return render(request, "accounts/account.html", context, status=400 if failed else 200)
@@ -93,7 +88,7 @@ def user_list(request):
         if user:
             return redirect("accounts:user", pk=user.pk)
     users = get_user_model().objects.order_by("username")
-    rows = [(user, _usage_rows(user)) for user in users]
+    rows = [(user, quotas.usage_rows(user)) for user in users]
     return render(request, "accounts/user_list.html", {"rows": rows, "form": form})
 
 
@@ -108,7 +103,7 @@ def user_detail(request, pk):
     context = {
         "account": user,
         "form": form,
-        "usage": _usage_rows(user),
+        "usage": quotas.usage_rows(user),
         "teams": user.teams.all(),
         "api_tokens": user.api_tokens.all(),
     }

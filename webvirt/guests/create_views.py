@@ -5,8 +5,10 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from webvirt.accounts.quotas import usage_rows
 from webvirt.core import flash, policy
 from webvirt.core.actions import perform
+from webvirt.hosts.capacity import host_capacity
 from webvirt.hosts.models import Host
 
 from .actions import FlavorRef
@@ -38,7 +40,13 @@ def guest_create(request):
     return render(
         request,
         "guests/guest_create.html",
-        {"form": form, "host": host, "hosts": hosts},
+        {
+            "form": form,
+            "host": host,
+            "hosts": hosts,
+            "capacity": host_capacity(host),  # what is left, beside the form
+            "usage": usage_rows(request.user),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -96,9 +96,11 @@ class Guest(models.Model):
             return ("start", "destroy")
         return ("shutdown", "reboot", "suspend", "reset", "destroy")
 
+    ACTIVE_STATES = ("running", "paused", "shutting-down", "pmsuspended")  # they hold vCPUs and memory
+
     @property
     def is_active(self):
-        return self.state in {self.State.RUNNING, self.State.PAUSED, self.State.SHUTTING_DOWN, self.State.PMSUSPENDED}
+        return self.state in self.ACTIVE_STATES
 
 
 class Disk(models.Model):

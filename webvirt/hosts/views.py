@@ -7,6 +7,7 @@ from webvirt.core import policy
 from webvirt.core.actions import perform
 from webvirt.core.shortcuts import get_for_user_or_404
 
+from .capacity import host_capacity
 from .forms import HostForm
 from .models import Host
 
@@ -38,6 +39,7 @@ def host_detail(request, pk):
             "host": host,
             "states": states,
             "guest_total": sum(by_state.values()),
+            "capacity": host_capacity(host),
             "operations": host.operations.select_related("actor", "guest")[:20],
         },
     )
