@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "webvirt.storage",
     "webvirt.networks",
     "webvirt.metrics",
+    "webvirt.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -139,7 +140,7 @@ WEBVIRT_LOGIN_MAX_DELAY = int(env("WEBVIRT_LOGIN_MAX_DELAY", "900"))
 if env_bool("WEBVIRT_FAST_PASSWORD_HASHING", False):  # tests only: hashing dominates their set-up
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "guests:list"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True

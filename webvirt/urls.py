@@ -1,12 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from webvirt.accounts.forms import ThrottledLoginForm
 from webvirt.api_urls import docs_urlpatterns
+from webvirt.dashboard.views import dashboard
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="guests:list"), name="home"),
+    path("", dashboard, name="home"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=ThrottledLoginForm),

@@ -102,3 +102,12 @@ def test_schema_and_docs_are_served_without_a_cdn(client):
 def test_without_credentials_the_api_answers_401_not_a_login_page(api, db):
     response = api().get(reverse("api:guest-list"))
     assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+
+
+def test_the_schema_describes_a_guests_grants_as_the_plain_list_they_are(client, api, make_token, admin, test_host):
+    schema = client.get("/api/schema/?format=json").json()
+    described = schema["paths"]["/api/v1/guests/{id}/grants/"]["get"]["responses"]["200"]["content"]
+    assert described["application/json"]["schema"]["type"] == "array"
+    _, key = make_token(admin)
+    guest = Guest.objects.get(host=test_host, name="alpha")
+    assert api(key).get(f"/api/v1/guests/{guest.pk}/grants/").json() == []

@@ -56,7 +56,8 @@ def log_in(browser, base_url):
     page.fill("input[name=username]", "e2e-admin")
     page.fill("input[name=password]", PASSWORD)
     page.click("button.primary")
-    page.wait_for_url("**/guests/")
+    page.wait_for_url(f"{base_url}/")  # the dashboard
+    page.goto(f"{base_url}/guests/")
     return page
 
 

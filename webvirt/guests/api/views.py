@@ -170,7 +170,7 @@ class GuestWrites:
 
     @extend_schema(methods=["get"], responses={200: GrantSerializer(many=True)})
     @extend_schema(methods=["post"], request=GRANT, responses={201: GrantSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # a guest's grants are few: one list
     def grants(self, request, pk=None):
         """Who has which role on the guest (owners and admins); POST gives a user or a team a role."""
         guest = self.get_object()
