@@ -24,7 +24,7 @@ def log_in(base_url):
         headers={"Referer": f"{base_url}/login/"},
         timeout=10,
     )
-    assert response.url.endswith("/guests/"), "login failed"
+    assert response.url == f"{base_url}/", "login failed"  # signed in, on the dashboard
     return session
 
 
@@ -55,12 +55,12 @@ def test_power_through_the_web_ui_and_a_worker(app_processes, tiny_guest):
 
     page = post_action(session, app_processes, f"/guests/{tiny_guest.pk}/power/start/")
     assert "Start " + tiny_guest.name + ": queued." in page.text
-    wait_for_operation(session, guest_url, "Start", "succeeded")
+    wait_for_operation(session, f"{guest_url}?tab=operations", "Start", "succeeded")
     assert domain_state(tiny_guest.name) == "running"
     assert "state-running" in session.get(guest_url, timeout=10).text
 
     post_action(session, app_processes, f"/guests/{tiny_guest.pk}/power/destroy/")
-    wait_for_operation(session, guest_url, "Force off", "succeeded")
+    wait_for_operation(session, f"{guest_url}?tab=operations", "Force off", "succeeded")
     assert domain_state(tiny_guest.name) == "shut off"
     assert "state-shutoff" in session.get(guest_url, timeout=10).text
 
@@ -75,4 +75,5 @@ def test_an_action_while_the_task_queue_is_down_fails_clearly(start_app, make_te
     post_action(session, base_url, f"/guests/{guest.pk}/power/start/")
     operation = Operation.objects.get(guest=guest)
     assert operation.status == "failed" and operation.finished_at is not None
-    assert "The task queue (Redis) did not answer" in session.get(f"{base_url}/guests/{guest.pk}/", timeout=10).text
+    operations = session.get(f"{base_url}/guests/{guest.pk}/?tab=operations", timeout=10).text
+    assert "The task queue (Redis) did not answer" in operations
