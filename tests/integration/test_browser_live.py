@@ -1,7 +1,7 @@
 """In Chromium, with the real server, worker and watcher: open pages follow changes without reload.
 
-A guest forced off with virsh (behind webvirt's back) turns "shut off" on an open guest list and
-guest page; an Operation that fails shows in red in the task pane with a notification. Screenshots
+A guest forced off with virsh (behind webvirt's back) turns "shut off" on an open guest list, its
+sidebar tree and the guest page; an Operation that fails shows in red in the task pane with a notification. Screenshots
 are kept in test-artifacts/.
 """
 
@@ -43,6 +43,8 @@ def test_open_pages_follow_the_guest_and_show_a_failed_operation(start_app, brow
     for page in (listing, detail):
         page.wait_for_selector("html[data-live-state=connected]", timeout=10000)
     assert listing.text_content(state_cell(running_guest)) == "running"
+    in_tree = f"#tree li:has(a[href='/guests/{running_guest.pk}/']) .dot"
+    listing.wait_for_selector(f"{in_tree}.state-running", timeout=5000)
 
     # A shutdown the guest ignores (it sits in its BIOS) fails after the timeout: red, and said so.
     detail.click("button[data-action=shutdown]")
@@ -68,6 +70,7 @@ def test_open_pages_follow_the_guest_and_show_a_failed_operation(start_app, brow
     on_list = time.monotonic() - started
     detail.wait_for_selector("#guest-live .badge.state-shutoff", timeout=PUSH_BUDGET_S * 1000)
     on_page = time.monotonic() - started
+    listing.wait_for_selector(f"{in_tree}.state-shutoff", timeout=PUSH_BUDGET_S * 1000)  # the sidebar too
     print(
         f"virsh destroy took {started - asked:.2f} s; then it reached the list in {on_list:.2f} s"
         f" and the guest page in {on_page:.2f} s"

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import create_views, views
+from . import create_views, tree, views
 
 app_name = "guests"
 urlpatterns = [
     path("", views.guest_list, name="list"),
     path("new/", create_views.guest_create, name="create"),
     path("selected/", views.guest_bulk, name="bulk"),
+    path("tree/", tree.tree, name="tree"),
     path("flavors/", create_views.flavor_list, name="flavors"),
     path("flavors/<id:pk>/delete/", create_views.flavor_delete, name="flavor-delete"),
     path("<id:pk>/", views.guest_detail, name="detail"),
