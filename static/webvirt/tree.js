@@ -19,11 +19,11 @@
       let shown = 0;
       branch.querySelectorAll("ul li").forEach((item) => {
         const link = item.querySelector("a[data-name]");
-        const match = !words || (link && link.dataset.name.toLowerCase().includes(words));
+        const match = !words || (link !== null && link.dataset.name.toLowerCase().includes(words));
         item.hidden = !match;
         if (match) shown += 1;
       });
-      const hostName = branch.querySelector("summary a[data-name]");
+      const hostName = branch.querySelector("summary [data-name]");
       const hostMatches = hostName && words && hostName.dataset.name.toLowerCase().includes(words);
       if (hostMatches) branch.querySelectorAll("ul li").forEach((item) => (item.hidden = false));
       branch.hidden = Boolean(words) && !shown && !hostMatches;

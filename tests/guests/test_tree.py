@@ -13,7 +13,7 @@ TREE = reverse("guests:tree")
 
 def test_admins_see_hosts_with_their_guests_and_places(admin_client, test_host):
     page = admin_client.get(TREE).content.decode()
-    assert f'href="{test_host.get_absolute_url()}"' in page
+    assert f'<a href="{test_host.get_absolute_url()}">Host overview</a>' in page
     assert 'data-name="alpha"' in page and 'class="dot state-running"' in page
     assert 'data-name="beta"' in page and "state-shutoff" in page
     assert "Storage (" in page and "Networks (" in page
