@@ -42,3 +42,4 @@ lint: deps
 bench: deps services
 	$(PY) bench/inventory.py
 	$(PY) bench/metrics.py
+	$(PY) bench/push.py
