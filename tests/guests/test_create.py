@@ -151,3 +151,13 @@ def test_the_form_says_what_is_left_on_the_host_and_in_the_quota(admin_client, s
     left = page.split('id="room-left"')[1]
     assert f"of {storage_host.cpus} vCPUs" in left and "Pool images" in left and "100.0 GiB free" in left
     assert "<td>vCPUs</td>" in left  # the user's own quota, as the account page shows it
+
+
+def test_the_form_starts_from_a_small_guest_on_the_roomiest_pool_and_the_nat_network(
+    admin_client, storage_host, create_url
+):
+    page = admin_client.get(create_url).content.decode()
+    assert 'name="vcpus" value="1"' in page and 'name="memory_mib" value="1024"' in page
+    assert 'name="disk_gib" value="10"' in page
+    pool, network = storage_host.pools.get(), storage_host.networks.get()
+    assert f'<option value="{pool.pk}" selected>' in page and f'<option value="{network.pk}" selected>' in page

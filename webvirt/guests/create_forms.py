@@ -56,6 +56,9 @@ class HostChoiceForm(forms.Form):
         self.fields["host"].queryset = hosts
 
 
+DEFAULT_SIZE = {"vcpus": 1, "memory_mib": 1024, "disk_gib": 10}  # a small server; a flavor replaces it
+
+
 class GuestCreateForm(forms.Form):
     name = forms.CharField(max_length=100, validators=[validate_object_name])
     flavor = forms.ModelChoiceField(Flavor.objects.all(), required=False, empty_label="Custom size")
@@ -94,8 +97,8 @@ class GuestCreateForm(forms.Form):
     }
 
     def __init__(self, *args, host, user, **kwargs):
-        """Choices are what `user` may build with on `host`: all of it for admins, what was
-        published to them otherwise."""
+        """Choices are what `user` may build with on `host` (all of it for admins, what was published
+        to them otherwise), and a small guest to start from."""
         super().__init__(*args, **kwargs)
         self.host = host
         pools = published_to(host.pools.usable(), user)
@@ -103,8 +106,8 @@ class GuestCreateForm(forms.Form):
         volumes = volumes.select_related("pool").order_by("pool__name", "name")
         self.fields["flavor"].queryset = published_to(Flavor.objects.all(), user)
         self.fields["pool"].queryset = pools
-        if len(pools) == 1:
-            self.fields["pool"].initial = pools[0].pk
+        roomiest = max(pools, key=lambda pool: pool.available, default=None)
+        self.fields["pool"].initial = roomiest.pk if roomiest else None  # the one with the most space
         self.fields["iso"].queryset = volumes.filter(name__iendswith=".iso")
         self.fields["template"].queryset = os_images(volumes, host)
         self.fields["iso"].label_from_instance = self.fields["template"].label_from_instance = lambda volume: (
@@ -115,6 +118,10 @@ class GuestCreateForm(forms.Form):
         self.fields["network"].label_from_instance = lambda network: (
             network.name if network.active else f"{network.name} ({inactive})"
         )
+        active = [network for network in self.fields["network"].queryset if network.active]
+        default = next((network for network in active if network.name == "default"), active[0] if active else None)
+        self.fields["network"].initial = default.pk if default else None  # libvirt's NAT network, if there
+        self.initial = {**DEFAULT_SIZE, **self.initial}
         self.fields["ssh_keys"].initial = "\n".join(user.ssh_keys.values_list("public_key", flat=True))
         if not user.is_staff:
             del self.fields["bridge"]  # host bridges are the admins' to hand out, as networks
