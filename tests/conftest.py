@@ -5,6 +5,7 @@ in production acts on a real libvirt driver (the test driver). Each test gets it
 XML file, hence its own host state.
 """
 
+import contextlib
 import os
 import uuid as uuidlib
 
@@ -13,6 +14,7 @@ import pytest
 from channels.layers import channel_layers
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from lxml import etree
 from rest_framework.test import APIClient
 
@@ -43,11 +45,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 @pytest.fixture(scope="session", autouse=True)
 def _channel_layer_of_our_own():
     """Runs that share Redis (other checkouts, CI) would hear each other's events on groups named
-    after database ids; each run gets its own prefix, which the servers it starts inherit."""
+    after database ids, and share cache keys; each run gets its own prefixes, which the servers it
+    starts inherit."""
     prefix = f"test{os.getpid()}"
-    os.environ["WEBVIRT_CHANNEL_PREFIX"] = prefix
+    os.environ["WEBVIRT_CHANNEL_PREFIX"] = os.environ["WEBVIRT_CACHE_PREFIX"] = prefix
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = prefix
     channel_layers.backends.clear()
+    # The cache (API throttles, login delays, serial session holders) likewise: keys are ids.
+    settings.CACHES["default"]["KEY_PREFIX"] = prefix
+    with contextlib.suppress(AttributeError):
+        del caches["default"]  # a cache made before this point is made again with the prefix
 
 
 @pytest.fixture
