@@ -14,7 +14,6 @@ leaves it). It works in a throwaway SQLite database in a temporary folder.
 import dataclasses
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from bench import inventory  # noqa: I001
 from django.core.management import call_command
 
 from tests.conftest import PASSWORD, UserFactory, host_file_xml
+from tests.integration.conftest import _free_port, wait_for_port
 from webvirt import hypervisor
 from webvirt.guests.inventory import apply_guests
 from webvirt.hosts.connections import connection_spec
@@ -38,23 +38,6 @@ from webvirt.hosts.sync import sync_host
 CHANGES = 20
 OLD_POLL_MEAN_MS, OLD_POLL_WORST_MS = 1000, 2000
 TARGET_MS = 1000  # a change made in webvirt reaches the page within 1 s of its Operation ending
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the server did not listen on {port}")
 
 
 def main():
@@ -72,7 +55,7 @@ def main():
     facts = hypervisor.read_guest(connection_spec(host), guest.uuid)
     UserFactory(username="push-admin", is_staff=True, is_superuser=True)
 
-    port = free_port()
+    port = _free_port()
     env = {**os.environ, "WEBVIRT_DEV": "1", "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen(
         [Path(sys.executable).parent / "uvicorn", "webvirt.asgi:application", "--port", str(port)],

@@ -5,7 +5,7 @@ fast at thousands of guests (bench/inventory.py prints dashboard_p50_ms)."""
 
 from datetime import timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -14,7 +14,7 @@ from webvirt.core import policy
 from webvirt.core.models import Operation
 from webvirt.core.selectors import visible_operations
 from webvirt.guests.models import Guest
-from webvirt.hosts.capacity import Share
+from webvirt.hosts.capacity import shares_by_host
 from webvirt.hosts.models import Host
 from webvirt.metrics.models import GuestSample
 from webvirt.metrics.tiers import SAMPLE_SECONDS
@@ -29,26 +29,11 @@ def _hosts(user):
     if not policy.can(user, "host.view"):
         return []
     hosts = list(Host.objects.restrict(user).order_by("name"))
-    running = Q(state__in=Guest.ACTIVE_STATES)
-    sums = {
-        row["host"]: row
-        for row in Guest.objects.present()
-        .filter(host__in=hosts)
-        .values("host")
-        .annotate(
-            vcpus_given=Sum("vcpus", filter=running),
-            vcpus_defined=Sum("vcpus"),
-            memory_given=Sum("memory_mib", filter=running),
-            memory_defined=Sum("memory_mib"),
-            guests=Count("id"),
-        )
-    }
+    shares = shares_by_host(hosts)
     rows = []
     for host in hosts:
-        row = sums.get(host.pk, {})
-        vcpus = Share(row.get("vcpus_given") or 0, row.get("vcpus_defined") or 0, host.cpus or 0)
-        memory = Share(row.get("memory_given") or 0, row.get("memory_defined") or 0, host.memory_mib or 0)
-        rows.append({"host": host, "vcpus": vcpus, "memory_mib": memory, "guests": row.get("guests", 0)})
+        vcpus, memory, guests = shares[host.pk]
+        rows.append({"host": host, "vcpus": vcpus, "memory_mib": memory, "guests": guests})
     return rows
 
 

@@ -91,11 +91,18 @@ class HostWatcher:
             self.reconcile()
             self.next_reconcile = time.monotonic() + RECONCILE_EVERY_S
         try:
-            host_id, kind, uuid, event = self.events.get(timeout=wait_s)
+            batch = [self.events.get(timeout=wait_s)]
         except queue.Empty:
             return
-        log.debug("host %s %s %s %s", host_id, kind, uuid, event)
-        self.apply(host_id, kind, uuid)
+        while not self.events.empty():  # what arrived meanwhile: one re-read per guest, pools or networks
+            batch.append(self.events.get_nowait())
+        done = set()
+        for host_id, kind, uuid, event in batch:
+            log.debug("host %s %s %s %s", host_id, kind, uuid, event)
+            key = (host_id, kind, uuid if kind == "guest" else None)  # pools and networks are read as one listing
+            if key not in done:
+                done.add(key)
+                self.apply(host_id, kind, uuid)
 
     def stop(self):
         for _spec, watch in self.watches.values():

@@ -6,7 +6,9 @@ guest or storage code)."""
 
 from dataclasses import dataclass
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
+
+from .models import Host
 
 
 @dataclass(frozen=True)
@@ -38,17 +40,40 @@ class Capacity:
     pools: list
 
 
-def host_capacity(host):
-    guests = host.guests.present()
+def _guests(hosts):
+    """The present guests of `hosts`, through the relation (hosts import no guest code)."""
+    return Host._meta.get_field("guests").related_model.objects.present().filter(host__in=hosts)
+
+
+def _sums(guests):
     running = Q(state__in=guests.model.ACTIVE_STATES)
-    sums = guests.aggregate(
-        vcpus_given=Sum("vcpus", filter=running),
-        vcpus_defined=Sum("vcpus"),
-        memory_given=Sum("memory_mib", filter=running),
-        memory_defined=Sum("memory_mib"),
-    )
+    return {
+        "vcpus_given": Sum("vcpus", filter=running),
+        "vcpus_defined": Sum("vcpus"),
+        "memory_given": Sum("memory_mib", filter=running),
+        "memory_defined": Sum("memory_mib"),
+        "guests": Count("id"),
+    }
+
+
+def _shares(host, sums):
+    vcpus = Share(sums.get("vcpus_given") or 0, sums.get("vcpus_defined") or 0, host.cpus or 0)
+    memory = Share(sums.get("memory_given") or 0, sums.get("memory_defined") or 0, host.memory_mib or 0)
+    return vcpus, memory
+
+
+def shares_by_host(hosts):
+    """For many hosts in one grouped query: host id -> (vCPUs share, memory share, guest count)."""
+    guests = _guests(hosts)
+    rows = {row["host"]: row for row in guests.values("host").annotate(**_sums(guests))}
+    return {host.pk: (*_shares(host, rows.get(host.pk, {})), rows.get(host.pk, {}).get("guests", 0)) for host in hosts}
+
+
+def host_capacity(host):
+    guests = _guests([host])
+    vcpus, memory = _shares(host, guests.aggregate(**_sums(guests)))
     return Capacity(
-        vcpus=Share(sums["vcpus_given"] or 0, sums["vcpus_defined"] or 0, host.cpus or 0),
-        memory_mib=Share(sums["memory_given"] or 0, sums["memory_defined"] or 0, host.memory_mib or 0),
+        vcpus=vcpus,
+        memory_mib=memory,
         pools=list(host.pools.present().filter(state="active").order_by("name")),
     )
