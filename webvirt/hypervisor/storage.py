@@ -5,6 +5,7 @@ that fails removes the volume it was making, so nothing half-made is left behind
 """
 
 import contextlib
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ POOL_STATES = {
 POOL_ACTIONS = ("start", "stop", "refresh", "autostart", "no-autostart", "delete")
 VOLUME_FORMATS = ("qcow2", "raw", "iso")
 CHUNK = 1024 * 1024
+MARKER_PREFIX = ".webvirt-shared-"
+FILE_POOLS = ("dir", "fs", "netfs")  # a volume is a file: an empty one will do as a marker
 
 
 @dataclass
@@ -452,3 +455,41 @@ def delete_unused(conn, path):
 def volume_path(spec, pool_uuid, name):
     with session(spec) as conn:
         return _volume(_pool(conn, pool_uuid), name).path()
+
+
+def pools_seeing_marker(spec, pool_uuid, others):
+    """Which of `others` ((spec, pool UUID) pairs, on other hosts) are the same storage as this
+    pool: a marker volume written into it through libvirt shows up in theirs once refreshed.
+
+    The marker is deleted whatever happens, and the pools that saw it are refreshed again so
+    their listings drop it. Returns one bool per pool of `others`, in order."""
+    name = f"{MARKER_PREFIX}{secrets.token_hex(8)}"
+    with session(spec) as conn:
+        pool = _pool(conn, pool_uuid)
+        kind = parse(pool.XMLDesc(0)).get("type")
+        capacity = 0 if kind in FILE_POOLS else 4 * CHUNK  # a logical volume needs at least an extent
+        marker = pool.createXML(build_volume_xml(name=name, capacity=capacity, fmt="raw"), 0)
+        try:
+            seen = [_sees_volume(other_spec, other_uuid, name) for other_spec, other_uuid in others]
+        finally:
+            marker.delete(0)
+        for (other_spec, other_uuid), saw in zip(others, seen, strict=True):
+            if saw:
+                _sees_volume(other_spec, other_uuid, name)
+        return seen
+
+
+def _sees_volume(spec, pool_uuid, name):
+    """Refresh the pool and say whether it lists a volume called `name`."""
+    with session(spec) as conn:
+        pool = _pool(conn, pool_uuid)
+        if not pool.isActive():
+            return False
+        pool.refresh(0)
+        try:
+            pool.storageVolLookupByName(name)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
+                return False
+            raise
+        return True

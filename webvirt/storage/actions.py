@@ -14,8 +14,9 @@ from webvirt.core.operations import report_progress
 from webvirt.hosts.connections import operation_spec
 from webvirt.hypervisor import storage as pools
 
+from . import sharing
 from .inventory import forget_pool, refresh_storage
-from .models import Volume
+from .models import Pool, Volume
 
 # Refusals: what cannot work is refused before anything is queued.
 
@@ -119,6 +120,10 @@ def _pool_action(action):
     return run
 
 
+def _find_shared(operation, params):
+    return sharing.find_shared(Pool.objects.select_related("host").get(host=operation.host, uuid=_pool_uuid(operation)))
+
+
 @dataclass(frozen=True)
 class NewVolume:
     name: str
@@ -205,7 +210,7 @@ POOL_CREATE = declare(
         timeout=600,
     )
 )
-POOL_ACTIONS = {
+LIBVIRT_POOL_ACTIONS = {
     "start": "Start pool",
     "stop": "Stop pool",
     "refresh": "Refresh pool",
@@ -213,7 +218,7 @@ POOL_ACTIONS = {
     "no-autostart": "Disable autostart of pool",
     "delete": "Remove pool",
 }
-for _name, _label in POOL_ACTIONS.items():
+for _name, _label in LIBVIRT_POOL_ACTIONS.items():
     declare(
         Action(
             f"pool.{_name}",
@@ -225,6 +230,18 @@ for _name, _label in POOL_ACTIONS.items():
             timeout=600,
         )
     )
+POOL_FIND_SHARED = declare(
+    Action(
+        "pool.find-shared",
+        "Find other hosts sharing pool",
+        "storage.manage",
+        params=NoParams,
+        check=sharing.check_probe,
+        run=_find_shared,
+        timeout=300,
+    )
+)
+POOL_ACTIONS = {**LIBVIRT_POOL_ACTIONS, "find-shared": POOL_FIND_SHARED.label}  # what pages and the API offer
 VOLUME_CREATE = declare(
     Action(
         "volume.create",

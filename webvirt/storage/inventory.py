@@ -15,6 +15,7 @@ from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor.storage import list_pools
 
 from .models import Pool, Volume
+from .sharing import key_after_read
 
 POOL_FIELDS = ("name", "type", "state", "autostart", "persistent", "capacity", "allocation", "available")
 
@@ -30,6 +31,9 @@ def apply_pools(host, pools):
         values |= {"target_path": facts.target_path, "source": facts.source, "definition": facts.definition}
         values["gone_at"] = None
         pool = existing.get(facts.uuid)
+        values["storage_key"] = key_after_read(pool, facts.type, facts.source, facts.target_path)
+        if pool is not None and values["storage_key"] != pool.storage_key:
+            values["sharing_checked_at"] = None  # it points elsewhere now: what a probe found no longer holds
         if pool is None:
             pool = Pool.objects.create(host=host, uuid=facts.uuid, **values)
             changed = True

@@ -34,6 +34,15 @@ class Pool(Publishable):
     target_path = models.CharField(max_length=1024, blank=True)
     source = models.CharField(max_length=1024, blank=True)
     definition = models.TextField(blank=True, help_text="Its persistent libvirt XML as last read, for admins.")
+    storage_key = models.CharField(
+        max_length=1100,
+        blank=True,
+        db_index=True,
+        help_text="Pools with the same key, on different hosts, are the same storage (storage/sharing.py).",
+    )
+    sharing_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When webvirt last looked for this storage on other hosts."
+    )
     synced_at = models.DateTimeField(auto_now=True)
     gone_at = models.DateTimeField(null=True, blank=True, help_text="When it disappeared from its host.")
 

@@ -12,7 +12,7 @@ from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.hosts.models import Host
 
-from . import actions, uploads
+from . import actions, sharing, uploads
 from .forms import CloneForm, PoolForm, ResizeForm, UploadForm, VolumeForm
 from .models import Pool, Volume
 
@@ -62,6 +62,8 @@ def pool_action(request, host_id, pool_id, action):
         _queued(request, perform(f"pool.{action}", actor=request.user, target=pool))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    if action == "find-shared":  # its outcome shows on the pool's page
+        return redirect(pool)
     return redirect("storage:pools", host_id=pool.host_id)
 
 
@@ -102,6 +104,8 @@ def pool_detail(request, host_id, pool_id):
         "pool": pool,
         "host": pool.host,
         "volumes": pool.volumes.prefetch_related("teams"),
+        "shared_with": list(sharing.shared_with(pool)),
+        "may_probe": sharing.may_probe(pool),
         "operations": pool.host.operations.filter(kind__startswith="volume.", params__target__pool_uuid=pool.uuid)[:15],
         **forms,
     }

@@ -46,6 +46,8 @@ class PoolSerializer(serializers.ModelSerializer):
             "available",
             "target_path",
             "source",
+            "storage_key",
+            "sharing_checked_at",
             "public",
             "gone_at",
         ]
@@ -88,7 +90,8 @@ class PoolViewSet(Definitions, Publishing, ReadOnlyViewSet):
     @extend_schema(request=POOL_ACTION, responses={202: OperationSerializer})
     @action(detail=True, methods=["post"], url_path="action")
     def act(self, request, pk=None):
-        """start, stop, refresh, autostart, no-autostart or delete (removing it from its host)."""
+        """start, stop, refresh, autostart, no-autostart, delete (removing it from its host), or
+        find-shared (which pools of other hosts are the same storage: see storage_key)."""
         pool = self.get_object()
         body = ActionSerializer(data=request.data, names=actions.POOL_ACTIONS)
         body.is_valid(raise_exception=True)
