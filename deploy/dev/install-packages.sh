@@ -6,6 +6,9 @@ packages=(
   qemu-system-x86 qemu-utils ipxe ovmf dnsmasq-base iptables redis-server openssh-server openssh-client
   sasl2-bin libsasl2-modules
   gcc python3-dev python3-venv chromium
+  # Storage beyond directories, for tests/integration/test_shared_storage.py: LVM for logical
+  # pools, a userspace NFS server (which the tests start themselves) and NFS clients.
+  lvm2 nfs-common nfs-ganesha nfs-ganesha-vfs libnfs-utils
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -16,4 +19,8 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" nfs-ganesha "* ]] && [ -d /run/systemd/system ]; then
+    # Its service would hold the NFS port the tests' own server needs.
+    systemctl disable --now nfs-ganesha.service >/dev/null 2>&1 || true
+  fi
 fi
