@@ -295,6 +295,15 @@ def test_one_directory_seen_by_both_daemons_is_shared(run, pools_at_one_path, lo
     page = admin_client.get(a.get_absolute_url()).content.decode()
     assert f">host-b (pool {b.name})</a>" in page
 
+    # What one host writes, the other lists and may delete: the disks a migration leaves in place.
+    run(a.get_absolute_url(), {"new-name": "disk.qcow2", "new-format": "qcow2", "new-size_gib": "1"})
+    run(reverse("storage:pool-action", args=[remote_host.pk, b.pk, "refresh"]))
+    on_b = b.volumes.get(name="disk.qcow2")
+    assert (on_b.path, on_b.format) == (a.volumes.get(name="disk.qcow2").path, "qcow2")
+    run(reverse("storage:volume-action", args=[remote_host.pk, b.pk, on_b.pk, "delete"]))
+    run(reverse("storage:pool-action", args=[local_host.pk, a.pk, "refresh"]))
+    assert not a.volumes.exists() and not Path(a.target_path, "disk.qcow2").exists()
+
 
 def test_the_same_path_in_each_daemons_own_state_is_not_shared(run, pools_at_one_path, local_host, remote_host):
     """The private daemon has /var/lib/libvirt of its own: the same path is another directory."""
