@@ -206,3 +206,33 @@ def test_the_api_probes_and_shows_the_key(hosts, api, make_token, admin, django_
     assert body["storage_key"].startswith("probe:") and body["sharing_checked_at"]
     other = client.get(f"/api/v1/pools/{pool_of(hosts['b']).pk}/").json()
     assert other["storage_key"] == body["storage_key"]
+
+
+def queue_then(client, capture, pool, meanwhile):
+    """Queue a probe, do `meanwhile`, then let the worker run it; returns the Operation."""
+    with capture() as callbacks:
+        client.post(reverse("storage:pool-action", args=[pool.host_id, pool.pk, "find-shared"]))
+    meanwhile()
+    for callback in callbacks:
+        callback()
+    return Operation.objects.get(kind="pool.find-shared")
+
+
+def test_a_probe_whose_hosts_went_away_says_so(hosts, admin_client, django_capture_on_commit_callbacks):
+    pool = pool_of(hosts["a"])
+    others = Host.objects.exclude(pk=hosts["a"].pk)
+    operation = queue_then(
+        admin_client, django_capture_on_commit_callbacks, pool, lambda: others.update(reachable=False)
+    )
+    assert (operation.status, operation.message) == (
+        "succeeded",
+        "No other host has an active dir pool at /var/lib/libvirt/images to compare with.",
+    )
+    pool.refresh_from_db()
+    assert pool.storage_key == "" and pool.sharing_checked_at is None
+
+
+def test_a_probe_of_a_pool_removed_meanwhile_fails_saying_so(hosts, admin_client, django_capture_on_commit_callbacks):
+    pool = pool_of(hosts["a"])
+    operation = queue_then(admin_client, django_capture_on_commit_callbacks, pool, pool.delete)
+    assert (operation.status, operation.message) == ("failed", "The pool was removed before this ran.")

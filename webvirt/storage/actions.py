@@ -12,6 +12,7 @@ from webvirt.core.actions import Action, NoParams, declare
 from webvirt.core.definitions import declare_define_xml
 from webvirt.core.operations import report_progress
 from webvirt.hosts.connections import operation_spec
+from webvirt.hypervisor import InvalidState
 from webvirt.hypervisor import storage as pools
 
 from . import sharing
@@ -121,7 +122,10 @@ def _pool_action(action):
 
 
 def _find_shared(operation, params):
-    return sharing.find_shared(Pool.objects.select_related("host").get(host=operation.host, uuid=_pool_uuid(operation)))
+    pool = Pool.objects.select_related("host").filter(host=operation.host, uuid=_pool_uuid(operation)).first()
+    if pool is None:
+        raise InvalidState("The pool was removed before this ran.")
+    return sharing.find_shared(pool)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ def apply_pools(host, pools):
     listed = [facts.uuid for facts in pools]
     vanished = Pool.objects.filter(host=host).present().exclude(uuid__in=listed)
     changed = bool(vanished.update(gone_at=timezone.now(), state="inactive"))
-    existing = {pool.uuid: pool for pool in Pool.objects.filter(host=host, uuid__in=listed)}
+    # Locked: a probe (sharing.py) may be writing these rows' storage_key meanwhile.
+    existing = {pool.uuid: pool for pool in Pool.objects.select_for_update().filter(host=host, uuid__in=listed)}
     for facts in pools:
         values = {field: getattr(facts, field) for field in POOL_FIELDS}
         values |= {"target_path": facts.target_path, "source": facts.source, "definition": facts.definition}

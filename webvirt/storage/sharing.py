@@ -94,6 +94,10 @@ def may_probe(pool):
     return pool.is_usable and not rule_key(pool.type, pool.source) and candidates(pool).exists()
 
 
+def _nothing_to_compare(pool):
+    return f"No other host has an active {pool.type} pool at {pool.target_path or 'the same path'} to compare with."
+
+
 def check_probe(actor, pool, params):
     """Refusals of `pool.find-shared`, before anything is queued."""
     if pool.is_gone or not pool.is_active:
@@ -103,14 +107,14 @@ def check_probe(actor, pool, params):
             f"Pool {pool.name} is an NFS export: pools of the same server and export are the same storage."
         )
     if not candidates(pool).exists():
-        raise ValidationError(
-            f"No other host has an active {pool.type} pool at {pool.target_path or 'the same path'} to compare with."
-        )
+        raise ValidationError(_nothing_to_compare(pool))
 
 
 def find_shared(pool):
     """Probe (see the module's docstring) and record the outcome; returns what was found, in words."""
     others = list(candidates(pool))
+    if not others:  # they went away since the probe was asked for
+        return _nothing_to_compare(pool)
     seen = pools_seeing_marker(
         connection_spec(pool.host), pool.uuid, [(connection_spec(other.host), other.uuid) for other in others]
     )
@@ -130,7 +134,7 @@ def _named(pools):
 def _record(pool, shared, apart):
     """One key for the pool and those that saw its marker (their earlier probed groups join it);
     those that did not see it leave the pool's group."""
-    pool.refresh_from_db(fields=["storage_key"])
+    pool.storage_key = Pool.objects.select_for_update().get(pk=pool.pk).storage_key
     if shared:
         keys = [pool.storage_key, *(other.storage_key for other in shared)]
         key = next((k for k in keys if k and not k.startswith(PROBED)), None)  # a rule's key stays
