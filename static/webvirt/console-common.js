@@ -11,6 +11,10 @@ const CLOSE_STATES = {
   4423: "in use by another session",
 };
 const RETRY_ONCE = new Set([4408, 4409]); // a ticket that expired or was spent: fetch a new one
+const MOVING = 4302; // the guest is moving to another host: follow it there
+const FOLLOW_FOR_MS = 120000;
+const FOLLOW_EVERY_MS = 1000;
+let followingUntil = 0;
 
 export function setState(state, text) {
   badge.dataset.state = state;
@@ -38,8 +42,28 @@ export async function fetchSocket(extraQuery = "") {
   return { url: `${scheme}//${location.host}${body.url}${extraQuery}`, protocols: body.protocols };
 }
 
+// While the guest moves, every failed attempt is tried again a second later, until it runs on its
+// new host (a new ticket then points there) or two minutes have passed.
+export function following() {
+  return Date.now() < followingUntil;
+}
+
+export function followed() {
+  followingUntil = 0;
+}
+
+function follow(reason, connect) {
+  if (!following()) followingUntil = Date.now() + FOLLOW_FOR_MS;
+  setState("connecting", `${reason} Reconnecting when it runs there…`);
+  setTimeout(() => connect(), FOLLOW_EVERY_MS);
+}
+
 // Show why a socket closed; returns true when a fresh ticket should be tried at once.
-export function explainClose(event, { retried }) {
+export function explainClose(event, { retried, connect }) {
+  if (event.code === MOVING || (following() && event.code !== 1000)) {
+    follow(event.code === MOVING ? event.reason : "The guest is moving.", connect);
+    return false;
+  }
   if (RETRY_ONCE.has(event.code) && !retried) return true;
   const summary = CLOSE_STATES[event.code] || (event.code === 1000 || event.code === 4101 ? "disconnected" : "failed");
   setState(event.code === 1000 || event.code === 4101 ? "closed" : "failed", event.reason ? `${summary}: ${event.reason}` : summary);

@@ -1,7 +1,7 @@
 // The serial console: xterm.js on a WebSocket bridged to the guest's serial port by webvirt.
 import { Terminal } from "../vendor/xterm/xterm.mjs";
 import { FitAddon } from "../vendor/xterm/addon-fit.mjs";
-import { explainClose, fetchSocket, setState, wireCommonControls } from "./console-common.js";
+import { explainClose, fetchSocket, followed, following, setState, wireCommonControls } from "./console-common.js";
 
 const terminal = new Terminal({ convertEol: false, cursorBlink: true, fontSize: 14, scrollback: 5000 });
 const fit = new FitAddon();
@@ -21,6 +21,10 @@ async function connect(retried = false, { takeover = false } = {}) {
   try {
     target = await fetchSocket(takeover ? "?takeover=1" : "");
   } catch (error) {
+    if (following()) {
+      explainClose({ code: 0 }, { retried, connect: () => connect(false, { takeover }) });
+      return;
+    }
     setState("failed", error.code === 4410 ? "guest is not running" : error.message);
     return;
   }
@@ -31,11 +35,14 @@ async function connect(retried = false, { takeover = false } = {}) {
     setState("connected", "connected");
     terminal.focus();
   });
-  current.addEventListener("message", (event) => terminal.write(new Uint8Array(event.data)));
+  current.addEventListener("message", (event) => {
+    followed(); // refusals open too, then close: only bytes from the guest end a follow
+    terminal.write(new Uint8Array(event.data));
+  });
   current.addEventListener("close", (event) => {
     if (socket !== current) return;
     if (event.code === 4423) takeOver.hidden = false;
-    if (explainClose(event, { retried })) connect(true, { takeover });
+    if (explainClose(event, { retried, connect: () => connect(false, { takeover }) })) connect(true, { takeover });
   });
 }
 

@@ -2,7 +2,7 @@
 import RFB from "../vendor/novnc/core/rfb.js";
 import KeyTable from "../vendor/novnc/core/input/keysym.js";
 import keysyms from "../vendor/novnc/core/input/keysymdef.js";
-import { explainClose, fetchSocket, setState, wireCommonControls } from "./console-common.js";
+import { explainClose, fetchSocket, followed, following, setState, wireCommonControls } from "./console-common.js";
 
 const screen = document.getElementById("screen");
 const scale = document.getElementById("scale");
@@ -21,6 +21,10 @@ async function connect(retried = false) {
   try {
     target = await fetchSocket();
   } catch (error) {
+    if (following()) {
+      explainClose({ code: 0 }, { retried, connect: () => connect() });
+      return;
+    }
     setState("failed", error.code === 4410 ? "guest is not running" : error.message);
     return;
   }
@@ -29,12 +33,13 @@ async function connect(retried = false) {
   socket = opened;
   opened.binaryType = "arraybuffer";
   opened.addEventListener("close", (event) => {
-    if (opened === socket && explainClose(event, { retried })) connect(true);
+    if (opened === socket && explainClose(event, { retried, connect: () => connect() })) connect(true);
   });
   rfb = new RFB(screen, opened, { shared: true });
   rfb.scaleViewport = scale.checked;
   rfb.viewOnly = viewOnly.checked;
   rfb.addEventListener("connect", () => {
+    followed();
     setState("connected", "connected");
     rfb.focus();
   });

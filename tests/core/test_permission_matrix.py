@@ -22,9 +22,10 @@ from webvirt.core.models import Operation
 from webvirt.guests import roles
 from webvirt.guests import urls as guest_urls_module
 from webvirt.guests.models import Grant, Guest, Snapshot
+from webvirt.hosts.models import Host
 from webvirt.hypervisor.definitions import digest
 from webvirt.networks.models import Network
-from webvirt.storage.models import Pool
+from webvirt.storage.models import Pool, Volume
 
 PERSONAS = ("admin", "owner", "editor", "operator", "console", "viewer", "team_operator", "outsider")
 PERSONA_ROLE = {
@@ -72,6 +73,11 @@ MATRIX = {
         ("post", "guests:change", ("snapshot_delete",), {"name": "before"}),
     ],
     "clone": [("post", "guests:change", ("clone",), {"name": "g1-copy", "mode": "linked"})],
+    "migrate": [
+        ("get", "guests:migrate", (), None),
+        ("post", "guests:migrate", (), {"destination": "DESTINATION"}),
+        ("post", "guests:migration-cancel", (), {}),
+    ],
     "share": [("post", "guests:access", (), {"username": "viewer", "role": "viewer"})],
     "delete": [("get", "guests:delete", (), None), ("post", "guests:delete", (), {"confirm_name": "beta"})],
     # Admin-only, whatever the role: a definition reaches any file or device on the host.
@@ -81,7 +87,14 @@ MATRIX = {
     ],
 }
 ADMIN_ONLY = {"xml.edit"}
-QUEUES_AN_OPERATION = {"guests:power", "guests:change", "guests:delete", "guests:snapshot-revert", "guests:xml"}
+QUEUES_AN_OPERATION = {
+    "guests:power",
+    "guests:change",
+    "guests:delete",
+    "guests:snapshot-revert",
+    "guests:xml",
+    "guests:migrate",
+}
 # Asked of the guest running (consoles too); everything else is asked of it shut off.
 NEEDS_RUNNING = {("guests:change", "fs_freeze"), ("guests:change", "fs_thaw")}
 
@@ -98,9 +111,20 @@ def expected(persona, action):
 
 
 @pytest.fixture
-def people(db, test_host):
-    """The shut-off guest beta, its personas, and a published pool and network for its forms."""
+def people(db, test_host, make_test_host):
+    """The shut-off guest beta, its personas, a published pool and network for its forms, and a
+    second host open to all that can take beta (its network, a pool at its disk's folder), with a
+    move of beta under way for the cancel button."""
     guest = Guest.objects.get(host=test_host, name="beta")
+    test_host.public = True
+    test_host.save()
+    destination = make_test_host("elsewhere", guests=())
+    destination.public = True
+    destination.save()
+    Pool.objects.create(
+        host=destination, uuid="d", name="images", type="dir", state="active", target_path="/images", available=2**40
+    )
+    Network.objects.create(host=destination, uuid="dn", name="default", active=True, mode="nat")
     users = {name: UserFactory(username=name, is_staff=name == "admin") for name in PERSONAS}
     guest.owner = users["owner"]
     guest.save()
@@ -111,11 +135,15 @@ def people(db, test_host):
             Grant.objects.create(guest=guest, team=team, role=role)
         elif persona != "owner":
             Grant.objects.create(guest=guest, user=users[persona], role=role)
-    Pool.objects.create(
+    pool = Pool.objects.create(
         host=test_host, uuid="p", name="images", type="dir", state="active", capacity=2**40, public=True
     )
+    pool.target_path = "/images"
+    pool.save()
+    Volume.objects.create(pool=pool, name="beta.qcow2", path="/images/beta.qcow2", capacity=2**29)
     Network.objects.create(host=test_host, uuid="n", name="lan", active=True, mode="nat", public=True)
     Snapshot.objects.create(guest=guest, name="before", created_at=timezone.now())
+    Operation.objects.create(kind="guest.migrate", guest=guest, host=test_host, target="beta")
     return guest, users
 
 
@@ -159,6 +187,7 @@ def test_the_matrix_covers_every_guest_url():
 def test_permission_matrix(client, people, persona):
     guest, users = people
     ids = {"POOL": str(guest.host.pools.get().pk), "SNAPSHOT": str(guest.snapshots.get().pk)}
+    ids["DESTINATION"] = str(Host.objects.get(name="elsewhere").pk)
     ids |= {"XML": edited(guest), "PREVIEWED": digest(edited(guest))}
     client.force_login(users[persona])
     answers = {}
@@ -228,6 +257,10 @@ def api_requests():
                 ]
             elif name == "guests:delete" and method == "post":
                 rows.append((action, "delete", "api:guest-detail", (), None))
+            elif name == "guests:migrate" and method == "post":
+                rows.append((action, "post", "api:guest-change-migrate", (), data))
+            elif name == "guests:migration-cancel":
+                rows.append((action, "post", "api:guest-cancel-migration", (), None))
             elif name == "guests:xml":
                 rows.append((action, "put" if method == "post" else "get", "api:guest-xml", (), data))
     return rows
@@ -257,6 +290,7 @@ def test_api_permission_matrix(api, make_token, people, persona):
     for action, method, name, args, data in api_requests():
         grant = Grant.objects.filter(guest=guest, user=users["viewer"]).first()
         ids = {"POOL": guest.host.pools.get().pk, "GRANT": grant.pk if grant else 0}
+        ids["DESTINATION"] = Host.objects.get(name="elsewhere").pk
         ids |= {"XML": edited(guest), "PREVIEWED": digest(edited(guest))}
         data = {key: ids.get(value, value) for key, value in (data or {}).items()}
         args = tuple(ids.get(arg, arg) for arg in args)

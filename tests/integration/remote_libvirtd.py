@@ -12,6 +12,7 @@ import os
 import subprocess
 import textwrap
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,8 @@ PRIVATE_DIRS = {
 }
 # Away from the real daemon's 5900 and up, so guests of both can run side by side.
 DISPLAY_PORTS = (6900, 6999)
+# Away from the real daemon's 49152-49215, so migrations both ways at once do not collide.
+MIGRATION_PORTS = (49300, 49363)
 
 
 @dataclass
@@ -119,6 +122,9 @@ class RemoteLibvirtd:
         self.directory = Path(directory)
         self.tcp_port, self.tls_port, self.password = tcp_port, tls_port, password
         self.pki = make_pki()
+        # Its own: without SMBIOS each daemon makes one up, and two equal ones refuse to migrate
+        # ("Attempt to migrate guest to the same host").
+        self.host_uuid = str(uuid.uuid4())
         self.process = None
         self.local_uri = f"qemu+unix:///system?socket={self.directory / 'run' / 'libvirt-sock'}"
 
@@ -144,12 +150,14 @@ class RemoteLibvirtd:
                 ca_file = "{pki_dir / "cacert.pem"}"
                 cert_file = "{pki_dir / "servercert.pem"}"
                 key_file = "{pki_dir / "serverkey.pem"}"
+                host_uuid = "{self.host_uuid}"
                 """)
         )
         # QEMU's own log goes to a file, so this daemon needs no virtlogd of its own.
         (self.directory / "etc" / "qemu.conf").write_text(
             f'stdio_handler = "file"\nremote_display_port_min = {DISPLAY_PORTS[0]}\n'
             f"remote_display_port_max = {DISPLAY_PORTS[1]}\n"
+            f"migration_port_min = {MIGRATION_PORTS[0]}\nmigration_port_max = {MIGRATION_PORTS[1]}\n"
         )
         # DIGEST-MD5 is the SASL mechanism that encrypts plain TCP, which libvirt insists on.
         sasl_db = self.directory / "sasl2" / "passwd.db"

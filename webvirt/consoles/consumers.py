@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from webvirt import hypervisor
 from webvirt.core import events
+from webvirt.guests.models import Guest
 from webvirt.hosts.connections import connection_spec
 
 from . import errors, serial_sessions, tickets
@@ -31,6 +32,12 @@ CHUNK = 64 * 1024
 def _prepare_vnc(**kwargs):
     guest = authorize(kind="vnc", **kwargs)
     return guest, vnc_endpoint(guest)
+
+
+def _moving_to(guest_id):
+    """The host the guest is moving to, if it is moving (then its display closing is no end)."""
+    guest = Guest.objects.filter(pk=guest_id).select_related("migrating_to").first()
+    return guest.migrating_to.name if guest and guest.migrating_to_id else ""
 
 
 def _prepare_serial(**kwargs):
@@ -95,10 +102,20 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         """Events about this guest (it stops, goes) and about this user (their access changed)."""
         return [events.guest_group(self.guest.pk), events.user_group(self.scope["user"].pk)]
 
+    async def display_closed(self, reason):
+        """Closed for good, or, while the guest moves, with a code that has the page follow it."""
+        destination = await database_sync_to_async(_moving_to)(self.guest.pk)
+        if destination:
+            await self.close(code=errors.GUEST_MOVING, reason=f"The guest is moving to {destination}.")
+        else:
+            await self.close(code=errors.DISPLAY_CLOSED, reason=reason)
+
     async def webvirt_event(self, event):
         """core/events.py: a console closes when its guest stops or goes, and asks the policy again
         when its user's access changes; other events (operations, ...) are not its business."""
-        if event["event"] == "guest.changed" and (event["gone"] or not event["active"]):
+        if event["event"] == "guest.changed" and event.get("moved_to"):
+            await self.close(code=errors.GUEST_MOVING, reason=f"The guest moved to {event['moved_to']}.")
+        elif event["event"] == "guest.changed" and (event["gone"] or not event["active"]):
             reason = "The guest no longer exists." if event["gone"] else "The guest stopped."
             await self.close(code=errors.GUEST_STOPPED, reason=reason)
         elif event["event"] == "access.changed":
@@ -156,7 +173,7 @@ class VncConsumer(ConsoleConsumer):
         with contextlib.suppress(ConnectionError, OSError):
             while data := await self.reader.read(CHUNK):
                 await self.send(bytes_data=data)
-        await self.close(code=errors.DISPLAY_CLOSED, reason="The guest's display closed.")
+        await self.display_closed("The guest's display closed.")
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data:
@@ -164,7 +181,7 @@ class VncConsumer(ConsoleConsumer):
             try:
                 await self.writer.drain()
             except (ConnectionError, OSError):
-                await self.close(code=errors.DISPLAY_CLOSED, reason="The guest's display closed.")
+                await self.display_closed("The guest's display closed.")
 
     async def stop(self):
         self.pump.cancel()
@@ -210,10 +227,7 @@ class SerialConsumer(ConsoleConsumer):
     async def _pump(self):
         while data := await self.stream.read(CHUNK):
             await self.send(bytes_data=data)
-        await self.close(
-            code=errors.DISPLAY_CLOSED,
-            reason="The serial console closed: another session took it over, or the guest stopped.",
-        )
+        await self.display_closed("The serial console closed: another session took it over, or the guest stopped.")
 
     async def receive(self, text_data=None, bytes_data=None):
         data = bytes_data if bytes_data is not None else (text_data or "").encode()

@@ -15,6 +15,7 @@ UNREACHABLE = 4502
 GUEST_STOPPED = 4100
 DISPLAY_CLOSED = 4101
 ACCESS_REVOKED = 4103
+GUEST_MOVING = 4302  # its display closed because it is moving to another host: the page reconnects
 
 
 class ConsoleRefused(Exception):

@@ -28,6 +28,17 @@ class Operation(models.Model):
     detail = models.TextField(blank=True, help_text="The host's own error text behind a message in plain words.")
     progress = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Percent done, for work with a size.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        help_text="The operation this one is a step of (e.g. an evacuation's migrations).",
+    )
+    cancel_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When someone asked to cancel it; its worker stops at the next check."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

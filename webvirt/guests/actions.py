@@ -9,14 +9,16 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
+from django.utils import timezone
 
 from webvirt.accounts import quotas
 from webvirt.accounts.actions import access_changed, publication
 from webvirt.core.actions import Action, NoParams, declare
 from webvirt.core.definitions import declare_define_xml
+from webvirt.hosts.models import Host
 from webvirt.storage.models import Volume
 
-from . import runners
+from . import migration, runners
 from .models import Flavor, Grant
 
 GIB = 2**30
@@ -255,6 +257,79 @@ _change("guest.snapshot-revert", "Revert to snapshot", "snapshot", SnapshotRef, 
 _change("guest.snapshot-delete", "Delete snapshot", "snapshot", SnapshotRef, runners.snapshot_delete)
 GUEST_DEFINE_XML = declare_define_xml("guest", find=runners.definition_target, refresh=runners.refresh_definition)
 _change("guest.clone", "Clone", "clone", Copy, runners.clone, check=_shut_off, reserve=_reserve_copy)
+
+
+# Moving a guest to another host (guests/migration.py).
+
+
+@dataclass(frozen=True)
+class Move:
+    destination: int  # a host's id
+    auto_converge: bool = False
+    post_copy: bool = False
+    bandwidth_mib_s: int = 0  # 0: no limit
+
+
+def _movable(actor, guest, params):
+    """Open to the actor at both ends (admins: anywhere), not already moving, and a fit."""
+    _present(actor, guest, params)
+    if guest.migrating_to_id is not None:
+        raise ValidationError(f"{guest.name} is already moving to {guest.migrating_to.name}.")
+    destination = migration.destinations_for(actor, guest).filter(pk=params.destination).first()
+    if destination is None:
+        raise ValidationError("That host is not open to you; choose one of the hosts offered.")
+    if not Host.objects.restrict(actor, "guest.create").filter(pk=guest.host_id).exists():
+        raise ValidationError(f"You may move guests only between hosts open to you, and {guest.host.name} is not.")
+    problems = migration.refusals(guest, destination)
+    if problems:
+        raise ValidationError(f"{guest.name} cannot move to {destination.name}: {'; '.join(problems)}.")
+
+
+def _describe_move(guest, params):
+    destination = Host.objects.filter(pk=params.destination).first()
+    return f"{guest.name} from {guest.host.name} to {destination.name if destination else 'a removed host'}"
+
+
+GUEST_MIGRATE = declare(
+    Action(
+        "guest.migrate",
+        "Migrate",
+        "migrate",
+        params=Move,
+        check=_movable,
+        run=migration.run,
+        cleanup=migration.cleanup,
+        describe=_describe_move,
+    )
+)
+
+
+def _moving_operation(guest):
+    return guest.operations.filter(kind="guest.migrate", status__in=["queued", "running"]).first()
+
+
+def _cancellable(actor, guest, params):
+    if _moving_operation(guest) is None:
+        raise ValidationError(f"{guest.name} is not moving.")
+
+
+def _cancel_move(actor, guest, params):
+    operation = _moving_operation(guest)
+    operation.cancel_requested_at = timezone.now()
+    operation.save(update_fields=["cancel_requested_at"])
+    return operation
+
+
+GUEST_MIGRATE_CANCEL = declare(
+    Action(
+        "guest.migrate-cancel",
+        "Cancel migration",
+        "migrate",
+        params=NoParams,
+        check=_cancellable,
+        apply=_cancel_move,
+    )
+)
 
 
 # Sharing: ownership and grants (quick).

@@ -10,7 +10,7 @@ from webvirt.core.policy import published_to
 from webvirt.core.validators import validate_object_name
 from webvirt.storage.models import Volume
 
-from . import actions
+from . import actions, migration
 from .models import Guest
 
 GIB = 2**30
@@ -301,6 +301,59 @@ class CloneForm(GuestChangeForm):
         return actions.Copy(name=self.cleaned_data["name"], mode=self.cleaned_data["mode"])
 
 
+class MigrateForm(GuestChangeForm):
+    """Where to move the guest; each host that cannot take it now says why in its label."""
+
+    kind = "guest.migrate"
+    destination = forms.ModelChoiceField(None, label="Move to host", empty_label=None)
+    auto_converge = forms.BooleanField(
+        label="Auto-converge",
+        required=False,
+        help_text="For a busy guest: slow its vCPUs down if it dirties memory faster than it can be sent.",
+    )
+    post_copy = forms.BooleanField(
+        label="Post-copy",
+        required=False,
+        help_text="For a busy guest: after one pass over memory, run it on the new host and fetch the rest "
+        "from there. Fast to finish, but the guest is lost if the network fails meanwhile.",
+    )
+    bandwidth_mib_s = forms.IntegerField(
+        label="Bandwidth limit (MiB/s)", min_value=0, max_value=100_000, required=False, help_text="Empty: no limit."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["destination"].queryset = migration.destinations_for(self.user, self.guest)
+
+    def offer(self):
+        """For the page: each host with why it cannot take the guest now, and the one to propose."""
+        hosts = list(self.fields["destination"].queryset)
+        problems = {host.pk: migration.refusals(self.guest, host) for host in hosts}
+        self.fields["destination"].label_from_instance = lambda host: (
+            f"{host.name} (cannot: {'; '.join(problems[host.pk])})" if problems.get(host.pk) else host.name
+        )
+        proposal = migration.propose(self.guest, [host for host in hosts if not problems[host.pk]])
+        if not self.is_bound:
+            self.fields["destination"].initial = proposal
+        return [(host, problems[host.pk]) for host in hosts], proposal
+
+    def clean_destination(self):
+        destination = self.cleaned_data["destination"]
+        problems = migration.refusals(self.guest, destination)
+        if problems:
+            raise forms.ValidationError(f"{destination.name} cannot take {self.guest.name}: {'; '.join(problems)}.")
+        return destination
+
+    def params(self):
+        data = self.cleaned_data
+        return actions.Move(
+            destination=data["destination"].pk,
+            auto_converge=data["auto_converge"],
+            post_copy=data["post_copy"],
+            bandwidth_mib_s=data["bandwidth_mib_s"] or 0,
+        )
+
+
 CHANGE_FORMS = {
     "settings": SettingsForm,
     "resize": ResizeForm,
@@ -316,4 +369,5 @@ CHANGE_FORMS = {
     "snapshot_create": SnapshotCreateForm,
     "snapshot_delete": partial(SnapshotChoiceForm, kind="guest.snapshot-delete"),
     "clone": CloneForm,
+    "migrate": MigrateForm,
 }

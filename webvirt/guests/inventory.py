@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import asdict, astuple
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from webvirt import hypervisor
@@ -91,8 +92,17 @@ def _apply_snapshots(guests_with_facts):
 
 @transaction.atomic
 def apply_guests(host, facts_list, *, complete):
-    """Upsert these guests of `host`; with complete=True, mark the ones not listed as gone."""
+    """Upsert these guests of `host`; with complete=True, mark the ones not listed as gone.
+
+    Guests moving from or to `host` are left alone: their move (guests/migration.py) decides
+    which host their row is on, so they show on exactly one."""
     now = timezone.now()
+    moving = set(
+        Guest.objects.filter(Q(host=host) | Q(migrating_to=host), migrating_to__isnull=False).values_list(
+            "uuid", flat=True
+        )
+    )
+    facts_list = [facts for facts in facts_list if facts.uuid not in moving]
     uuids = [facts.uuid for facts in facts_list]
     lookup = Guest.objects.filter(host=host) if complete else Guest.objects.filter(host=host, uuid__in=uuids)
     existing = {guest.uuid: guest for guest in lookup}
@@ -126,7 +136,8 @@ def apply_guests(host, facts_list, *, complete):
     Guest.objects.filter(host=host, uuid__in=uuids).update(synced_at=now)
     gone = []
     if complete:
-        vanished = Guest.objects.filter(host=host, gone_at__isnull=True).exclude(uuid__in=uuids)
+        vanished = Guest.objects.filter(host=host, gone_at__isnull=True, migrating_to__isnull=True)
+        vanished = vanished.exclude(uuid__in=uuids)
         gone = list(vanished)
         vanished.update(gone_at=now)
     Guest.objects.filter(pk__in=started).update(running_since=now)
@@ -157,10 +168,12 @@ def _state(guest, *, gone):
 
 
 def mark_gone(guest):
+    """Unless it is moving: then it is gone from its host because it is arriving on another."""
     if guest.gone_at is None:
-        guest.gone_at = timezone.now()
-        guest.save(update_fields=["gone_at"])
-        _publish([], [guest])
+        now = timezone.now()
+        if Guest.objects.filter(pk=guest.pk, gone_at__isnull=True, migrating_to__isnull=True).update(gone_at=now):
+            guest.gone_at = now
+            _publish([], [guest])
 
 
 def apply_listing(host, guests):

@@ -59,6 +59,15 @@ class Guest(models.Model):
     first_seen_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     gone_at = models.DateTimeField(null=True, blank=True, help_text="When it disappeared from its host.")
+    migrating_to = models.ForeignKey(
+        "hosts.Host",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Set while it moves: the inventory then neither marks it gone on its host nor adds it "
+        "to the destination, so it shows on exactly one host.",
+    )
 
     objects = GuestQuerySet.as_manager()
 

@@ -22,6 +22,7 @@ GUEST_ACTIONS = {
     "reset": "operator",
     "suspend": "operator",
     "resume": "operator",
+    "migrate": "operator",  # and both hosts open to them (guests/migration.py)
     "configure": "editor",
     "snapshot": "editor",
     "clone": "owner",

@@ -18,7 +18,7 @@ from webvirt.hosts.models import Host
 from webvirt.storage.models import Volume
 
 from . import actions, roles
-from .change_forms import CHANGE_FORMS
+from .change_forms import CHANGE_FORMS, MigrateForm
 from .forms import BulkForm, DeleteForm, GrantForm, GuestFilterForm, RevokeForm, TransferForm
 from .models import Guest
 from .snapshots import revert_preview
@@ -181,6 +181,38 @@ def guest_change(request, pk, what):
     else:
         messages.error(request, f"{guest.name}: {form_problems(form)}")
     return redirect(tab_url(guest, FORM_TABS.get(what, "hardware")))
+
+
+def guest_migrate(request, pk):
+    """Where the guest may go and why other hosts cannot take it; POST queues the move."""
+    guest = _guest(request, pk, "migrate")
+    if guest.is_gone:
+        raise Http404("The guest no longer exists.")
+    form = MigrateForm(request.POST or None, guest=guest, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            operation = perform("guest.migrate", actor=request.user, target=guest, params=form.params())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            flash.queued(request, operation, guest.name)
+            return redirect(guest)
+    hosts, proposal = form.offer()
+    context = {"guest": guest, "form": form, "hosts": hosts, "proposal": proposal}
+    return render(request, "guests/guest_migrate.html", context)
+
+
+@require_POST
+def migration_cancel(request, pk):
+    guest = _guest(request, pk, "migrate")
+    try:
+        operation = perform("guest.migrate-cancel", actor=request.user, target=guest)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.info(request, f"Cancelling the move of {guest.name}: it stays on {guest.host.name}.")
+        flash.queued(request, operation, guest.name)
+    return redirect(guest)
 
 
 def snapshot_revert(request, pk, snapshot_id):

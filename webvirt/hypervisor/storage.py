@@ -493,3 +493,47 @@ def _sees_volume(spec, pool_uuid, name):
                 return False
             raise
         return True
+
+
+def copy_volume_to_host(source, pool_uuid, name, destination, destination_pool_uuid, *, progress=None):
+    """Stream a volume's file to a new volume of the same name, format and size in a pool of another
+    host (a cold migration's disks); returns the new volume's path. A failure removes the copy."""
+    with session(source) as source_conn, session(destination) as destination_conn:
+        volume = _volume(_pool(source_conn, pool_uuid), name)
+        facts = _volume_facts(volume)
+        size = volume.info()[2] if facts.format == "qcow2" else facts.capacity  # qcow2: the file, not the disk
+        pool = _pool(destination_conn, destination_pool_uuid)
+        copy = pool.createXML(build_volume_xml(name=name, capacity=facts.capacity, fmt=facts.format or "raw"), 0)
+        reading, writing = source_conn.newStream(0), destination_conn.newStream(0)
+        try:
+            volume.download(reading, 0, 0, 0)
+            copy.upload(writing, 0, 0, 0)
+            sent, last_report = 0, 0.0
+            while chunk := reading.recv(CHUNK):
+                if isinstance(chunk, int):  # -2: nothing yet on a non-blocking stream
+                    continue
+                _send_all(writing, chunk)
+                sent += len(chunk)
+                if progress and size and time.monotonic() - last_report > 0.5:
+                    progress(min(sent / size, 0.99))
+                    last_report = time.monotonic()
+            reading.finish()
+            writing.finish()
+        except BaseException:
+            for stream in (reading, writing):
+                with contextlib.suppress(libvirt.libvirtError):
+                    stream.abort()
+            with contextlib.suppress(libvirt.libvirtError):
+                copy.delete(0)
+            raise
+        return copy.path()
+
+
+def rescan_pools(spec, uuids):
+    """Have the host look at these pools' storage again: on storage other hosts share, files
+    another host made or moved in are listed only after a rescan."""
+    with session(spec) as conn:
+        for uuid in uuids:
+            pool = _pool(conn, uuid)
+            if pool.isActive():
+                pool.refresh(0)

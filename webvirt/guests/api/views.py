@@ -196,6 +196,13 @@ class GuestWrites:
         perform("grant.remove", actor=request.user, target=guest, params=actions.GrantRef(grant))
         return Response(status=204)
 
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"], url_path="migration/cancel")
+    def cancel_migration(self, request, pk=None):
+        """Ask the guest's move to stop; it stays on its host (its Operation ends failed, cancelled)."""
+        guest = self.get_object()
+        return accepted(perform("guest.migrate-cancel", actor=request.user, target=guest), request)
+
 
 class GuestViewSet(Definitions, GuestWrites, GuestReads):
     definition_kind = "guest"
@@ -232,6 +239,7 @@ CHANGE_EXTRA_FIELDS = {
     },
     "nic_remove": {"mac": serializers.CharField()},
     "snapshot_delete": {"name": serializers.CharField()},
+    "migrate": {"destination": serializers.IntegerField(help_text="A host open to you (admins: any other host).")},
     "snapshot_revert": {"name": serializers.CharField()},
 }
 API_CHANGE_FORMS = {

@@ -1,0 +1,342 @@
+"""Moving a guest to another host: what stops a move, what moves with it, and the inventory.
+
+Before a move, `refusals()` says in plain words why a destination cannot take the guest (from the
+inventory: nothing here asks a host). The worker (`run`) asks again, plans each disk (on storage
+the destination shares: nothing to copy; otherwise copied into the destination's pool at the same
+folder), then has libvirt move the guest live (running) or offline (stopped). While it moves, the
+guest's row carries `migrating_to`: the inventory neither marks it gone on the source nor adds it
+on the destination, so it shows on exactly one host; `arrive()` then moves the row, with its
+history, to the destination.
+"""
+
+import contextlib
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from webvirt.core import events
+from webvirt.core.models import Operation
+from webvirt.core.operations import note, report_progress
+from webvirt.hosts.capacity import host_capacity
+from webvirt.hosts.connections import connection_spec
+from webvirt.hosts.models import Host
+from webvirt.hypervisor import HypervisorError, migration, storage
+from webvirt.storage import sharing
+from webvirt.storage.inventory import refresh_storage
+from webvirt.storage.models import Pool, Volume
+
+from .inventory import refresh_guest
+from .models import Guest
+
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class DiskMove:
+    target: str
+    device: str
+    volume: Volume
+    shared_with: Pool | None  # the destination's pool on the same storage: nothing to copy
+    copy_into: Pool | None  # else the destination's pool at the same folder, to copy it into
+
+
+def destinations_for(user, guest):
+    """Hosts `user` may move `guest` to: those open to them (all, for admins), but its own."""
+    return Host.objects.restrict(user, "guest.create").exclude(pk=guest.host_id)
+
+
+def _disk_moves(guest, destination):
+    """How each disk would move, and the reasons some cannot."""
+    moves, problems = [], []
+    disks = [disk for disk in guest.disks.all() if disk.source]
+    volumes = {v.path: v for v in Volume.objects.filter(pool__host=guest.host, path__in=[d.source for d in disks])}
+    volumes_of = {v.path: v for v in volumes.values()}
+    copy_space = {}
+    for disk in disks:
+        volume = volumes_of.get(disk.source)
+        if volume is None:
+            problems.append(f"{disk.target} ({disk.source}) is not in a storage pool of {guest.host.name}")
+            continue
+        shared = sharing.shared_pool_on(volume.pool, destination)
+        if shared is not None:
+            moves.append(DiskMove(disk.target, disk.device, volume, shared, None))
+            continue
+        if disk.device == "cdrom":
+            problems.append(
+                f"the CD-ROM holds {volume.name}, which is not on storage {destination.name} shares: eject it first"
+            )
+            continue
+        into = (
+            destination.pools.present()
+            .filter(state="active", target_path=volume.pool.target_path)
+            .exclude(target_path="")
+            .first()
+        )
+        if into is None:
+            problems.append(
+                f"{destination.name} has no active pool at {volume.pool.target_path or volume.pool.name} "
+                f"to copy {disk.target} into"
+            )
+            continue
+        if into.volumes.filter(name=volume.name).exists() and not _unprobed(volume.pool):
+            problems.append(f"{into.name} on {destination.name} already has a volume named {volume.name}")
+            continue
+        copy_space[into] = copy_space.get(into, 0) + volume.capacity
+        moves.append(DiskMove(disk.target, disk.device, volume, None, into))
+    for pool, needed in copy_space.items():
+        if needed > pool.available:
+            problems.append(
+                f"not enough space in {pool.name} on {destination.name} "
+                f"(needs {needed // MIB} MiB, {pool.available // MIB} MiB free)"
+            )
+    return moves, problems
+
+
+def _unprobed(pool):
+    """Whether the worker must first find out if `pool` is storage other hosts share."""
+    return not pool.storage_key and pool.sharing_checked_at is None and sharing.may_probe(pool)
+
+
+def _probe_storage(guest):
+    """Probe the pools of the guest's disks whose sharing is not known (once per pool: recorded)."""
+    paths = guest.disks.exclude(source="").values_list("source", flat=True)
+    pools = Pool.objects.filter(host=guest.host, volumes__path__in=list(paths)).distinct()
+    for pool in pools:
+        if _unprobed(pool):
+            sharing.find_shared(pool)
+
+
+def refusals(guest, destination):
+    """Why `destination` cannot take `guest` now, in plain words ([] when it can)."""
+    if destination.pk == guest.host_id:
+        return [f"{guest.name} is already on {destination.name}"]
+    problems = []
+    if not destination.enabled:
+        problems.append(f"{destination.name} is disabled")
+    if destination.reachable is not True:
+        problems.append(f"{destination.name} cannot be reached")
+    if guest.host.reachable is not True:
+        problems.append(f"{guest.host.name} (where it runs now) cannot be reached")
+    for nic in guest.nics.all():
+        if nic.kind != "network":
+            continue
+        network = destination.networks.present().filter(name=nic.source).first()
+        if network is None:
+            problems.append(f"{destination.name} has no network named {nic.source}")
+        elif not network.active:
+            problems.append(f"the network {nic.source} on {destination.name} is not active")
+    if guest.is_active:
+        free = host_capacity(destination).memory_mib.free
+        if guest.memory_mib > free:
+            problems.append(f"not enough memory on {destination.name} (needs {guest.memory_mib} MiB, {free} MiB free)")
+    problems += _disk_moves(guest, destination)[1]
+    return problems
+
+
+def propose(guest, hosts):
+    """The host to suggest among `hosts` that fit: the most memory left after the move."""
+    if not hosts:
+        return None
+    free = {host.pk: host_capacity(host).memory_mib.free for host in hosts}
+    return max(hosts, key=lambda host: (free[host.pk], host.name)).pk
+
+
+# The worker's side.
+
+
+def _claim(guest, destination):
+    """Mark the guest as moving, unless another move holds it."""
+    with transaction.atomic():
+        row = Guest.objects.select_for_update().get(pk=guest.pk)
+        if row.migrating_to_id is not None:
+            raise HypervisorError(f"{guest.name} is already moving to {row.migrating_to.name}.")
+        row.migrating_to = destination
+        row.save(update_fields=["migrating_to"])
+    _publish_moving(guest)
+
+
+def _release(guest):
+    Guest.objects.filter(pk=guest.pk).update(migrating_to=None)
+    _publish_moving(guest)
+
+
+def _publish_moving(guest, **extra):
+    """Its page and lists show that it moves (or no longer does, or where it arrived)."""
+    state = {"state": guest.state, "active": guest.is_active, "gone": False}
+    groups = [events.guest_group(guest.pk), events.host_group(guest.host_id), events.GUEST_LISTS]
+    events.publish("guest.changed", groups=groups, guest_id=guest.pk, host_id=guest.host_id, **state, **extra)
+
+
+@transaction.atomic
+def arrive(guest, destination):
+    """Move the guest's row, and so its operations, metrics and grants, to `destination`.
+
+    A row the destination kept from an earlier stay of the same guest (gone since) gives its
+    operations to this one and is removed, since (host, UUID) is unique."""
+    source_id = guest.host_id
+    stale = Guest.objects.filter(host=destination, uuid=guest.uuid).exclude(pk=guest.pk).first()
+    if stale is not None:
+        Operation.objects.filter(guest=stale).update(guest=guest)
+        stale.delete()
+    Guest.objects.filter(pk=guest.pk).update(host=destination, migrating_to=None, gone_at=None)
+    guest.host, guest.migrating_to, guest.gone_at = destination, None, None
+    events.publish("inventory.changed", groups=[events.host_group(source_id), events.GUEST_LISTS], host_id=source_id)
+    _publish_moving(guest, moved_to=destination.name)  # open consoles follow it (consoles/consumers.py)
+
+
+def _progress_reporter(operation):
+    def report(stats):
+        if stats.total:
+            report_progress(operation, min(stats.processed / stats.total, 0.99))
+        note(
+            operation,
+            f"Sent {stats.processed // MIB} MiB, {stats.remaining // MIB} MiB left; "
+            f"memory dirtied at {stats.dirty_rate} pages/s (pass {stats.iteration}).",
+        )
+
+    return report
+
+
+def _cancel_requested(operation):
+    return lambda: Operation.objects.filter(pk=operation.pk, cancel_requested_at__isnull=False).exists()
+
+
+def _copy_offline(operation, guest, moves, source, target):
+    """A stopped guest's disks, streamed to the destination's pools; returns the copies made."""
+    made = []
+    copies = [move for move in moves if move.copy_into is not None]
+    for index, move in enumerate(copies):
+        made.append((move.copy_into.uuid, move.volume.name))
+        storage.copy_volume_to_host(
+            source,
+            move.volume.pool.uuid,
+            move.volume.name,
+            target,
+            move.copy_into.uuid,
+            progress=lambda fraction, index=index: report_progress(operation, (index + fraction) / len(copies)),
+        )
+        if _cancel_requested(operation)():
+            raise migration.MigrationCancelled("The migration was cancelled; the guest stays on its host.")
+    return made
+
+
+def _precreate(moves, target):
+    """Empty volumes of the same size for a live copy (libvirt would make them fully allocated)."""
+    made = []
+    for move in moves:
+        if move.copy_into is not None:
+            volume = move.volume
+            storage.create_volume(
+                target, move.copy_into.uuid, name=volume.name, capacity=volume.capacity, fmt=volume.format or "raw"
+            )
+            made.append((move.copy_into.uuid, volume.name))
+    return made
+
+
+def run(operation, params):
+    """The worker's part of guest.migrate (declared in actions.py)."""
+    guest = operation.guest
+    if guest is None or guest.is_gone:
+        raise HypervisorError("The guest is gone from webvirt or from its host.")
+    destination = Host.objects.filter(pk=params.destination).first()
+    if destination is None:
+        raise HypervisorError("The destination host was removed from webvirt.")
+    source_host = guest.host
+    source, target = connection_spec(source_host), connection_spec(destination)
+    refresh_guest(guest)
+    guest.refresh_from_db()
+    sources = set(guest.disks.exclude(source="").values_list("source", flat=True))
+    if sources - set(Volume.objects.filter(pool__host=source_host, path__in=sources).values_list("path", flat=True)):
+        # A disk another host put on storage they share: this host lists it once it looks again.
+        _rescan(source_host, source, Pool.objects.filter(host=source_host, state="active", gone_at__isnull=True))
+    _probe_storage(guest)
+    problems = refusals(guest, destination)
+    if problems:
+        raise HypervisorError(f"{guest.name} cannot move to {destination.name}: {'; '.join(problems)}.")
+    if guest.is_active and (why := migration.cpu_refusal(source, target, guest.uuid)):
+        raise HypervisorError(f"{guest.name} cannot move to {destination.name}: {why}.")
+    moves, _ = _disk_moves(guest, destination)
+    _claim(guest, destination)
+    made = []
+    try:
+        if _cancel_requested(operation)():
+            raise migration.MigrationCancelled("The migration was cancelled before it began.")
+        live = guest.is_active
+        made = _precreate(moves, target) if live else _copy_offline(operation, guest, moves, source, target)
+        plan = migration.MigrationPlan(
+            live=live,
+            copy_disks=tuple(m.target for m in moves if m.copy_into is not None) if live else (),
+            # Shared, but on a filesystem libvirt cannot see is shared (a directory both hosts mount).
+            unsafe=any(m.shared_with is not None and m.shared_with.type != "netfs" for m in moves),
+            auto_converge=params.auto_converge,
+            post_copy=params.post_copy and live,
+            bandwidth_mib_s=params.bandwidth_mib_s or 0,
+            address=destination.hostname,
+        )
+        outcome = migration.migrate(
+            source,
+            target,
+            guest.uuid,
+            plan,
+            progress=_progress_reporter(operation),
+            cancelled=_cancel_requested(operation),
+        )
+    except HypervisorError:
+        for pool_uuid, name in reversed(made):
+            with contextlib.suppress(HypervisorError):
+                storage.delete_volume(target, pool_uuid, name)
+        _release(guest)
+        with contextlib.suppress(HypervisorError):
+            refresh_guest(guest)
+            refresh_storage(destination)
+        raise
+    arrive(guest, destination)
+    notes = _remove_source_copies(source, moves)
+    with contextlib.suppress(HypervisorError):
+        refresh_guest(guest)
+        _rescan(destination, target, {m.shared_with for m in moves if m.shared_with is not None})
+        if any(m.copy_into is not None for m in moves):
+            refresh_storage(destination)
+            refresh_storage(source_host)
+    return _summary(guest, source_host, destination, live, outcome, moves, notes)
+
+
+def _rescan(host, spec, pools):
+    """The host's view of these pools, and then the inventory's, made current (storage others share
+    changes behind a host's back)."""
+    uuids = [pool.uuid for pool in pools]
+    if uuids:
+        storage.rescan_pools(spec, uuids)
+    refresh_storage(host)
+
+
+def _remove_source_copies(source, moves):
+    """The source's volumes that were copied are no one's now: removed (kept, with a note, if in use)."""
+    notes = []
+    for move in moves:
+        if move.copy_into is None:
+            continue
+        try:
+            storage.delete_volume(source, move.volume.pool.uuid, move.volume.name)
+        except HypervisorError as exc:
+            notes.append(f"The source's {move.volume.name} was kept: {exc}")
+    return notes
+
+
+def _summary(guest, source_host, destination, live, outcome, moves, notes):
+    copied = [m.target for m in moves if m.copy_into is not None]
+    words = f"Moved {guest.name} from {source_host.name} to {destination.name} {'live' if live else 'offline'}"
+    figures = []
+    if outcome.elapsed_ms is not None:
+        figures.append(f"{outcome.elapsed_ms} ms")
+    if live and outcome.downtime_ms is not None:
+        figures.append(f"paused {outcome.downtime_ms} ms")
+    words += f" ({', '.join(figures)})" if figures else ""
+    words += f"; copied {', '.join(copied)}." if copied else "; its storage is shared, nothing was copied."
+    return " ".join([words, *notes])
+
+
+def cleanup(operation):
+    """Whatever became of the worker, a finished move leaves no guest marked as moving."""
+    if operation.guest_id is not None:
+        Guest.objects.filter(pk=operation.guest_id, migrating_to__isnull=False).update(migrating_to=None)
