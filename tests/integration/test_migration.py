@@ -91,7 +91,7 @@ def make_guest(hosts, remote_libvirtd):
     local, remote = hosts
     names = []
 
-    def make(folder, *, start=True, size_mib=16):
+    def make(folder, *, start=True, size_mib=16, vnc_listen="127.0.0.1"):
         name = f"webvirt-move-{uuid.uuid4().hex[:8]}"
         names.append(name)
         virsh("vol-create-as", folder.name, "disk.img", f"{size_mib}M", "--format", "raw")
@@ -106,6 +106,7 @@ def make_guest(hosts, remote_libvirtd):
             vcpus=1,
             disks=[hypervisor.DiskSpec(path=str(disk), format="raw")],
             boot_menu_ms=60000,
+            vnc_listen=vnc_listen,
         )
         if folder.shared:  # through a local folder: the source must not hand the file back to root after a move
             xml = xml.replace(
@@ -261,3 +262,62 @@ def test_the_check_says_what_blocks_a_move(hosts, folders, make_guest, admin, dj
     assert f"{remote.name} has no network named default" in text
     assert "the CD-ROM holds media.iso, which is not on storage" in text and "eject it first" in text
     assert not Operation.objects.filter(kind="guest.migrate").exists()
+
+
+STATE_LOG = """
+window.__states = [];
+new MutationObserver(() => {
+  const badge = document.getElementById("console-state");
+  if (badge) window.__states.push(`${badge.dataset.state}: ${badge.textContent}`);
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state"]});
+"""
+
+
+@pytest.mark.e2e
+def test_an_open_console_follows_its_guest_to_the_new_host(
+    start_app, browser, hosts, folders, make_guest, remote_libvirtd
+):
+    """The VNC console open in Chromium while the guest moves live, through the migrate page and a
+    real worker: it says the guest moves, reconnects by itself, and keys reach the guest there."""
+    from .conftest import ARTIFACTS
+    from .test_browser_consoles import CANVAS_STATS, CSP_WATCH, TEXT_LINE_PIXELS, log_in, wait_for
+
+    _, remote = hosts
+    # A display the console proxy can reach on a TCP host: on all addresses, reached at the loopback.
+    remote.console_address = "127.0.0.1"
+    remote.save()
+    guest = make_guest(folders(shared=True), vnc_listen="0.0.0.0")
+    ARTIFACTS.mkdir(exist_ok=True)
+    base_url = start_app()
+    page = log_in(browser, base_url)
+    page.add_init_script(STATE_LOG)
+    console = page.context.new_page()
+    console.add_init_script(CSP_WATCH + STATE_LOG)
+    console.goto(f"{base_url}/guests/{guest.pk}/console/")
+    console.wait_for_selector("#console-state[data-state=connected]", timeout=20000)
+    wait_for(console, CANVAS_STATS, lambda stats: stats and stats["lit"] > 500)
+
+    page.goto(f"{base_url}/guests/{guest.pk}/migrate/")
+    page.screenshot(path=ARTIFACTS / "migrate-page.png", full_page=True)
+    page.select_option("#id_destination", str(remote.pk))
+    page.click("button.primary")
+    deadline = time.monotonic() + 60
+    while not Operation.objects.filter(guest=guest, kind="guest.migrate", status="succeeded").exists():
+        failed = Operation.objects.filter(guest=guest, kind="guest.migrate", status="failed").first()
+        assert failed is None, failed.message
+        assert time.monotonic() < deadline, "the move did not finish within 60 s"
+        time.sleep(0.2)
+    assert remote_libvirtd.domain_state(guest.name) == "running"
+
+    console.bring_to_front()
+    wait_for(console, "window.__states", lambda states: any("moving to" in s for s in states), timeout=20)
+    wait_for(console, "window.__states", lambda states: states[-1].startswith("connected"), timeout=30)
+    before = wait_for(console, CANVAS_STATS, lambda stats: stats and stats["lit"] > 500)
+    console.click("#screen canvas")
+    console.keyboard.press("Escape")  # SeaBIOS, now on the other host, shows its boot menu
+    wait_for(console, CANVAS_STATS, lambda stats: stats["lit"] > before["lit"] + TEXT_LINE_PIXELS)
+    console.screenshot(path=ARTIFACTS / "console-after-move.png")
+    page.goto(f"{base_url}/guests/{guest.pk}/")
+    page.screenshot(path=ARTIFACTS / "guest-after-move.png", full_page=True)
+    assert remote.name in page.text_content(".facts")
+    assert console.evaluate("window.__problems") == [] and page.evaluate("window.__problems") == []
