@@ -90,8 +90,11 @@ def links(target):
 
 
 @transaction.atomic
-def perform(name, *, actor, target=None, params=None):
-    """Check, write, audit and publish one action; returns its Operation (slow) or its result (quick)."""
+def perform(name, *, actor, target=None, params=None, parent=None):
+    """Check, write, audit and publish one action; returns its Operation (slow) or its result (quick).
+
+    A slow action performed as a step of `parent` (an Operation) is run by the parent's worker
+    (operations.run_step), not queued for one of its own."""
     action = _CATALOGUE[name]
     params = params if params is not None else action.params()
     if not isinstance(params, action.params):
@@ -109,7 +112,7 @@ def perform(name, *, actor, target=None, params=None):
             stored["target"] = target.operation_ref()
         if action.reserve:
             stored |= action.reserve(actor, target, params)
-        return operations.enqueue(kind=name, actor=actor, target=text, params=stored, **related)
+        return operations.enqueue(kind=name, actor=actor, target=text, params=stored, parent=parent, **related)
     result = action.apply(actor, target, params)
     audit.record(actor, name, text, **audit_details(params))
     events.publish(name, groups=groups, **ids)

@@ -44,16 +44,28 @@ def handler(kind, label, *, cleanup=None):
     return decorate
 
 
-def enqueue(*, kind, actor, target, host=None, guest=None, params=None):
-    """Create the Operation row, and have a worker run it once the transaction commits."""
+def enqueue(*, kind, actor, target, host=None, guest=None, params=None, parent=None):
+    """Create the Operation row, and have a worker run it once the transaction commits; a step of
+    a `parent` is left to the parent's worker instead, which runs its steps in turn (run_step)."""
     if kind not in _HANDLERS:
         raise ValueError(f"No handler for operation kind {kind!r}.")
     operation = Operation.objects.create(
-        kind=kind, actor=actor, host=host, guest=guest, target=target[:255], params=params or {}
+        kind=kind, actor=actor, host=host, guest=guest, target=target[:255], params=params or {}, parent=parent
     )
     audit.record(actor, kind, operation.target, outcome="requested", operation=operation.pk)
     _publish(operation, "operation.queued")
-    transaction.on_commit(lambda: _send_to_workers(operation))
+    if parent is None:
+        transaction.on_commit(lambda: _send_to_workers(operation))
+    return operation
+
+
+def run_step(operation):
+    """Run a parent's step here and now, as a worker would run it (retries included); returns it
+    finished. One worker runs the steps in turn, so a parent never waits on a worker it holds."""
+    from .tasks import run_operation
+
+    run_operation.apply((operation.pk,))
+    operation.refresh_from_db()
     return operation
 
 
