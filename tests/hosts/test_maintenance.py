@@ -4,14 +4,16 @@ say so; new guests are refused there; and the host form sets the allocation rati
 import asyncio
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.urls import reverse
 
 from tests.conftest import UserFactory
 from tests.guests.test_create import form_data
 from webvirt.core import events
+from webvirt.core.actions import perform
 from webvirt.core.models import AuditEvent, Operation
+from webvirt.hosts.actions import Maintenance
 from webvirt.hosts.models import Host
 
 
@@ -92,24 +94,23 @@ def test_the_api_toggles_maintenance_for_admins_only(api, make_token, admin, hos
 
 def test_entering_maintenance_is_announced_to_host_lists(admin, host, django_capture_on_commit_callbacks):
     """Through the real channel layer: the hosts list and the sidebar tree follow `hosts`."""
-    from webvirt.core.actions import perform
-    from webvirt.hosts.actions import Maintenance
-
     layer = get_channel_layer()
 
-    async def listen():
+    def enter_and_commit():
+        with django_capture_on_commit_callbacks(execute=True):
+            perform("host.maintenance-enter", actor=admin, target=host, params=Maintenance("bios"))
+
+    async def scenario():
         channel = await layer.new_channel()
         await layer.group_add(events.HOST_LISTS, channel)
-        return channel
+        try:
+            await sync_to_async(enter_and_commit)()
+            async with asyncio.timeout(2):
+                return await layer.receive(channel)
+        finally:
+            await layer.group_discard(events.HOST_LISTS, channel)
 
-    async def receive(channel):
-        async with asyncio.timeout(2):
-            return await layer.receive(channel)
-
-    channel = async_to_sync(listen)()
-    with django_capture_on_commit_callbacks(execute=True):
-        perform("host.maintenance-enter", actor=admin, target=host, params=Maintenance("bios"))
-    message = async_to_sync(receive)(channel)
+    message = async_to_sync(scenario)()
     assert (message["event"], message["host_id"]) == ("host.changed", host.pk)
 
 

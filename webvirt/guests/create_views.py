@@ -22,7 +22,9 @@ def guest_create(request):
     user, then fill in the guest from what those hosts have."""
     policy.require(request.user, "guest.create")
     hosts = Host.objects.restrict(request.user, "guest.create").filter(reachable=True, maintenance_since__isnull=True)
-    if "host" in request.GET:
+    if request.GET.get("host") == "":  # the list of hosts to choose from, with their facts
+        choice = HostChoiceForm(None, hosts=hosts)
+    elif "host" in request.GET:
         choice = HostChoiceForm(request.GET, hosts=hosts)
     else:  # with a single host there is nothing to choose; with more the scheduler chooses
         default = {1: hosts[0].pk}.get(len(hosts), ANY_HOST) if hosts else None
