@@ -55,9 +55,10 @@ def test_with_several_hosts_any_host_is_the_default_and_lists_names(admin_client
     assert form.fields["pool"].choices == [("images", "images")]
     assert form.fields["iso"].choices == [("", "---------"), ("images/debian.iso", "images/debian.iso")]
     assert form.fields["network"].choices == [("", "No network"), ("lan", "lan")]
+    assert (form["pool"].initial, form["network"].initial) == ("images", "lan")  # the only active network
     aside = page.split('id="room-left"')[1]
-    assert "<td>store-b</td><td>64</td><td>3.0 GiB</td>" in aside  # 16 CPUs x 4.0; no guest yet
-    assert "<td>store-a</td><td>63</td><td>1.0 GiB</td>" in aside
+    assert "<dt>store-b</dt><dd>64 vCPUs, 3.0 GiB memory, 100.0 GiB disk</dd>" in aside  # 16 CPUs x 4.0
+    assert "<dt>store-a</dt><dd>63 vCPUs, 1.0 GiB memory" in aside
     assert aside.index("store-b") < aside.index("store-a")  # roomiest first
 
 

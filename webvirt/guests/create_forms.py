@@ -354,7 +354,8 @@ class AnyHostGuestForm(NewGuestForm):
         )
         roomiest = pools.order_by("-available").values_list("name", flat=True).first()
         self.fields["pool"].initial = roomiest  # the name of the pool with the most space
-        self.fields["network"].initial = "default" if active.get("default") else None
+        names = [name for name, on in active.items() if on]
+        self.fields["network"].initial = "default" if "default" in names else next(iter(names), None)
 
     def clean_network(self):
         name = self.cleaned_data["network"]
