@@ -181,3 +181,15 @@ def test_the_api_says_why_no_host_fits(api, make_token, admin, two_hosts):
     ]
     assert client.post("/api/v1/guests/", any_data(pool=7), format="json").status_code == 400
     assert not Operation.objects.exists()
+
+
+def test_uefi_narrows_the_choice_to_hosts_that_have_it(admin_client, two_hosts):
+    busy = two_hosts[0]
+    Host.objects.filter(pk=busy.pk).update(uefi=True)
+    response = admin_client.post(ANY_URL, any_data(firmware="efi"))
+    assert response.status_code == 302
+    assert Operation.objects.get(kind="guest.create").host == busy  # the only one with UEFI, though busier
+    response = admin_client.post(ANY_URL, any_data(firmware="efi", memory_mib="2048", name="web2"))
+    page = response.content.decode()
+    assert "store-a cannot take this guest: it is short of memory." in page
+    assert "<li>store-b: has no UEFI firmware</li>" in page

@@ -123,6 +123,8 @@ class NewGuestForm(forms.Form):
         """A small guest to start from, the user's flavors and keys; UEFI where `uefi` says so."""
         super().__init__(*args, **kwargs)
         self.user = user
+        # Inactive networks are listed, so that they are seen, but cannot be picked.
+        self.inactive = "inactive: start it first" if user.is_staff else "inactive: an admin must start it"
         self.fields["flavor"].queryset = published_to(Flavor.objects.all(), user)
         self.initial = {**DEFAULT_SIZE, **self.initial}
         self.fields["ssh_keys"].initial = "\n".join(user.ssh_keys.values_list("public_key", flat=True))
@@ -133,11 +135,6 @@ class NewGuestForm(forms.Form):
             self.fields["firmware"].help_text = self.NO_UEFI
         for name, sources in self._sources_by_field().items():
             self.fields[name].sources = " ".join(sources)  # the page shows a field only for these
-
-    def _network_labels(self, field, active):
-        """Inactive networks are listed, so that they are seen, but cannot be picked."""
-        inactive = "inactive: start it first" if self.user.is_staff else "inactive: an admin must start it"
-        field.label_from_instance = lambda network: network.name if active(network) else f"{network.name} ({inactive})"
 
     @classmethod
     def _sources_by_field(cls):
@@ -222,7 +219,9 @@ class GuestCreateForm(NewGuestForm):
             f"{volume.pool.name}/{volume.name}"
         )
         self.fields["network"].queryset = published_to(host.networks.present(), user)
-        self._network_labels(self.fields["network"], lambda network: network.active)
+        self.fields["network"].label_from_instance = lambda network: (
+            network.name if network.active else f"{network.name} ({self.inactive})"
+        )
         active = [network for network in self.fields["network"].queryset if network.active]
         default = next((network for network in active if network.name == "default"), active[0] if active else None)
         self.fields["network"].initial = default.pk if default else None  # libvirt's NAT network, if there
@@ -309,7 +308,7 @@ class DisabledChoicesSelect(forms.Select):
 
 
 def _by_name(value):
-    """ "pool/volume" -> (pool name, volume name); names hold no slash in libvirt."""
+    """Split "pool/volume" into the pool's and the volume's names (libvirt's names hold no slash)."""
     pool, _, name = value.partition("/")
     return pool, name
 
@@ -345,9 +344,8 @@ class AnyHostGuestForm(NewGuestForm):
         self.networks_active = active = {}  # name -> active on at least one host
         for name, is_active in networks.order_by("name").values_list("name", "active"):
             active[name] = active.get(name, False) or is_active
-        inactive = "inactive: start it first" if user.is_staff else "inactive: an admin must start it"
         self.fields["network"].choices = [("", "No network")] + [
-            (name, name if on else f"{name} ({inactive} on every host)") for name, on in active.items()
+            (name, name if on else f"{name} ({self.inactive} on every host)") for name, on in active.items()
         ]
         self.fields["network"].widget = DisabledChoicesSelect(
             choices=self.fields["network"].choices, disabled=[name for name, on in active.items() if not on]
@@ -383,12 +381,10 @@ class AnyHostGuestForm(NewGuestForm):
         if self.errors:
             return data
         hosts = list(self.open_hosts)
-        if data["firmware"] == "efi":
-            hosts = [host for host in hosts if host.uefi]
+        without_uefi = [host for host in hosts if not host.uefi] if data["firmware"] == "efi" else []
+        hosts = [host for host in hosts if host not in without_uefi]
         self.placement = placement.place(self.demand(), hosts, user=self.user)
-        for host in self.open_hosts:
-            if data["firmware"] == "efi" and not host.uefi:
-                self.placement.refusals[host] = [f"{host.name}: has no UEFI firmware"]
+        self.placement.refusals |= {host: [f"{host.name}: has no UEFI firmware"] for host in without_uefi}
         if self.placement.chosen is None:
             raise forms.ValidationError(self.placement.why_none)
         self.host = self.placement.chosen
