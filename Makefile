@@ -43,3 +43,4 @@ bench: deps services
 	$(PY) bench/inventory.py
 	$(PY) bench/metrics.py
 	$(PY) bench/push.py
+	$(PY) bench/placement.py

@@ -1,5 +1,12 @@
 // Show the fields that the chosen source uses, and the size fields only for a custom size.
 (function () {
+  const switcher = document.getElementById("host-switch");
+  if (switcher) {
+    // Choosing another host (or Any host) loads its choices; the button stays for no script.
+    switcher.querySelector("select").addEventListener("change", function () {
+      switcher.submit();
+    });
+  }
   const form = document.getElementById("guest-create");
   if (!form) return;
   function update() {

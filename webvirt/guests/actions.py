@@ -128,12 +128,19 @@ def _reserve_new_guest(actor, host, params):
     return _reserve(actor, amounts)
 
 
+def _open_for_new_guests(actor, host, params):
+    if host.in_maintenance:
+        reason = f" ({host.maintenance_reason})" if host.maintenance_reason else ""
+        raise ValidationError(f"{host.name} is in maintenance{reason}: it takes no new guests; choose another host.")
+
+
 GUEST_CREATE = declare(
     Action(
         "guest.create",
         "Create guest",
         "guest.create",
         params=NewGuest,
+        check=_open_for_new_guests,
         reserve=_reserve_new_guest,
         run=runners.create,
         describe=lambda host, params: f"{params.name} on {host.name}",

@@ -6,9 +6,10 @@ from webvirt.accounts.validators import parse_ssh_public_key
 from webvirt.core.policy import published_to
 from webvirt.core.validators import validate_object_name
 from webvirt.guests.cloudinit import UserDataError, parse_user_data
-from webvirt.storage.models import Volume
+from webvirt.networks.models import Network
+from webvirt.storage.models import Pool, Volume
 
-from . import actions
+from . import actions, placement
 from .models import Disk, Flavor, Guest
 
 GIB = 2**30
@@ -23,10 +24,10 @@ CLONE_MODES = [("linked", "Linked clone (qcow2 overlay, instant)"), ("full", "Fu
 MIN_IMAGE_BYTES = 2**20  # a new, empty qcow2 holds about 200 KiB; an OS image holds megabytes
 
 
-def os_images(volumes, host):
+def os_images(volumes, hosts):
     """The volumes a new guest may start from: not ISOs, not blank (next to nothing allocated), and
-    not the disk of a guest on `host`, which would then share it."""
-    in_use = Disk.objects.filter(guest__host=host, guest__gone_at__isnull=True, device="disk").values("source")
+    not the disk of a guest on `hosts`, which would then share it."""
+    in_use = Disk.objects.filter(guest__host__in=hosts, guest__gone_at__isnull=True, device="disk").values("source")
     return volumes.exclude(name__iendswith=".iso").filter(allocation__gte=MIN_IMAGE_BYTES).exclude(path__in=in_use)
 
 
@@ -40,14 +41,25 @@ class InactiveDisabledSelect(forms.Select):
         return option
 
 
-class HostChoiceForm(forms.Form):
-    """The `host` of the new-guest page's query string: one of the reachable hosts open to the user."""
+ANY_HOST = "any"
 
-    host = forms.ModelChoiceField(
+
+class HostOrAnyField(forms.ModelChoiceField):
+    """A host, or "any" for the scheduler to choose."""
+
+    def to_python(self, value):
+        return ANY_HOST if value == ANY_HOST else super().to_python(value)
+
+
+class HostChoiceForm(forms.Form):
+    """The `host` of the new-guest page's query string: one of the reachable hosts open to the user
+    and not in maintenance, or "any"."""
+
+    host = HostOrAnyField(
         None,
         error_messages={
             "required": "Choose a host.",
-            "invalid_choice": "That host is not open to you or cannot be reached; choose another.",
+            "invalid_choice": "That host is not open to you, cannot be reached or is in maintenance; choose another.",
         },
     )
 
@@ -59,16 +71,15 @@ class HostChoiceForm(forms.Form):
 DEFAULT_SIZE = {"vcpus": 1, "memory_mib": 1024, "disk_gib": 10}  # a small server; a flavor replaces it
 
 
-class GuestCreateForm(forms.Form):
+class NewGuestForm(forms.Form):
+    """What both new-guest forms ask: the size, the source, cloud-init, the NIC, firmware."""
+
     name = forms.CharField(max_length=100, validators=[validate_object_name])
     flavor = forms.ModelChoiceField(Flavor.objects.all(), required=False, empty_label="Custom size")
     vcpus = forms.IntegerField(label="vCPUs", min_value=1, required=False)
     memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=64, required=False)
     disk_gib = forms.IntegerField(label="Disk (GiB)", min_value=1, required=False)
-    pool = forms.ModelChoiceField(None, label="Storage pool for the disk")
     source = forms.ChoiceField(choices=SOURCES, widget=forms.RadioSelect, initial="iso")
-    iso = forms.ModelChoiceField(None, label="ISO image", required=False)
-    template = forms.ModelChoiceField(None, label="Template or cloud image", required=False)
     clone_mode = forms.ChoiceField(choices=CLONE_MODES, initial="linked", required=False)
     ssh_keys = forms.CharField(
         label="SSH public keys", widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="One per line."
@@ -79,16 +90,28 @@ class GuestCreateForm(forms.Form):
         required=False,
         help_text="Optional; starts with #cloud-config. The host name and SSH keys are added to it.",
     )
-    network = forms.ModelChoiceField(
-        None,
-        label="Network for the first NIC",
-        required=False,
-        empty_label="No network",
-        widget=InactiveDisabledSelect,
-    )
     bridge = forms.CharField(label="…or a host bridge", required=False, max_length=15)
     firmware = forms.ChoiceField(choices=[("bios", "BIOS"), ("efi", "UEFI")], initial="bios")
     start = forms.BooleanField(label="Start it once created", required=False, initial=True)
+
+    field_order = [
+        "name",
+        "flavor",
+        "vcpus",
+        "memory_mib",
+        "disk_gib",
+        "pool",
+        "source",
+        "iso",
+        "template",
+        "clone_mode",
+        "ssh_keys",
+        "user_data",
+        "network",
+        "bridge",
+        "firmware",
+        "start",
+    ]
 
     FIELDS_BY_SOURCE = {
         "iso": ("iso",),
@@ -96,38 +119,20 @@ class GuestCreateForm(forms.Form):
         "cloud": ("template", "clone_mode", "ssh_keys", "user_data"),
     }
 
-    def __init__(self, *args, host, user, **kwargs):
-        """Choices are what `user` may build with on `host` (all of it for admins, what was published
-        to them otherwise), and a small guest to start from."""
+    def __init__(self, *args, user, uefi, **kwargs):
+        """A small guest to start from, the user's flavors and keys; UEFI where `uefi` says so."""
         super().__init__(*args, **kwargs)
-        self.host = host
-        pools = published_to(host.pools.usable(), user)
-        volumes = published_to(Volume.objects.usable().filter(pool__host=host), user)
-        volumes = volumes.select_related("pool").order_by("pool__name", "name")
+        self.user = user
+        # Inactive networks are listed, so that they are seen, but cannot be picked.
+        self.inactive = "inactive: start it first" if user.is_staff else "inactive: an admin must start it"
         self.fields["flavor"].queryset = published_to(Flavor.objects.all(), user)
-        self.fields["pool"].queryset = pools
-        roomiest = max(pools, key=lambda pool: pool.available, default=None)
-        self.fields["pool"].initial = roomiest.pk if roomiest else None  # the one with the most space
-        self.fields["iso"].queryset = volumes.filter(name__iendswith=".iso")
-        self.fields["template"].queryset = os_images(volumes, host)
-        self.fields["iso"].label_from_instance = self.fields["template"].label_from_instance = lambda volume: (
-            f"{volume.pool.name}/{volume.name}"
-        )
-        inactive = "inactive: start it first" if user.is_staff else "inactive: an admin must start it"
-        self.fields["network"].queryset = published_to(host.networks.present(), user)
-        self.fields["network"].label_from_instance = lambda network: (
-            network.name if network.active else f"{network.name} ({inactive})"
-        )
-        active = [network for network in self.fields["network"].queryset if network.active]
-        default = next((network for network in active if network.name == "default"), active[0] if active else None)
-        self.fields["network"].initial = default.pk if default else None  # libvirt's NAT network, if there
         self.initial = {**DEFAULT_SIZE, **self.initial}
         self.fields["ssh_keys"].initial = "\n".join(user.ssh_keys.values_list("public_key", flat=True))
         if not user.is_staff:
             del self.fields["bridge"]  # host bridges are the admins' to hand out, as networks
-        if not host.uefi:
+        if not uefi:
             self.fields["firmware"].choices = [("bios", "BIOS")]
-            self.fields["firmware"].help_text = "UEFI firmware (OVMF) is not installed on this host."
+            self.fields["firmware"].help_text = self.NO_UEFI
         for name, sources in self._sources_by_field().items():
             self.fields[name].sources = " ".join(sources)  # the page shows a field only for these
 
@@ -139,12 +144,6 @@ class GuestCreateForm(forms.Form):
                 by_field.setdefault(name, []).append(source)
         return by_field
 
-    def clean_name(self):
-        name = self.cleaned_data["name"]
-        if Guest.objects.present().filter(host=self.host, name=name).exists():
-            raise forms.ValidationError(f"{self.host.name} already has a guest named {name}.")
-        return name
-
     def clean_ssh_keys(self):
         """One key a line, each checked as the account page checks keys."""
         keys = []
@@ -155,12 +154,6 @@ class GuestCreateForm(forms.Form):
                 except forms.ValidationError as exc:
                     raise forms.ValidationError(f"Line {number}: {exc.messages[0]}") from None
         return "\n".join(keys)
-
-    def clean_network(self):
-        network = self.cleaned_data["network"]
-        if network and not network.active:
-            raise forms.ValidationError(f"Network {network.name} is inactive; start it first or choose another.")
-        return network
 
     def clean_user_data(self):
         try:
@@ -177,6 +170,76 @@ class GuestCreateForm(forms.Form):
                 data[field] = getattr(flavor, field)
             elif not data.get(field):
                 self.add_error(field, "Choose a flavor or give this.")
+        source = data.get("source")
+        if source == "iso" and not data.get("iso") and "iso" not in self.errors:
+            self.add_error("iso", "Choose the ISO image to install from.")
+        if source in {"template", "cloud"} and not data.get("template") and "template" not in self.errors:
+            self.add_error("template", "Choose the disk image to start from.")
+        bridge = (data.get("bridge") or "").strip()
+        if bridge:
+            if data.get("network"):
+                self.add_error("bridge", "Choose a network or a bridge, not both.")
+            try:
+                validate_object_name(bridge)
+            except forms.ValidationError as exc:
+                self.add_error("bridge", exc)
+        return data
+
+
+class GuestCreateForm(NewGuestForm):
+    """A new guest on one host: everything is chosen from that host's inventory and checked there."""
+
+    NO_UEFI = "UEFI firmware (OVMF) is not installed on this host."
+
+    pool = forms.ModelChoiceField(None, label="Storage pool for the disk")
+    iso = forms.ModelChoiceField(None, label="ISO image", required=False)
+    template = forms.ModelChoiceField(None, label="Template or cloud image", required=False)
+    network = forms.ModelChoiceField(
+        None,
+        label="Network for the first NIC",
+        required=False,
+        empty_label="No network",
+        widget=InactiveDisabledSelect,
+    )
+
+    def __init__(self, *args, host, user, **kwargs):
+        """Choices are what `user` may build with on `host` (all of it for admins, what was published
+        to them otherwise), and a small guest to start from."""
+        super().__init__(*args, user=user, uefi=host.uefi, **kwargs)
+        self.host = host
+        pools = published_to(host.pools.usable(), user)
+        volumes = published_to(Volume.objects.usable().filter(pool__host=host), user)
+        volumes = volumes.select_related("pool").order_by("pool__name", "name")
+        self.fields["pool"].queryset = pools
+        roomiest = max(pools, key=lambda pool: pool.available, default=None)
+        self.fields["pool"].initial = roomiest.pk if roomiest else None  # the one with the most space
+        self.fields["iso"].queryset = volumes.filter(name__iendswith=".iso")
+        self.fields["template"].queryset = os_images(volumes, [host])
+        self.fields["iso"].label_from_instance = self.fields["template"].label_from_instance = lambda volume: (
+            f"{volume.pool.name}/{volume.name}"
+        )
+        self.fields["network"].queryset = published_to(host.networks.present(), user)
+        self.fields["network"].label_from_instance = lambda network: (
+            network.name if network.active else f"{network.name} ({self.inactive})"
+        )
+        active = [network for network in self.fields["network"].queryset if network.active]
+        default = next((network for network in active if network.name == "default"), active[0] if active else None)
+        self.fields["network"].initial = default.pk if default else None  # libvirt's NAT network, if there
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if Guest.objects.present().filter(host=self.host, name=name).exists():
+            raise forms.ValidationError(f"{self.host.name} already has a guest named {name}.")
+        return name
+
+    def clean_network(self):
+        network = self.cleaned_data["network"]
+        if network and not network.active:
+            raise forms.ValidationError(f"Network {network.name} is inactive; start it first or choose another.")
+        return network
+
+    def clean(self):
+        data = super().clean()
         if self.errors:
             return data
         if self.host.cpus and data["vcpus"] > self.host.cpus:
@@ -186,14 +249,9 @@ class GuestCreateForm(forms.Form):
         pool = data["pool"]
         if data["disk_gib"] * GIB > pool.capacity:
             self.add_error("disk_gib", f"Pool {pool.name} holds {pool.capacity / GIB:.1f} GiB in all.")
-        source = data["source"]
-        if source == "iso" and not data.get("iso"):
-            self.add_error("iso", "Choose the ISO image to install from.")
-        if source in {"template", "cloud"}:
-            template = data.get("template")
-            if template is None:
-                self.add_error("template", "Choose the disk image to start from.")
-            elif data.get("clone_mode") == "linked" and template.format != "qcow2":
+        template = data.get("template") if data["source"] in {"template", "cloud"} else None
+        if template is not None:
+            if data.get("clone_mode") == "linked" and template.format != "qcow2":
                 self.add_error("clone_mode", "Linked clones need a qcow2 image; choose a full copy.")
             elif data.get("clone_mode") == "full" and template.allocation > pool.available:
                 self.add_error("template", f"Pool {pool.name} has too little free space for a copy.")
@@ -201,14 +259,6 @@ class GuestCreateForm(forms.Form):
             name__in=[f"{data['name']}.qcow2", f"{data['name']}.img", f"{data['name']}-seed.iso"]
         ).exists():
             self.add_error("name", f"Pool {pool.name} already holds volumes named after {data['name']}.")
-        bridge = (data.get("bridge") or "").strip()
-        if bridge:
-            if data.get("network"):
-                self.add_error("bridge", "Choose a network or a bridge, not both.")
-            try:
-                validate_object_name(bridge)
-            except forms.ValidationError as exc:
-                self.add_error("bridge", exc)
         return data
 
     def params(self):
@@ -241,6 +291,131 @@ class GuestCreateForm(forms.Form):
             firmware=data["firmware"],
             start=data["start"],
         )
+
+
+class DisabledChoicesSelect(forms.Select):
+    """Lists choices that cannot be picked (values in `disabled`), so that they are seen."""
+
+    def __init__(self, *args, disabled=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.disabled = set(disabled)
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value in self.disabled:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+def _by_name(value):
+    """Split "pool/volume" into the pool's and the volume's names (libvirt's names hold no slash)."""
+    pool, _, name = value.partition("/")
+    return pool, name
+
+
+class AnyHostGuestForm(NewGuestForm):
+    """A new guest on whichever host fits: pools, networks and images are chosen by name among what
+    the user's hosts have (on at least one); the scheduler (placement.py) picks the host that has
+    all of them and room, and that host's own form then checks the rest there, so the guest is
+    created exactly as if the user had chosen that host."""
+
+    NO_UEFI = "UEFI firmware (OVMF) is not installed on any host open to you."
+
+    pool = forms.ChoiceField(label="Storage pool for the disk", help_text="By name, on whichever host is chosen.")
+    iso = forms.ChoiceField(label="ISO image", required=False)
+    template = forms.ChoiceField(label="Template or cloud image", required=False)
+    network = forms.ChoiceField(label="Network for the first NIC", required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        self.open_hosts = placement.hosts_open_to(user)
+        candidates = self.open_hosts.filter(enabled=True, reachable=True, maintenance_since__isnull=True)
+        super().__init__(*args, user=user, uefi=candidates.filter(uefi=True).exists(), **kwargs)
+        self.host = self.host_form = self.placement = None
+        pools = published_to(Pool.objects.usable().filter(host__in=candidates), user)
+        pool_names = sorted(set(pools.values_list("name", flat=True)))
+        self.fields["pool"].choices = [(name, name) for name in pool_names]
+        volumes = published_to(Volume.objects.usable().filter(pool__host__in=candidates), user)
+        volumes = volumes.order_by("pool__name", "name").values_list("pool__name", "name")
+        isos = volumes.filter(name__iendswith=".iso")
+        images = os_images(volumes, candidates)
+        for name, listed in (("iso", isos), ("template", images)):
+            self.fields[name].choices = [("", "---------")] + [(f"{p}/{v}",) * 2 for p, v in dict.fromkeys(listed)]
+        networks = published_to(Network.objects.present().filter(host__in=candidates), user)
+        self.networks_active = active = {}  # name -> active on at least one host
+        for name, is_active in networks.order_by("name").values_list("name", "active"):
+            active[name] = active.get(name, False) or is_active
+        self.fields["network"].choices = [("", "No network")] + [
+            (name, name if on else f"{name} ({self.inactive} on every host)") for name, on in active.items()
+        ]
+        self.fields["network"].widget = DisabledChoicesSelect(
+            choices=self.fields["network"].choices, disabled=[name for name, on in active.items() if not on]
+        )
+        roomiest = pools.order_by("-available").values_list("name", flat=True).first()
+        self.fields["pool"].initial = roomiest  # the name of the pool with the most space
+        names = [name for name, on in active.items() if on]
+        self.fields["network"].initial = "default" if "default" in names else next(iter(names), None)
+
+    def clean_network(self):
+        name = self.cleaned_data["network"]
+        if name and not self.networks_active[name]:
+            raise forms.ValidationError(f"Network {name} is inactive on every host; start it first or choose another.")
+        return name
+
+    def demand(self):
+        data = self.cleaned_data
+        source = data["source"]
+        image = data.get("iso") if source == "iso" else data.get("template")
+        bridge = (data.get("bridge") or "").strip()
+        return placement.Demand(
+            vcpus=data["vcpus"],
+            memory_mib=data["memory_mib"],
+            disk_bytes=data["disk_gib"] * GIB,
+            pool_names=frozenset([data["pool"]]),
+            network_names=frozenset([data["network"]] if data.get("network") else []),
+            bridges=frozenset([bridge] if bridge else []),
+            volumes=frozenset([_by_name(image)] if image else []),
+        )
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        hosts = list(self.open_hosts)
+        without_uefi = [host for host in hosts if not host.uefi] if data["firmware"] == "efi" else []
+        hosts = [host for host in hosts if host not in without_uefi]
+        self.placement = placement.place(self.demand(), hosts, user=self.user)
+        self.placement.refusals |= {host: [f"{host.name}: has no UEFI firmware"] for host in without_uefi}
+        if self.placement.chosen is None:
+            raise forms.ValidationError(self.placement.why_none)
+        self.host = self.placement.chosen
+        self.host_form = GuestCreateForm(self._on_host(self.host, data), host=self.host, user=self.user)
+        if not self.host_form.is_valid():
+            self.add_error(None, f"The scheduler chose {self.host.name}, which refuses this:")
+            for name, errors in self.host_form.errors.items():
+                self.add_error(name if name in self.fields else None, errors)
+        return data
+
+    def _on_host(self, host, data):
+        """The submitted values with the names resolved to `host`'s pool, images and network."""
+        values = self.data.copy()
+        pools = published_to(host.pools.usable(), self.user)
+        values["pool"] = self._pk(pools.filter(name=data["pool"]))
+        for name in ("iso", "template"):
+            if data.get(name):
+                pool_name, volume = _by_name(data[name])
+                volumes = Volume.objects.usable().filter(pool__host=host, pool__name=pool_name, name=volume)
+                values[name] = self._pk(published_to(volumes, self.user))
+        if data.get("network"):
+            values["network"] = self._pk(published_to(host.networks.present(), self.user).filter(name=data["network"]))
+        return values
+
+    @staticmethod
+    def _pk(queryset):
+        found = queryset.values_list("pk", flat=True).first()
+        return "" if found is None else str(found)
+
+    def params(self):
+        return self.host_form.params()
 
 
 class FlavorForm(forms.ModelForm):

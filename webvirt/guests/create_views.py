@@ -12,39 +12,48 @@ from webvirt.hosts.capacity import host_capacity
 from webvirt.hosts.models import Host
 
 from .actions import FlavorRef
-from .create_forms import FlavorForm, GuestCreateForm, HostChoiceForm
+from .create_forms import ANY_HOST, AnyHostGuestForm, FlavorForm, GuestCreateForm, HostChoiceForm
 from .models import Flavor
+from .placement import room
 
 
 def guest_create(request):
-    """Pick a host (skipped when there is one), then fill in the guest from that host's inventory."""
+    """Any host (the scheduler chooses; the default with several hosts) or one host chosen by the
+    user, then fill in the guest from what those hosts have."""
     policy.require(request.user, "guest.create")
-    hosts = Host.objects.restrict(request.user, "guest.create").filter(reachable=True)
-    if "host" in request.GET:
+    hosts = Host.objects.restrict(request.user, "guest.create").filter(reachable=True, maintenance_since__isnull=True)
+    if request.GET.get("host") == "":  # the list of hosts to choose from, with their facts
+        choice = HostChoiceForm(None, hosts=hosts)
+    elif "host" in request.GET:
         choice = HostChoiceForm(request.GET, hosts=hosts)
-    else:  # with a single host there is nothing to choose
-        choice = HostChoiceForm({"host": hosts[0].pk} if len(hosts) == 1 else None, hosts=hosts)
+    else:  # with a single host there is nothing to choose; with more the scheduler chooses
+        default = {1: hosts[0].pk}.get(len(hosts), ANY_HOST) if hosts else None
+        choice = HostChoiceForm({"host": default} if default else None, hosts=hosts)
     if not choice.is_valid():
         status = 400 if choice.errors else 200
         return render(request, "guests/guest_create_host.html", {"hosts": hosts, "form": choice}, status=status)
     host = choice.cleaned_data["host"]
-    form = GuestCreateForm(request.POST or None, host=host, user=request.user)
+    if host == ANY_HOST:
+        form = AnyHostGuestForm(request.POST or None, user=request.user)
+    else:
+        form = GuestCreateForm(request.POST or None, host=host, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            operation = perform("guest.create", actor=request.user, target=host, params=form.params())
+            operation = perform("guest.create", actor=request.user, target=form.host, params=form.params())
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            flash.queued(request, operation, form.cleaned_data["name"])
+            flash.queued(request, operation, f"{form.cleaned_data['name']} on {form.host.name}")
             return redirect("core:operation", pk=operation.pk)
+    left = {"rooms": room(hosts, user=request.user)} if host == ANY_HOST else {"capacity": host_capacity(host)}
     return render(
         request,
         "guests/guest_create.html",
         {
             "form": form,
-            "host": host,
+            "host": None if host == ANY_HOST else host,
             "hosts": hosts,
-            "capacity": host_capacity(host),  # what is left, beside the form
+            **left,  # what is left, beside the form
             "usage": usage_rows(request.user),
         },
         status=400 if form.errors else 200,

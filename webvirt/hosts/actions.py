@@ -1,12 +1,14 @@
-"""Host actions (see core/actions.py): add or change a host, remove it from webvirt, refresh it."""
+"""Host actions (see core/actions.py): add or change a host, remove it from webvirt, refresh it,
+put it in maintenance and take it out."""
 
 from dataclasses import dataclass, fields
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from webvirt import hypervisor
 from webvirt.accounts.actions import publication
-from webvirt.core import policy
+from webvirt.core import events, policy
 from webvirt.core.actions import Action, NoParams, declare, perform
 from webvirt.hypervisor import HypervisorError
 
@@ -32,6 +34,9 @@ class HostSettings:
     vnc_listen: str = "127.0.0.1"
     console_address: str = ""
     enabled: bool = True
+    cpu_allocation_ratio: float = 4.0
+    memory_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
     password: str = ""
     ssh_private_key: str = ""
     tls_client_key: str = ""
@@ -60,6 +65,38 @@ def _save_host(actor, host, params):
 def _delete_host(actor, host, params):
     """Webvirt forgets the host; its guests keep running, their rows go, their Operations stay."""
     host.delete()
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    reason: str = ""  # shown on the host's page and to whoever finds it closed to new guests
+
+
+def _not_in_maintenance(actor, host, params):
+    if host.in_maintenance:
+        raise ValidationError(f"{host.name} is already in maintenance.")
+
+
+def _in_maintenance(actor, host, params):
+    if not host.in_maintenance:
+        raise ValidationError(f"{host.name} is not in maintenance.")
+
+
+def _enter_maintenance(actor, host, params):
+    """From now on no new guest is placed here; guests on it keep running."""
+    return _set_maintenance(host, timezone.now(), params.reason)
+
+
+def _leave_maintenance(actor, host, params):
+    return _set_maintenance(host, None, "")
+
+
+def _set_maintenance(host, since, reason):
+    host.maintenance_since, host.maintenance_reason = since, reason
+    host.save(update_fields=["maintenance_since", "maintenance_reason"])
+    # Host lists and the sidebar tree show it too, not only the host's own page.
+    events.publish("host.changed", groups=[events.host_group(host.pk), events.HOST_LISTS], host_id=host.pk)
+    return host
 
 
 def _resync(operation, params):
@@ -100,5 +137,25 @@ HOST_SAVE = declare(
 HOST_DELETE = declare(Action("host.delete", "Remove host", "host.manage", params=NoParams, apply=_delete_host))
 HOST_RESYNC = declare(
     Action("host.resync", "Refresh inventory", "host.manage", params=NoParams, run=_resync, timeout=600)
+)
+HOST_MAINTENANCE_ENTER = declare(
+    Action(
+        "host.maintenance-enter",
+        "Enter maintenance",
+        "host.manage",
+        params=Maintenance,
+        check=_not_in_maintenance,
+        apply=_enter_maintenance,
+    )
+)
+HOST_MAINTENANCE_LEAVE = declare(
+    Action(
+        "host.maintenance-leave",
+        "Leave maintenance",
+        "host.manage",
+        params=NoParams,
+        check=_in_maintenance,
+        apply=_leave_maintenance,
+    )
 )
 HOST_PUBLISH = publication("host", "host.manage")

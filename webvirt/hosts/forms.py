@@ -8,7 +8,7 @@ from django import forms
 from webvirt import hypervisor
 
 from . import actions
-from .models import SECRET_FIELDS, Host
+from .models import MAX_RATIOS, SECRET_FIELDS, Host
 
 SECRET_HELP = "Stored encrypted and never shown again; leave blank to keep the current one."
 
@@ -73,12 +73,15 @@ class HostForm(forms.ModelForm):
         "console_address",
         "vnc_listen",
         "enabled",
+        *MAX_RATIOS,
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.order_fields(self.FIELD_ORDER)
         self.fields["vnc_listen"].required = False
+        for name in MAX_RATIOS:  # left out (older API clients): the host keeps its own
+            self.fields[name].required = False
         for name, transports in self.FIELD_TRANSPORTS.items():
             self.fields[name].transports = transports  # the page shows a field only for these
 
@@ -98,6 +101,7 @@ class HostForm(forms.ModelForm):
             "console_address",
             "vnc_listen",
             "enabled",
+            *MAX_RATIOS,
         ]
         error_messages = {"port": {"max_value": "The port must be between 1 and 65535."}}
         widgets = {
@@ -127,6 +131,19 @@ class HostForm(forms.ModelForm):
 
     def clean_vnc_listen(self):
         return self.cleaned_data.get("vnc_listen") or "127.0.0.1"
+
+    def _ratio(self, name):
+        value = self.cleaned_data.get(name)
+        return getattr(self.instance, name) if value is None else value
+
+    def clean_cpu_allocation_ratio(self):
+        return self._ratio("cpu_allocation_ratio")
+
+    def clean_memory_allocation_ratio(self):
+        return self._ratio("memory_allocation_ratio")
+
+    def clean_disk_allocation_ratio(self):
+        return self._ratio("disk_allocation_ratio")
 
     def clean_console_address(self):
         return self._validated("console_address", hypervisor.validate_hostname)
@@ -228,3 +245,12 @@ class HostForm(forms.ModelForm):
         names = [field.name for field in dataclasses.fields(actions.HostSettings)]
         values = {name: data[name] for name in names if name in data and name not in SECRET_FIELDS}
         return actions.HostSettings(**values, **{name: data.get(name, "").strip() for name in SECRET_FIELDS})
+
+
+class MaintenanceForm(forms.Form):
+    reason = forms.CharField(
+        required=False, max_length=200, help_text="Optional; shown with the host, e.g. “new disks, back Monday”."
+    )
+
+    def params(self):
+        return actions.Maintenance(reason=self.cleaned_data["reason"].strip())

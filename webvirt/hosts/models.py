@@ -1,6 +1,8 @@
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.deconstruct import deconstructible
 
 from webvirt.accounts.models import Publishable
 from webvirt.core.crypto import decrypt_json, encrypt_json
@@ -8,6 +10,25 @@ from webvirt.core.querysets import RestrictedQuerySet
 from webvirt.core.validators import validate_display_name
 
 SECRET_FIELDS = ("password", "ssh_private_key", "tls_client_key")
+
+# How far beyond the host's own CPUs, memory and pool space placement may promise guests
+# (guests/placement.py): vCPUs share well, memory and disk much less.
+MAX_RATIOS = {"cpu_allocation_ratio": 32, "memory_allocation_ratio": 4, "disk_allocation_ratio": 10}
+
+
+@deconstructible
+class RatioValidator:
+    """Above 0 and at most `maximum`: 0 would take the host out of placement (maintenance does that)."""
+
+    def __init__(self, maximum):
+        self.maximum = maximum
+
+    def __call__(self, value):
+        if value is None or not 0 < value <= self.maximum:
+            raise ValidationError(f"Give a ratio above 0 and at most {self.maximum}.")
+
+    def __eq__(self, other):
+        return isinstance(other, RatioValidator) and other.maximum == self.maximum
 
 
 class HostQuerySet(RestrictedQuerySet):
@@ -42,6 +63,26 @@ class Host(Publishable):
     )
     credentials = models.TextField(blank=True, editable=False, help_text="Fernet-encrypted JSON of the secrets.")
     enabled = models.BooleanField(default=True)
+    cpu_allocation_ratio = models.FloatField(
+        "vCPU allocation ratio",
+        default=4.0,
+        validators=[RatioValidator(MAX_RATIOS["cpu_allocation_ratio"])],
+        help_text="New guests are placed here while all guests' vCPUs stay within the host's CPUs times this.",
+    )
+    memory_allocation_ratio = models.FloatField(
+        default=1.0,
+        validators=[RatioValidator(MAX_RATIOS["memory_allocation_ratio"])],
+        help_text="The same for memory; above 1 counts on guests not using all theirs (ballooning, KSM).",
+    )
+    disk_allocation_ratio = models.FloatField(
+        default=1.0,
+        validators=[RatioValidator(MAX_RATIOS["disk_allocation_ratio"])],
+        help_text="The same for pool space, against the volumes' full sizes (thin qcow2 files grow later).",
+    )
+    maintenance_since = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="While set, no new guest is placed here."
+    )
+    maintenance_reason = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     # What the last contact told us; written by resyncs, read by pages.
@@ -74,6 +115,10 @@ class Host(Publishable):
 
     def operation_links(self):
         return {"host": self}
+
+    @property
+    def in_maintenance(self):
+        return self.maintenance_since is not None
 
     @property
     def acceleration(self):

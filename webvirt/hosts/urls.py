@@ -10,4 +10,6 @@ urlpatterns = [
     path("<id:pk>/edit/", views.host_form, name="edit"),
     path("<id:pk>/delete/", views.host_delete, name="delete"),
     path("<id:pk>/resync/", views.host_resync, name="resync"),
+    path("<id:pk>/maintenance/enter/", views.host_maintenance_enter, name="maintenance-enter"),
+    path("<id:pk>/maintenance/leave/", views.host_maintenance_leave, name="maintenance-leave"),
 ]

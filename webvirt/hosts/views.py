@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -8,7 +9,7 @@ from webvirt.core.actions import perform
 from webvirt.core.shortcuts import get_for_user_or_404
 
 from .capacity import host_capacity
-from .forms import HostForm
+from .forms import HostForm, MaintenanceForm
 from .models import Host
 
 
@@ -28,7 +29,10 @@ def host_list(request):
 
 
 def host_detail(request, pk):
-    host = _host(request, pk)
+    return _detail_page(request, _host(request, pk))
+
+
+def _detail_page(request, host, maintenance_form=None, status=200):
     by_state = dict(host.guests.present().values_list("state").annotate(n=Count("id")).values_list("state", "n"))
     choices = host.guests.model.State.choices  # through the relation: hosts import no guest code
     states = [(label, by_state.get(value, 0)) for value, label in choices if by_state.get(value)]
@@ -41,7 +45,9 @@ def host_detail(request, pk):
             "guest_total": sum(by_state.values()),
             "capacity": host_capacity(host),
             "operations": host.operations.select_related("actor", "guest")[:20],
+            "maintenance_form": maintenance_form or MaintenanceForm(),
         },
+        status=status,
     )
 
 
@@ -72,4 +78,30 @@ def host_resync(request, pk):
     host = _host(request, pk, "host.manage")
     perform("host.resync", actor=request.user, target=host)
     messages.info(request, f"Refreshing {host.name}.")
+    return redirect(host)
+
+
+@require_POST
+def host_maintenance_enter(request, pk):
+    """No new guest is placed on the host from now on; its guests keep running."""
+    host = _host(request, pk, "host.manage")
+    form = MaintenanceForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, host, maintenance_form=form, status=400)
+    return _perform_and_return(request, "host.maintenance-enter", host, form.params(), "is in maintenance")
+
+
+@require_POST
+def host_maintenance_leave(request, pk):
+    host = _host(request, pk, "host.manage")
+    return _perform_and_return(request, "host.maintenance-leave", host, None, "takes new guests again")
+
+
+def _perform_and_return(request, name, host, params, done):
+    try:
+        perform(name, actor=request.user, target=host, params=params)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{host.name} {done}.")
     return redirect(host)

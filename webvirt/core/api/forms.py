@@ -16,9 +16,13 @@ from .views import OperationSerializer
 def params_from(form):
     """The form's typed parameters, or a 400 that names each field's problem."""
     if not form.is_valid():
-        errors = {("non_field_errors" if key == "__all__" else key): value for key, value in form.errors.items()}
-        raise serializers.ValidationError(errors)
+        raise serializers.ValidationError(form_errors(form))
     return form.params()
+
+
+def form_errors(form):
+    """A form's errors as the API names them."""
+    return {("non_field_errors" if key == "__all__" else key): value for key, value in form.errors.items()}
 
 
 def accepted(operation, request):
@@ -30,6 +34,9 @@ def accepted(operation, request):
 _FIELDS = {
     forms.BooleanField: lambda field: serializers.BooleanField(required=False),
     forms.IntegerField: lambda field: serializers.IntegerField(
+        required=field.required, min_value=field.min_value, max_value=field.max_value
+    ),
+    forms.FloatField: lambda field: serializers.FloatField(
         required=field.required, min_value=field.min_value, max_value=field.max_value
     ),
     forms.DecimalField: lambda field: serializers.DecimalField(

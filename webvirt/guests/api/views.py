@@ -14,13 +14,13 @@ from webvirt.core.actions import get as catalogue_action
 from webvirt.core.actions import perform
 from webvirt.core.api.base import ReadOnlyViewSet
 from webvirt.core.api.definitions import Definitions
-from webvirt.core.api.forms import accepted, params_from, request_schema
+from webvirt.core.api.forms import accepted, form_errors, params_from, request_schema
 from webvirt.core.api.views import OperationSerializer
 from webvirt.hosts.models import Host
 
 from .. import actions
 from ..change_forms import CHANGE_FORMS, SnapshotChoiceForm
-from ..create_forms import FlavorForm, GuestCreateForm
+from ..create_forms import ANY_HOST, AnyHostGuestForm, FlavorForm, GuestCreateForm
 from ..forms import GrantForm, TransferForm
 from ..models import Flavor, Guest
 from .serializers import FlavorSerializer, GrantSerializer, GuestDetailSerializer, GuestSerializer
@@ -111,14 +111,31 @@ class TransferSerializer(serializers.Serializer):
     new_owner = serializers.CharField(help_text="The user name of an active user.")
 
 
+BY_HOST_OR_NAME = "The id of one on the host given; with any host, its name (images: pool/volume)."
 NEW_GUEST = request_schema(
-    GuestCreateForm, "NewGuestRequest", host=serializers.IntegerField(help_text="A host open to you for new guests.")
+    GuestCreateForm,
+    "NewGuestRequest",
+    host=serializers.CharField(
+        required=False,
+        help_text='The id of a host open to you for new guests, or "any" (the default) for the scheduler to choose.',
+    ),
+    pool=serializers.CharField(help_text=f"The storage pool for the disk. {BY_HOST_OR_NAME}"),
+    iso=serializers.CharField(required=False, allow_blank=True, help_text=f"ISO image. {BY_HOST_OR_NAME}"),
+    template=serializers.CharField(
+        required=False, allow_blank=True, help_text=f"Template or cloud image. {BY_HOST_OR_NAME}"
+    ),
+    network=serializers.CharField(
+        required=False, allow_blank=True, help_text=f"Network for the first NIC. {BY_HOST_OR_NAME}"
+    ),
 )
 GRANT = request_schema(GrantForm, "GrantRequest")
 
 
 def _host_for_new_guest(request):
-    """The host named in the body, among those the user may create guests on (else a 404)."""
+    """The host named in the body, among those the user may create guests on (else a 404), or
+    ANY_HOST when the body names none or "any"."""
+    if request.data.get("host") in (None, "", ANY_HOST):
+        return ANY_HOST
     field = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     try:
         host_id = field.run_validation(request.data.get("host"))
@@ -132,9 +149,18 @@ class GuestWrites:
 
     @extend_schema(request=NEW_GUEST, responses={202: OperationSerializer})
     def create(self, request):
-        """Queue a new guest on a host open to you (admins: any host); it counts against your quota."""
+        """Queue a new guest on a host open to you (admins: any host), or on the one the scheduler
+        chooses (`host` left out or "any"; a 400 says why each host was refused when none fits).
+        It counts against your quota."""
         host = _host_for_new_guest(request)
-        params = params_from(GuestCreateForm(request.data, host=host, user=request.user))
+        if host == ANY_HOST:
+            form = AnyHostGuestForm(request.data, user=request.user)
+            if not form.is_valid() and form.placement and form.placement.refusals:
+                refusals = [reason for reasons in form.placement.refusals.values() for reason in reasons]
+                raise serializers.ValidationError({**form_errors(form), "hosts": refusals})
+            params, host = params_from(form), form.host
+        else:
+            params = params_from(GuestCreateForm(request.data, host=host, user=request.user))
         return accepted(perform("guest.create", actor=request.user, target=host, params=params), request)
 
     @extend_schema(parameters=[DeletionSerializer], responses={202: OperationSerializer})

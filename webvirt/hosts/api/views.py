@@ -11,11 +11,19 @@ from webvirt.core.api.forms import accepted, params_from, request_schema
 from webvirt.core.api.views import OperationSerializer
 from webvirt.core.policy import published_to
 
+from ..actions import Maintenance
 from ..connections import display_uri
 from ..forms import HostForm
 from ..models import Host
 
 HOST_SETTINGS = request_schema(HostForm, "HostSettingsRequest")
+
+
+class MaintenanceSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Why; shown with the host."
+    )
+
 
 FACTS = [
     "id",
@@ -31,7 +39,10 @@ FACTS = [
     "memory_mib",
     "preferred_domain_type",
     "uefi",
+    "maintenance_since",
+    "maintenance_reason",
 ]
+RATIOS = ["cpu_allocation_ratio", "memory_allocation_ratio", "disk_allocation_ratio"]
 
 
 class HostSerializer(serializers.ModelSerializer):
@@ -51,7 +62,18 @@ class AdminHostSerializer(HostSerializer):
     uri = serializers.SerializerMethodField()
 
     class Meta(HostSerializer.Meta):
-        fields = [*FACTS, "uri", "transport", "hostname", "port", "username", "last_seen_at", "last_error", "public"]
+        fields = [
+            *FACTS,
+            *RATIOS,
+            "uri",
+            "transport",
+            "hostname",
+            "port",
+            "username",
+            "last_seen_at",
+            "last_error",
+            "public",
+        ]
         read_only_fields = fields
 
     def get_uri(self, host) -> str:
@@ -105,3 +127,21 @@ class HostViewSet(Publishing, ReadOnlyViewSet):
     def resync(self, request, pk=None):
         """Read the host's facts and whole inventory again now."""
         return accepted(perform("host.resync", actor=request.user, target=self.get_object()), request)
+
+    @extend_schema(request=MaintenanceSerializer, responses={200: AdminHostSerializer})
+    @action(detail=True, methods=["post"], url_path="maintenance-enter")
+    def maintenance_enter(self, request, pk=None):
+        """Close the host to new guests (placement and the new-guest form); its guests keep running."""
+        policy.require(request.user, "host.manage")  # before the body is read: no hints for others
+        body = MaintenanceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        params = Maintenance(reason=body.validated_data.get("reason", "").strip())
+        host = perform("host.maintenance-enter", actor=request.user, target=self.get_object(), params=params)
+        return Response(AdminHostSerializer(host, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={200: AdminHostSerializer})
+    @action(detail=True, methods=["post"], url_path="maintenance-leave")
+    def maintenance_leave(self, request, pk=None):
+        """Open the host to new guests again."""
+        host = perform("host.maintenance-leave", actor=request.user, target=self.get_object())
+        return Response(AdminHostSerializer(host, context={"request": request}).data)
