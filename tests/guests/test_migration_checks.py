@@ -54,19 +54,21 @@ def test_each_thing_that_blocks_a_move_is_said(pair):
     destination.memory_mib = 64
     destination.enabled, destination.reachable = False, None
     destination.save()
+    destination.maintenance_since, destination.maintenance_reason = timezone.now(), "new disks"
+    destination.save()
     assert refusals(alpha, destination) == [
-        "elsewhere is disabled",
-        "elsewhere cannot be reached",
-        "the network default on elsewhere is not active",
-        "not enough memory on elsewhere (needs 128 MiB, 64 MiB free)",
-        "not enough space in images on elsewhere (needs 1024 MiB, 512 MiB free)",
+        "disabled",
+        "not checked yet",
+        "in maintenance (new disks)",
+        "network default is not active",
+        "not enough memory (needs 128 MiB, 64 MiB free under ratio 1.0)",
+        "not enough space in pool images to copy the disks (needs 1024 MiB, 512 MiB free)",
     ]
-    assert "not enough memory" not in " ".join(refusals(beta, destination))  # shut off: no memory needed
     destination.networks.all().delete()
     destination.pools.all().delete()
     problems = refusals(beta, destination)
-    assert "elsewhere has no network named default" in problems
-    assert "elsewhere has no active pool at /images to copy vda into" in problems
+    assert "has no network named default" in problems
+    assert "has no active pool at /images to copy vda into" in problems
 
 
 def test_disks_outside_pools_cd_roms_and_name_clashes_are_said(pair):
@@ -79,8 +81,8 @@ def test_disks_outside_pools_cd_roms_and_name_clashes_are_said(pair):
     assert "already has a volume" not in " ".join(refusals(beta, destination))
     Pool.objects.filter(uuid="p").update(sharing_checked_at=timezone.now())  # probed: not shared
     assert refusals(beta, destination) == [
-        "the CD-ROM holds media.iso, which is not on storage elsewhere shares: eject it first",
-        "images on elsewhere already has a volume named beta.qcow2",
+        "the CD-ROM holds media.iso, which is not on storage it shares: eject it first",
+        "its pool images already has a volume named beta.qcow2",
         "vdb (/elsewhere/loose.img) is not in a storage pool of testhost",
     ]
 
@@ -97,7 +99,7 @@ def test_refusals_reach_the_page_the_api_and_leave_nothing_queued(pair, admin, a
     destination.networks.all().delete()
     page = admin_client.post(reverse("guests:migrate", args=[beta.pk]), {"destination": destination.pk})
     assert page.status_code == 200
-    assert "elsewhere cannot take beta: elsewhere has no network named default." in page.content.decode()
+    assert "elsewhere cannot take beta: has no network named default." in page.content.decode()
     _, key = make_token(admin)
     response = api(key).post(
         reverse("api:guest-change-migrate", args=[beta.pk]), {"destination": destination.pk}, format="json"

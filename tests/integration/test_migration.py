@@ -259,8 +259,8 @@ def test_the_check_says_what_blocks_a_move(hosts, folders, make_guest, admin, dj
     with pytest.raises(ValidationError) as refused:
         perform("guest.migrate", actor=admin, target=guest, params=Move(remote.pk))
     text = " ".join(refused.value.messages)
-    assert f"{remote.name} has no network named default" in text
-    assert "the CD-ROM holds media.iso, which is not on storage" in text and "eject it first" in text
+    assert f"cannot move to {remote.name}: has no network named default" in text
+    assert "the CD-ROM holds media.iso, which is not on storage it shares: eject it first" in text
     assert not Operation.objects.filter(kind="guest.migrate").exists()
 
 
@@ -321,3 +321,73 @@ def test_an_open_console_follows_its_guest_to_the_new_host(
     page.screenshot(path=ARTIFACTS / "guest-after-move.png", full_page=True)
     assert remote.name in page.text_content(".facts")
     assert console.evaluate("window.__problems") == [] and page.evaluate("window.__problems") == []
+
+
+def test_evacuating_a_host_moves_what_it_can_and_says_what_stays(
+    hosts, folders, remote_libvirtd, admin, django_capture_on_commit_callbacks
+):
+    """Three running guests on the private daemon's host, put in maintenance: two move to the
+    machine's host, one with an ISO on storage the two do not share stays, running, and is named."""
+    from webvirt.guests.evacuation import Evacuation
+    from webvirt.hosts.actions import Maintenance
+
+    local, remote = hosts
+    shared, private = folders(shared=True), folders(shared=False)
+    spec = connection_spec(remote)
+    names = []
+    for index in range(3):
+        name = f"webvirt-evac-{uuid.uuid4().hex[:6]}"
+        names.append(name)
+        subprocess.run(
+            [
+                "virsh",
+                "-c",
+                remote_libvirtd.local_uri,
+                "vol-create-as",
+                shared.name,
+                f"{name}.img",
+                "16M",
+                "--format",
+                "raw",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        disk = shared.path / f"{name}.img"
+        shutil.chown(disk, "libvirt-qemu", "libvirt-qemu")
+        disks = [hypervisor.DiskSpec(path=str(disk), format="raw")]
+        if index == 2:
+            remote_libvirtd._virsh("vol-create-as", private.name, "media.iso", "1M", "--format", "raw")
+            disks.append(hypervisor.DiskSpec(path=f"{private.path}/media.iso", device="cdrom", format="raw"))
+        xml = hypervisor.build_domain(name=name, domain_type="qemu", memory_mib=64, vcpus=1, disks=disks)
+        xml = xml.replace(
+            f'<source file="{disk}"/>', f"<source file=\"{disk}\"><seclabel model='dac' relabel='no'/></source>"
+        )
+        hypervisor.power(spec, hypervisor.define_guest(spec, xml), "start")
+    try:
+        for host in (local, remote):
+            sync_host(host)
+        from django.core.exceptions import ValidationError
+
+        with pytest.raises(ValidationError, match="in maintenance first"):
+            perform("host.evacuate", actor=admin, target=remote, params=Evacuation())
+        perform("host.maintenance-enter", actor=admin, target=remote, params=Maintenance(reason="evacuation test"))
+        remote.refresh_from_db()
+        with django_capture_on_commit_callbacks(execute=True):
+            evacuation = perform("host.evacuate", actor=admin, target=remote, params=Evacuation())
+        evacuation.refresh_from_db()
+        assert evacuation.status == "failed", evacuation.message
+        assert evacuation.message.startswith(f"Moved 2 of 3: {names[0]} to {local.name}; {names[1]} to {local.name}.")
+        assert f"{names[2]} stays: " in evacuation.message and "eject it first" in evacuation.message
+        steps = list(evacuation.children.order_by("id").values_list("kind", "status"))
+        assert steps == [("guest.migrate", "succeeded")] * 2
+        for name in names[:2]:
+            assert virsh("domstate", name).stdout.strip() == "running"
+            assert Guest.objects.get(name=name).host == local
+        assert remote_libvirtd.domain_state(names[2]) == "running"
+        assert Guest.objects.get(name=names[2]).host == remote
+    finally:
+        for name in names:
+            for uri in ("qemu:///system", remote_libvirtd.local_uri):
+                subprocess.run(["virsh", "-c", uri, "destroy", name], capture_output=True)
+                subprocess.run(["virsh", "-c", uri, "undefine", name], capture_output=True)

@@ -29,7 +29,11 @@ def operation_detail(request, pk):
     """One operation, refreshed while it runs; links to what it made once it has."""
     operation = get_object_or_404(visible_operations(request.user), pk=pk)
     template = "core/_operation_detail.html" if request.htmx else "core/operation_detail.html"
-    context = {"operation": operation, "perms_host_view": policy.can(request.user, "host.view")}
+    context = {
+        "operation": operation,
+        "steps": visible_operations(request.user).filter(parent=operation).order_by("id"),
+        "perms_host_view": policy.can(request.user, "host.view"),
+    }
     return render(request, template, context)
 
 

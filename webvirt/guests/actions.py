@@ -18,7 +18,7 @@ from webvirt.core.definitions import declare_define_xml
 from webvirt.hosts.models import Host
 from webvirt.storage.models import Volume
 
-from . import migration, runners
+from . import evacuation, migration, runners
 from .models import Flavor, Grant
 
 GIB = 2**30
@@ -335,6 +335,19 @@ GUEST_MIGRATE_CANCEL = declare(
         params=NoParams,
         check=_cancellable,
         apply=_cancel_move,
+    )
+)
+
+
+HOST_EVACUATE = declare(
+    Action(
+        "host.evacuate",
+        "Evacuate",
+        "host.manage",
+        params=evacuation.Evacuation,
+        check=evacuation.check,
+        run=evacuation.run,
+        timeout=6 * 3600,  # many guests, one after another
     )
 )
 

@@ -333,8 +333,8 @@ class MigrateForm(GuestChangeForm):
             f"{host.name} (cannot: {'; '.join(problems[host.pk])})" if problems.get(host.pk) else host.name
         )
         proposal = migration.propose(self.guest, [host for host in hosts if not problems[host.pk]])
-        if not self.is_bound:
-            self.fields["destination"].initial = proposal
+        if not self.is_bound and proposal is not None:
+            self.fields["destination"].initial = proposal.pk
         return [(host, problems[host.pk]) for host in hosts], proposal
 
     def clean_destination(self):

@@ -17,7 +17,6 @@ from django.db import transaction
 from webvirt.core import events
 from webvirt.core.models import Operation
 from webvirt.core.operations import note, report_progress
-from webvirt.hosts.capacity import host_capacity
 from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hypervisor import HypervisorError, migration, storage
@@ -25,6 +24,7 @@ from webvirt.storage import sharing
 from webvirt.storage.inventory import refresh_storage
 from webvirt.storage.models import Pool, Volume
 
+from . import placement
 from .inventory import refresh_guest
 from .models import Guest
 
@@ -62,9 +62,7 @@ def _disk_moves(guest, destination):
             moves.append(DiskMove(disk.target, disk.device, volume, shared, None))
             continue
         if disk.device == "cdrom":
-            problems.append(
-                f"the CD-ROM holds {volume.name}, which is not on storage {destination.name} shares: eject it first"
-            )
+            problems.append(f"the CD-ROM holds {volume.name}, which is not on storage it shares: eject it first")
             continue
         into = (
             destination.pools.present()
@@ -74,20 +72,19 @@ def _disk_moves(guest, destination):
         )
         if into is None:
             problems.append(
-                f"{destination.name} has no active pool at {volume.pool.target_path or volume.pool.name} "
-                f"to copy {disk.target} into"
+                f"has no active pool at {volume.pool.target_path or volume.pool.name} to copy {disk.target} into"
             )
             continue
         if into.volumes.filter(name=volume.name).exists() and not _unprobed(volume.pool):
-            problems.append(f"{into.name} on {destination.name} already has a volume named {volume.name}")
+            problems.append(f"its pool {into.name} already has a volume named {volume.name}")
             continue
         copy_space[into] = copy_space.get(into, 0) + volume.capacity
         moves.append(DiskMove(disk.target, disk.device, volume, None, into))
     for pool, needed in copy_space.items():
         if needed > pool.available:
             problems.append(
-                f"not enough space in {pool.name} on {destination.name} "
-                f"(needs {needed // MIB} MiB, {pool.available // MIB} MiB free)"
+                f"not enough space in pool {pool.name} to copy the disks (needs {needed // MIB} MiB, "
+                f"{pool.available // MIB} MiB free)"
             )
     return moves, problems
 
@@ -106,39 +103,28 @@ def _probe_storage(guest):
             sharing.find_shared(pool)
 
 
+def demand_of(guest):
+    """What the guest asks of a host, for the scheduler (its disks are checked here, per disk)."""
+    networks = frozenset(nic.source for nic in guest.nics.all() if nic.kind == "network")
+    return placement.Demand(vcpus=guest.vcpus, memory_mib=guest.memory_mib, network_names=networks)
+
+
 def refusals(guest, destination):
-    """Why `destination` cannot take `guest` now, in plain words ([] when it can)."""
+    """Why `destination` cannot take `guest` now, in plain words ([] when it can): the scheduler's
+    filters (enabled, reachable, not in maintenance, networks, vCPUs and memory under the host's
+    ratios), then the guest's own host and disks."""
     if destination.pk == guest.host_id:
         return [f"{guest.name} is already on {destination.name}"]
-    problems = []
-    if not destination.enabled:
-        problems.append(f"{destination.name} is disabled")
-    if destination.reachable is not True:
-        problems.append(f"{destination.name} cannot be reached")
+    prefix = f"{destination.name}: "
+    problems = [text.removeprefix(prefix) for text in placement.why_not(destination, demand_of(guest))]
     if guest.host.reachable is not True:
         problems.append(f"{guest.host.name} (where it runs now) cannot be reached")
-    for nic in guest.nics.all():
-        if nic.kind != "network":
-            continue
-        network = destination.networks.present().filter(name=nic.source).first()
-        if network is None:
-            problems.append(f"{destination.name} has no network named {nic.source}")
-        elif not network.active:
-            problems.append(f"the network {nic.source} on {destination.name} is not active")
-    if guest.is_active:
-        free = host_capacity(destination).memory_mib.free
-        if guest.memory_mib > free:
-            problems.append(f"not enough memory on {destination.name} (needs {guest.memory_mib} MiB, {free} MiB free)")
-    problems += _disk_moves(guest, destination)[1]
-    return problems
+    return problems + _disk_moves(guest, destination)[1]
 
 
 def propose(guest, hosts):
-    """The host to suggest among `hosts` that fit: the most memory left after the move."""
-    if not hosts:
-        return None
-    free = {host.pk: host_capacity(host).memory_mib.free for host in hosts}
-    return max(hosts, key=lambda host: (free[host.pk], host.name)).pk
+    """The host to suggest among `hosts` that fit: the scheduler's first choice (least memory given)."""
+    return placement.place(demand_of(guest), hosts).chosen
 
 
 # The worker's side.

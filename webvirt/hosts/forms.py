@@ -6,6 +6,7 @@ from cryptography.x509 import load_pem_x509_certificate
 from django import forms
 
 from webvirt import hypervisor
+from webvirt.core.actions import get as catalogue_action
 
 from . import actions
 from .models import MAX_RATIOS, SECRET_FIELDS, Host
@@ -245,6 +246,18 @@ class HostForm(forms.ModelForm):
         names = [field.name for field in dataclasses.fields(actions.HostSettings)]
         values = {name: data[name] for name in names if name in data and name not in SECRET_FIELDS}
         return actions.HostSettings(**values, **{name: data.get(name, "").strip() for name in SECRET_FIELDS})
+
+
+class EvacuateForm(forms.Form):
+    include_stopped = forms.BooleanField(
+        label="Also move the guests that are shut off",
+        required=False,
+        help_text="They move offline: their definitions, and their disks where the new host does not share them.",
+    )
+
+    def params(self):
+        """The action is declared by the guests app (it moves guests); built through the catalogue."""
+        return catalogue_action("host.evacuate").params(include_stopped=self.cleaned_data["include_stopped"])
 
 
 class MaintenanceForm(forms.Form):

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<id:pk>/resync/", views.host_resync, name="resync"),
     path("<id:pk>/maintenance/enter/", views.host_maintenance_enter, name="maintenance-enter"),
     path("<id:pk>/maintenance/leave/", views.host_maintenance_leave, name="maintenance-leave"),
+    path("<id:pk>/evacuate/", views.host_evacuate, name="evacuate"),
 ]

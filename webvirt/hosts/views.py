@@ -4,12 +4,12 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from webvirt.core import policy
+from webvirt.core import flash, policy
 from webvirt.core.actions import perform
 from webvirt.core.shortcuts import get_for_user_or_404
 
 from .capacity import host_capacity
-from .forms import HostForm, MaintenanceForm
+from .forms import EvacuateForm, HostForm, MaintenanceForm
 from .models import Host
 
 
@@ -46,6 +46,7 @@ def _detail_page(request, host, maintenance_form=None, status=200):
             "capacity": host_capacity(host),
             "operations": host.operations.select_related("actor", "guest")[:20],
             "maintenance_form": maintenance_form or MaintenanceForm(),
+            "evacuate_form": EvacuateForm(),
         },
         status=status,
     )
@@ -95,6 +96,21 @@ def host_maintenance_enter(request, pk):
 def host_maintenance_leave(request, pk):
     host = _host(request, pk, "host.manage")
     return _perform_and_return(request, "host.maintenance-leave", host, None, "takes new guests again")
+
+
+@require_POST
+def host_evacuate(request, pk):
+    """Move the guests of a host in maintenance to the hosts the scheduler picks, one by one."""
+    host = _host(request, pk, "host.manage")
+    form = EvacuateForm(request.POST)
+    form.is_valid()  # one optional checkbox: nothing it holds is invalid
+    try:
+        operation = perform("host.evacuate", actor=request.user, target=host, params=form.params())
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        flash.queued(request, operation, host.name)
+    return redirect(host)
 
 
 def _perform_and_return(request, name, host, params, done):

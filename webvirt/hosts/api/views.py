@@ -13,7 +13,7 @@ from webvirt.core.policy import published_to
 
 from ..actions import Maintenance
 from ..connections import display_uri
-from ..forms import HostForm
+from ..forms import EvacuateForm, HostForm
 from ..models import Host
 
 HOST_SETTINGS = request_schema(HostForm, "HostSettingsRequest")
@@ -145,3 +145,12 @@ class HostViewSet(Publishing, ReadOnlyViewSet):
         """Open the host to new guests again."""
         host = perform("host.maintenance-leave", actor=request.user, target=self.get_object())
         return Response(AdminHostSerializer(host, context={"request": request}).data)
+
+    @extend_schema(request=request_schema(EvacuateForm, "Evacuation"), responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def evacuate(self, request, pk=None):
+        """Move the guests of a host in maintenance to the hosts the scheduler picks, one after another
+        (running ones live; stopped ones too with include_stopped). One step Operation per guest."""
+        policy.require(request.user, "host.manage")
+        params = params_from(EvacuateForm(request.data))
+        return accepted(perform("host.evacuate", actor=request.user, target=self.get_object(), params=params), request)
