@@ -117,3 +117,21 @@ class Volume(Publishable):
     @property
     def is_available(self):
         return self.pool.is_usable
+
+    @property
+    def is_iso(self):
+        """An installation or seed image: CD-ROM media, never a disk."""
+        return self.format == "iso" or self.name.lower().endswith(".iso")
+
+    def disk_sources(self):
+        """How a guest's disk names this volume: by its path, or (a `type='volume'` disk) pool/name."""
+        return [self.path, f"{self.pool.name}/{self.name}"]
+
+    def guests_using(self):
+        """Names of the guests still on its host with a disk (CD-ROMs too) on this volume."""
+        guests = self.pool.host.guests.present().filter(disks__source__in=self.disk_sources())
+        return sorted(set(guests.values_list("name", flat=True)))
+
+    def overlays(self):
+        """The volumes of its host built on this one (linked clones): writing to it corrupts them."""
+        return Volume.objects.filter(pool__host=self.pool.host_id, backing_path=self.path).select_related("pool")
