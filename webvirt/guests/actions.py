@@ -212,7 +212,7 @@ def attachable_volumes(guest, user):
 
 
 def _volume_to_attach(actor, guest, params):
-    """The volume `params` names, if `actor` may attach it to `guest`; else a refusal saying why."""
+    """Refuse, saying why, a volume that `actor` may not attach to `guest`."""
     _present(actor, guest, params)
     volume = (
         published_to(Volume.objects.filter(pool__host=guest.host), actor)
@@ -239,7 +239,6 @@ def _volume_to_attach(actor, guest, params):
     if overlays := volume.overlays():
         names = ", ".join(sorted(f"{overlay.pool.name}/{overlay.name}" for overlay in overlays))
         raise ValidationError(f"{volume.name} is the backing file of {names}: writing to it would corrupt them.")
-    return volume
 
 
 def _reserve_attached(actor, guest, params):
