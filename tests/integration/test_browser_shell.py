@@ -233,6 +233,12 @@ def test_an_existing_volume_is_attached_through_its_dialog(start_app, browser, t
     page.reload()  # the worker may be done before the page's socket listens, so no live re-read
     page.wait_for_selector("tr[data-disk=vdb]:has-text('data.qcow2')")
     page.screenshot(path=ARTIFACTS / "attach-volume-done.png")
+    page.set_viewport_size({"width": 390, "height": 844})  # the dialog, with a long volume name, fits a phone
+    page.click("button[commandfor=dlg-disk_attach]")
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    page.screenshot(path=ARTIFACTS / "attach-volume-dialog-390.png")
+    page.keyboard.press("Escape")
 
     volume = tiny_guest.host.pools.get(name=pool).volumes.get(name="data.qcow2")
     page.goto(page.url.split("/guests/")[0] + volume.pool.get_absolute_url())
