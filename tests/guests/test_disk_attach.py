@@ -24,6 +24,7 @@ from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor.connection import session
+from webvirt.storage.models import Pool
 
 IMAGES = "/var/lib/libvirt/images"
 POOL_UUID = "35bb2ad9-388a-cdfe-461a-b8907f6e5300"
@@ -52,6 +53,7 @@ HOST_XML = f"""<node>
     {volume_xml("vm.qcow2")}{volume_xml("web.qcow2")}{volume_xml("spare.qcow2")}{volume_xml("big.qcow2", gib=20)}
     {volume_xml("secret.qcow2")}{volume_xml("debian.iso", fmt="raw")}{volume_xml("media.qcow2")}
     {volume_xml("base.qcow2")}{volume_xml("clone.qcow2", backing=f"{IMAGES}/base.qcow2")}
+    {volume_xml("shared.qcow2")}
   </pool>
   <pool type='dir'><name>cold</name><uuid>{COLD_UUID}</uuid>
     <target><path>/var/lib/libvirt/cold</path></target>{volume_xml("stored.qcow2")}
@@ -64,6 +66,14 @@ FAR_XML = f"""<node>
   <pool type='dir'><name>far</name><uuid>{FAR_UUID}</uuid>
     <target><path>/srv/far</path></target>{volume_xml("far.qcow2")}
   </pool>
+</node>"""
+
+
+TWIN_XML = f"""<node>
+  <pool type='dir'><name>images</name><uuid>{FAR_UUID}</uuid>
+    <target><path>{IMAGES}</path></target>{volume_xml("shared.qcow2")}
+  </pool>
+  {domain_xml("remote", disk=f"{IMAGES}/shared.qcow2")}
 </node>"""
 
 
@@ -94,6 +104,18 @@ def far_volume(db, tmp_path):
     volume.public = True
     volume.save()
     return volume
+
+
+@pytest.fixture
+def twin(host, tmp_path):
+    """A second host whose pool is the same storage as store's images (as a probe found), where
+    guest remote uses shared.qcow2."""
+    path = tmp_path / "twin.xml"
+    path.write_text(TWIN_XML)
+    twin = Host.objects.create(name="twin", transport="test", test_path=str(path))
+    sync_host(twin)
+    Pool.objects.filter(name="images").update(storage_key="probe:images")
+    return twin
 
 
 @pytest.fixture
@@ -195,6 +217,17 @@ def test_each_refusal_says_why(dev, vm, name, message):
     with pytest.raises(ValidationError, match=re.escape(message)):
         attach(dev, vm, ref(vm.host, name))
     assert not Operation.objects.exists()
+
+
+def test_a_volume_a_guest_uses_on_a_host_sharing_its_storage_is_neither_offered_nor_attached(client, dev, vm, twin):
+    with pytest.raises(ValidationError, match=r"shared\.qcow2 is in use by guest remote on twin: two guests"):
+        attach(dev, vm, ref(vm.host, "shared.qcow2"))
+    client.force_login(dev)
+    html = client.get(vm.get_absolute_url() + "?tab=hardware").content.decode()
+    assert "images/spare.qcow2" in html and "images/shared.qcow2" not in html
+    Pool.objects.filter(host=twin).update(storage_key="")  # no longer known to be the same storage
+    html = client.get(vm.get_absolute_url() + "?tab=hardware").content.decode()
+    assert "images/shared.qcow2" in html
 
 
 def test_a_volume_of_another_host_is_refused(dev, vm, far_volume, client):

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import CharField, Sum, Value
+from django.db.models import CharField, Exists, OuterRef, Sum, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -196,8 +196,16 @@ class VolumeRef:
 def attachable_volumes(guest, user):
     """The volumes `user` may attach to `guest`, in one query: what `_volume_to_attach` accepts."""
     host = guest.host
-    sources = Disk.objects.filter(guest__host=host, guest__gone_at__isnull=True).values("source")
+    present = Disk.objects.filter(guest__gone_at__isnull=True)
+    sources = present.filter(guest__host=host).values("source")
     backing_files = Volume.objects.filter(pool__host=host).exclude(backing_path="").values("backing_path")
+    in_use = present.filter(guest__host=OuterRef("pool__host"), source=OuterRef("path"))
+    used_elsewhere = (  # the same volume, on storage shared with other hosts, used by a guest there
+        Volume.objects.exclude(pool__storage_key="")
+        .exclude(pool__host=host)
+        .filter(pool__gone_at__isnull=True)
+        .filter(Exists(in_use), pool__storage_key=OuterRef("pool__storage_key"), name=OuterRef("name"))
+    )
     volumes = (
         Volume.objects.usable()
         .filter(pool__host=host)
@@ -207,6 +215,7 @@ def attachable_volumes(guest, user):
         .exclude(path__in=sources)
         .exclude(pool_and_name__in=sources)
         .exclude(path__in=backing_files)
+        .exclude(Exists(used_elsewhere))
     )
     return published_to(volumes, user).select_related("pool").order_by("pool__name", "name")
 
