@@ -59,6 +59,7 @@ MATRIX = {
         ("post", "guests:change", ("disk_grow",), {"target": "vda", "size_gib": 1}),
         ("post", "guests:change", ("disk_detach",), {"target": "vda"}),
         ("post", "guests:change", ("disk_add",), {"pool": "POOL", "size_gib": 1, "format": "qcow2"}),
+        ("post", "guests:change", ("disk_attach",), {"volume": "VOLUME"}),
         ("post", "guests:change", ("media",), {"iso": ""}),
         ("post", "guests:change", ("nic_add",), {"network": "lan"}),
         ("post", "guests:change", ("nic_change",), {"mac": "52:54:00:00:00:01", "network": "lan"}),
@@ -141,6 +142,7 @@ def people(db, test_host, make_test_host):
     pool.target_path = "/images"
     pool.save()
     Volume.objects.create(pool=pool, name="beta.qcow2", path="/images/beta.qcow2", capacity=2**29)
+    Volume.objects.create(pool=pool, name="spare.qcow2", path="/images/spare.qcow2", capacity=2**30, public=True)
     Network.objects.create(host=test_host, uuid="n", name="lan", active=True, mode="nat", public=True)
     Snapshot.objects.create(guest=guest, name="before", created_at=timezone.now())
     Operation.objects.create(kind="guest.migrate", guest=guest, host=test_host, target="beta")
@@ -188,6 +190,7 @@ def test_permission_matrix(client, people, persona):
     guest, users = people
     ids = {"POOL": str(guest.host.pools.get().pk), "SNAPSHOT": str(guest.snapshots.get().pk)}
     ids["DESTINATION"] = str(Host.objects.get(name="elsewhere").pk)
+    ids["VOLUME"] = str(Volume.objects.get(name="spare.qcow2").pk)
     ids |= {"XML": edited(guest), "PREVIEWED": digest(edited(guest))}
     client.force_login(users[persona])
     answers = {}
@@ -291,6 +294,7 @@ def test_api_permission_matrix(api, make_token, people, persona):
         grant = Grant.objects.filter(guest=guest, user=users["viewer"]).first()
         ids = {"POOL": guest.host.pools.get().pk, "GRANT": grant.pk if grant else 0}
         ids["DESTINATION"] = Host.objects.get(name="elsewhere").pk
+        ids["VOLUME"] = Volume.objects.get(name="spare.qcow2").pk
         ids |= {"XML": edited(guest), "PREVIEWED": digest(edited(guest))}
         data = {key: ids.get(value, value) for key, value in (data or {}).items()}
         args = tuple(ids.get(arg, arg) for arg in args)

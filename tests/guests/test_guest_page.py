@@ -51,7 +51,17 @@ def test_the_summary_loads_no_change_form_choices(admin_client, alpha):
 def test_each_hardware_change_is_a_titled_dialog_with_labelled_fields(admin_client, alpha):
     html = page(admin_client, alpha, "hardware").content.decode()
     dialogs = re.findall(r'<dialog id="dlg-(\w+)" aria-labelledby="dlg-\1-title"[^>]*>\s*<h2 id="dlg-\1-title">', html)
-    assert dialogs == ["resize", "disk_add", "disk_grow", "disk_detach", "media", "nic_add", "nic_change", "nic_remove"]
+    assert dialogs == [
+        "resize",
+        "disk_add",
+        "disk_attach",
+        "disk_grow",
+        "disk_detach",
+        "media",
+        "nic_add",
+        "nic_change",
+        "nic_remove",
+    ]
     for what in dialogs:
         assert f'commandfor="dlg-{what}" command="show-modal"' in html, what
     for field_id in re.findall(r'<(?:select|input)[^>]* id="(id_\w+)"', html):

@@ -6,6 +6,7 @@ Screenshots are kept in test-artifacts/.
 """
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +15,9 @@ from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
+from webvirt.storage.inventory import refresh_storage
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, virsh
 from .test_browser_consoles import log_in
 
 pytestmark = [pytest.mark.e2e]
@@ -203,3 +205,46 @@ def test_live_refreshes_keep_ticks_and_wait_for_open_dialogs(shell):
         page.click("#dlg-resize button[command=close]")
     page.wait_for_selector("#tab-hardware dd:text('256 MiB')")
     assert shell["problems"] == [] and page.evaluate("window.__problems") == []
+
+
+@pytest.mark.libvirtd
+def test_an_existing_volume_is_attached_through_its_dialog(start_app, browser, tiny_guest):
+    """On the real libvirtd: the dialog lists the free volumes of the guest's pool (not its own
+    disk), attaches the one chosen, and the disks table shows it once the worker is done."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    directory = str(Path(tiny_guest.disks.get(device="disk").source).parent)
+    pool = Path(directory).name  # the tiny guest's own pool is named after its directory
+    virsh("vol-create-as", pool, "data.qcow2", "1G", "--format", "qcow2")
+    virsh("vol-create-as", pool, "scratch.img", "256M", "--format", "raw")
+    refresh_storage(tiny_guest.host)
+    page = log_in(browser, start_app())
+    page.goto(page.url.replace("/guests/", f"/guests/{tiny_guest.pk}/?tab=hardware"))
+    page.click("button[commandfor=dlg-disk_attach]")
+    dialog = page.locator("#dlg-disk_attach")
+    assert dialog.is_visible() and dialog.locator("h2").text_content() == "Attach an existing volume"
+    choices = dialog.get_by_label("Volume").locator("option").all_text_contents()
+    assert f"{pool}/data.qcow2 (1.0 GiB)" in choices and f"{pool}/scratch.img (256.0 MiB)" in choices
+    assert f"{pool}/disk.qcow2" not in " ".join(choices)  # the guest's own disk
+    dialog.get_by_label("Volume").select_option(label=f"{pool}/data.qcow2 (1.0 GiB)")
+    page.screenshot(path=ARTIFACTS / "attach-volume-dialog.png")
+    dialog.get_by_role("button", name="Attach volume").click()
+    page.wait_for_selector(f"text=Attach volume {tiny_guest.name}")
+    wait_until(lambda: Operation.objects.filter(kind="guest.disk-attach", status="succeeded").exists())
+    page.reload()  # the worker may be done before the page's socket listens, so no live re-read
+    page.wait_for_selector("tr[data-disk=vdb]:has-text('data.qcow2')")
+    page.screenshot(path=ARTIFACTS / "attach-volume-done.png")
+    page.set_viewport_size({"width": 390, "height": 844})  # the dialog, with a long volume name, fits a phone
+    page.click("button[commandfor=dlg-disk_attach]")
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    page.screenshot(path=ARTIFACTS / "attach-volume-dialog-390.png")
+    page.keyboard.press("Escape")
+
+    volume = tiny_guest.host.pools.get(name=pool).volumes.get(name="data.qcow2")
+    page.goto(page.url.split("/guests/")[0] + volume.pool.get_absolute_url())
+    page.click("tr[data-volume='data.qcow2'] button.danger")
+    page.click("dialog.confirm-dialog button[value=confirm]")
+    page.wait_for_selector(f"text=data.qcow2 is in use by guest {tiny_guest.name}: detach it first.")
+    page.screenshot(path=ARTIFACTS / "attach-volume-delete-refused.png")
+    assert not Operation.objects.filter(kind="volume.delete").exists() and Path(volume.path).exists()
+    assert page.evaluate("window.__problems") == []

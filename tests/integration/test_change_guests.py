@@ -1,5 +1,6 @@
 """Changing guests on the real local libvirtd, through the guest page's forms and Operations."""
 
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -8,12 +9,15 @@ import pytest
 from django.urls import reverse
 from lxml import etree
 
+from tests.conftest import UserFactory
 from webvirt import hypervisor
+from webvirt.accounts import quotas
 from webvirt.core.models import Operation
 from webvirt.guests.inventory import refresh_guest
 from webvirt.guests.models import Guest
 from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.sync import sync_host
+from webvirt.hypervisor import InvalidState, storage
 from webvirt.hypervisor import networks as nets
 from webvirt.storage.inventory import refresh_storage
 
@@ -107,6 +111,42 @@ def test_disks_grow_attach_detach_and_media(change, running_guest, pool_dir):
     assert running_guest.disks.get(device="cdrom").source == iso.path
     change(running_guest, "media", {"iso": ""})
     assert running_guest.disks.get(device="cdrom").source == ""
+
+
+def test_an_existing_volume_is_attached_live_and_then_cannot_be_deleted(
+    admin_client, change, running_guest, pool_dir, django_capture_on_commit_callbacks
+):
+    """A volume made outside webvirt is attached to the running guest; deleting it is then refused
+    naming the guest, on the page and by the host-side check; its capacity counts for the owner."""
+    owner = UserFactory(username="owner")
+    Guest.objects.filter(pk=running_guest.pk).update(owner=owner)
+    virsh("vol-create-as", pool_dir.name, "data.qcow2", "1G", "--format", "qcow2")  # sparse
+    refresh_storage(running_guest.host)
+    data = pool_dir.volumes.get(name="data.qcow2")
+    before = quotas.usage(owner)["disk_gib"]
+
+    operation = change(running_guest, "disk_attach", {"volume": data.pk})
+    assert operation.message == f"Attached {data.path} as vdb."
+    live = etree.fromstring(virsh("dumpxml", running_guest.name).stdout.encode())
+    (disk,) = live.xpath("devices/disk[target/@dev='vdb']")
+    assert (disk.get("device"), disk.find("source").get("file"), disk.find("driver").get("type")) == (
+        "disk",
+        data.path,
+        "qcow2",
+    )
+    assert "vdb" in virsh("dumpxml", "--inactive", running_guest.name).stdout  # and kept in the definition
+    assert running_guest.disks.get(target="vdb").source == data.path
+    assert quotas.usage(owner)["disk_gib"] == before + 1  # 16 MiB + 1 GiB, in whole GiB
+
+    url = reverse("storage:volume-action", args=[running_guest.host.pk, pool_dir.pk, data.pk, "delete"])
+    with django_capture_on_commit_callbacks(execute=True):
+        page = admin_client.post(url, follow=True).content.decode()
+    assert f"data.qcow2 is in use by guest {running_guest.name}: detach it first." in page
+    assert not Operation.objects.filter(kind="volume.delete").exists()
+    refusal = f"data.qcow2 was not deleted: guest {running_guest.name} uses it."
+    with pytest.raises(InvalidState, match=re.escape(refusal)):  # and the worker's check on the host
+        storage.delete_volume(connection_spec(running_guest.host), pool_dir.uuid, "data.qcow2")
+    assert Path(data.path).exists()
 
 
 def test_nics_add_move_and_remove(change, running_guest, lab_network, local_host):

@@ -15,6 +15,7 @@ from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor.connection import session
+from webvirt.storage.models import Pool
 
 IMAGES = "/var/lib/libvirt/images"
 POOL_UUID = "35bb2ad9-388a-cdfe-461a-b8907f6e5300"
@@ -148,3 +149,19 @@ def test_deleting_a_guest_with_its_volumes_keeps_what_others_use(host, post):
     assert f"Kept {IMAGES}/vm.qcow2: guest twin uses it." in vm.message
     assert f"Kept {IMAGES}/web.qcow2: it is the backing file of {IMAGES}/web-copy.qcow2." in web.message
     assert {"vm.qcow2", "web.qcow2", "debian.iso"} <= set(host.pools.get().volumes.values_list("name", flat=True))
+
+
+def test_a_volume_a_guest_uses_on_a_host_sharing_its_storage_is_not_deleted(host, post, tmp_path):
+    """Pools that are the same storage (Pool.storage_key) hold the same volumes: a guest on the
+    other host using it keeps it."""
+    twin_file = tmp_path / "twin.xml"
+    twin_file.write_text(f"""<node>
+      <pool type='dir'><name>images</name><uuid>7e1d2c3b-4a59-4687-b7c8-9d0e1f2a3b4c</uuid>
+        <target><path>{IMAGES}</path></target>{volume_xml("spare.qcow2")}</pool>
+      {domain_xml("remote", disk=f"{IMAGES}/spare.qcow2")}
+    </node>""")
+    twin = Host.objects.create(name="twin", transport="test", test_path=str(twin_file))
+    sync_host(twin)
+    Pool.objects.filter(name="images").update(storage_key="probe:images")
+    assert "spare.qcow2 is in use by guest remote on twin: detach it first." in post(delete_url(host, "spare.qcow2"))
+    assert not Operation.objects.exists()

@@ -8,18 +8,20 @@ import math
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
+from django.db.models import CharField, Exists, OuterRef, Sum, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from webvirt.accounts import quotas
 from webvirt.accounts.actions import access_changed, publication
 from webvirt.core.actions import Action, NoParams, declare
 from webvirt.core.definitions import declare_define_xml
+from webvirt.core.policy import published_to
 from webvirt.hosts.models import Host
 from webvirt.storage.models import Volume
 
 from . import evacuation, migration, runners
-from .models import Flavor, Grant
+from .models import Disk, Flavor, Grant
 
 GIB = 2**30
 
@@ -184,6 +186,77 @@ def _reserve_new_disk(actor, guest, params):
 
 
 @dataclass(frozen=True)
+class VolumeRef:
+    """An existing volume of the guest's host, attached as a disk."""
+
+    pool_uuid: str
+    volume_name: str
+
+
+def attachable_volumes(guest, user):
+    """The volumes `user` may attach to `guest`, in one query: what `_volume_to_attach` accepts."""
+    host = guest.host
+    present = Disk.objects.filter(guest__gone_at__isnull=True)
+    sources = present.filter(guest__host=host).values("source")
+    backing_files = Volume.objects.filter(pool__host=host).exclude(backing_path="").values("backing_path")
+    in_use = present.filter(guest__host=OuterRef("pool__host"), source=OuterRef("path"))
+    used_elsewhere = (  # the same volume, on storage shared with other hosts, used by a guest there
+        Volume.objects.exclude(pool__storage_key="")
+        .exclude(pool__host=host)
+        .filter(pool__gone_at__isnull=True)
+        .filter(Exists(in_use), pool__storage_key=OuterRef("pool__storage_key"), name=OuterRef("name"))
+    )
+    volumes = (
+        Volume.objects.usable()
+        .filter(pool__host=host)
+        .exclude(format="iso")
+        .exclude(name__iendswith=".iso")
+        .annotate(pool_and_name=Concat("pool__name", Value("/"), "name", output_field=CharField()))
+        .exclude(path__in=sources)
+        .exclude(pool_and_name__in=sources)
+        .exclude(path__in=backing_files)
+        .exclude(Exists(used_elsewhere))
+    )
+    return published_to(volumes, user).select_related("pool").order_by("pool__name", "name")
+
+
+def _volume_to_attach(actor, guest, params):
+    """Refuse, saying why, a volume that `actor` may not attach to `guest`."""
+    _present(actor, guest, params)
+    volume = (
+        published_to(Volume.objects.filter(pool__host=guest.host), actor)
+        .filter(pool__uuid=params.pool_uuid, name=params.volume_name)
+        .select_related("pool__host")
+        .first()
+    )
+    if volume is None:
+        raise ValidationError(
+            f"{guest.host.name} has no volume {params.volume_name} open to you in that pool: a guest can "
+            "only be given volumes of its own host that an admin shared with you."
+        )
+    pool = volume.pool
+    if not pool.is_usable:
+        state = "no longer on its host" if pool.is_gone else pool.state
+        raise ValidationError(f"Pool {pool.name} is {state}, so its volumes cannot be attached.")
+    if volume.is_iso:
+        raise ValidationError(f"{volume.name} is an ISO image: insert it in the CD-ROM drive instead.")
+    if disk := guest.disks.filter(source__in=volume.disk_sources()).first():
+        raise ValidationError(f"{volume.name} is already attached to {guest.name} as {disk.target}.")
+    if names := volume.guests_using():
+        users = f"guest {names[0]}" if len(names) == 1 else f"guests {', '.join(names)}"
+        raise ValidationError(f"{volume.name} is in use by {users}: two guests writing to one disk would corrupt it.")
+    if overlays := volume.overlays():
+        names = ", ".join(sorted(f"{overlay.pool.name}/{overlay.name}" for overlay in overlays))
+        raise ValidationError(f"{volume.name} is the backing file of {names}: writing to it would corrupt them.")
+
+
+def _reserve_attached(actor, guest, params):
+    """An attached volume counts against the guest's owner like any disk of theirs: its capacity."""
+    volume = Volume.objects.get(pool__host=guest.host, pool__uuid=params.pool_uuid, name=params.volume_name)
+    return _reserve(guest.owner, {"disk_gib": math.ceil(volume.capacity / GIB)})
+
+
+@dataclass(frozen=True)
 class DiskRef:
     target: str
     delete_volume: bool = False
@@ -251,6 +324,15 @@ def _change(name, label, permission, params, run, *, check=_present, reserve=Non
 _change("guest.configure", "Change settings", "configure", Settings, runners.configure)
 _change("guest.resize", "Resize", "configure", Size, runners.resize, reserve=_reserve_growth)
 _change("guest.disk-add", "Add disk", "configure", NewDisk, runners.add_disk, reserve=_reserve_new_disk)
+_change(
+    "guest.disk-attach",
+    "Attach volume",
+    "configure",
+    VolumeRef,
+    runners.attach_volume,
+    check=_volume_to_attach,
+    reserve=_reserve_attached,
+)
 _change("guest.disk-detach", "Detach disk", "configure", DiskRef, runners.detach_disk)
 _change("guest.disk-grow", "Grow disk", "configure", DiskSize, runners.grow_disk, reserve=_reserve_disk_growth)
 _change("guest.media", "Change CD-ROM", "configure", Media, runners.media)

@@ -7,6 +7,7 @@ from django import forms
 
 from webvirt.core.actions import NoParams
 from webvirt.core.policy import published_to
+from webvirt.core.templatetags.webvirt import human_bytes
 from webvirt.core.validators import validate_object_name
 from webvirt.storage.models import Volume
 
@@ -130,6 +131,31 @@ class DiskAddForm(GuestChangeForm):
             capacity=data["capacity"],
             format=data["format"],
         )
+
+
+class DiskAttachForm(GuestChangeForm):
+    """Lists only the volumes that can be attached; any other volume of the host open to the user
+    is let through to the action, whose refusal then says why it cannot be."""
+
+    kind = "guest.disk-attach"
+    volume = forms.ModelChoiceField(
+        None,
+        error_messages={"invalid_choice": "Choose one of the volumes listed: those of the guest's host open to you."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["volume"]
+        field.queryset = published_to(Volume.objects.filter(pool__host=self.guest.host), self.user)
+        self.offered = [
+            (volume.pk, f"{volume.pool.name}/{volume.name} ({human_bytes(volume.capacity)})")
+            for volume in actions.attachable_volumes(self.guest, self.user)
+        ]
+        field.widget.choices = [("", "---------"), *self.offered]
+
+    def params(self):
+        volume = self.cleaned_data["volume"]
+        return actions.VolumeRef(pool_uuid=volume.pool.uuid, volume_name=volume.name)
 
 
 class DiskChoiceMixin:
@@ -358,6 +384,7 @@ CHANGE_FORMS = {
     "settings": SettingsForm,
     "resize": ResizeForm,
     "disk_add": DiskAddForm,
+    "disk_attach": DiskAttachForm,
     "disk_grow": DiskGrowForm,
     "disk_detach": DiskDetachForm,
     "media": MediaForm,

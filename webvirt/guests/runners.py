@@ -215,6 +215,12 @@ def add_disk(spec, guest, p):
     return f"Attached {path} as {target}."
 
 
+@_change()
+def attach_volume(spec, guest, p):
+    path, target = config.attach_volume(spec, guest.uuid, pool_uuid=p.pool_uuid, name=p.volume_name)
+    return f"Attached {path} as {target}."
+
+
 @_change(touches_storage=True)
 def detach_disk(spec, guest, p):
     path, released = config.detach_disk(spec, guest.uuid, p.target)

@@ -84,7 +84,17 @@ TABS = {
 # The change forms each tab shows; a change returns to the tab of its form.
 TAB_FORMS = {
     "summary": ("settings", "clone", "fs_freeze", "fs_thaw"),
-    "hardware": ("resize", "disk_add", "disk_grow", "disk_detach", "media", "nic_add", "nic_change", "nic_remove"),
+    "hardware": (
+        "resize",
+        "disk_add",
+        "disk_attach",
+        "disk_grow",
+        "disk_detach",
+        "media",
+        "nic_add",
+        "nic_change",
+        "nic_remove",
+    ),
     "snapshots": ("snapshot_create", "snapshot_delete"),
 }
 FORM_TABS = {what: tab for tab, names in TAB_FORMS.items() for what in names}

@@ -13,7 +13,7 @@ from .connection import session
 from .domain_xml import _sub, disk_file_paths, forget_own_facts, parse
 from .errors import HypervisorError, InvalidState
 from .guests import _lookup
-from .storage import guests_using
+from .storage import find_volume, guests_using, why_in_use
 
 _LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 _CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
@@ -100,25 +100,45 @@ def _next_target(root, prefix):
     raise InvalidState("The guest has no free disk slot left.")
 
 
-def _disk_element(*, path, device, fmt, target, bus):
-    disk = etree.Element("disk", type="file", device=device)
+def _disk_element(*, path, device, fmt, target, bus, block=False):
+    disk = etree.Element("disk", type="block" if block else "file", device=device)
     _sub(disk, "driver", name="qemu", type=fmt)
     if path:
-        _sub(disk, "source", file=path)
+        _sub(disk, "source", **{"dev" if block else "file": path})
     _sub(disk, "target", dev=target, bus=bus)
     if device == "cdrom":
         _sub(disk, "readonly")
     return disk
 
 
+def _attach(domain, *, path, fmt, block=False):
+    """Attach `path` as the domain's next virtio disk (hot-plugged when running); returns its target."""
+    target = _next_target(parse(domain.XMLDesc(0)), "vd")
+    disk = _disk_element(path=path, device="disk", fmt=fmt, target=target, bus="virtio", block=block)
+    domain.attachDeviceFlags(etree.tostring(disk, encoding="unicode"), _flags(domain))
+    return target
+
+
 def attach_disk(spec, uuid, *, path, fmt):
     """Attach a volume as the next virtio disk (hot-plugged when running); returns its target."""
     with session(spec) as conn:
-        domain = _lookup(conn, uuid)
-        target = _next_target(parse(domain.XMLDesc(0)), "vd")
-        xml = etree.tostring(_disk_element(path=path, device="disk", fmt=fmt, target=target, bus="virtio"))
-        domain.attachDeviceFlags(xml.decode(), _flags(domain))
-        return target
+        return _attach(_lookup(conn, uuid), path=path, fmt=fmt)
+
+
+def attach_volume(spec, uuid, *, pool_uuid, name):
+    """Attach an existing pool volume as the next virtio disk; returns (its path, its target).
+
+    Checked on the host first, as the inventory may not know of a guest defined (or a linked clone
+    made) since it last looked: a disk two guests write to, or a backing file written to, is lost."""
+    with session(spec) as conn:
+        volume = find_volume(conn, pool_uuid, name)
+        if reason := why_in_use(conn, volume):
+            raise InvalidState(f"{name} was not attached: {reason}.")
+        fmt = parse(volume.XMLDesc(0)).find("target/format")
+        fmt = "qcow2" if fmt is not None and fmt.get("type") == "qcow2" else "raw"
+        block = volume.info()[0] == libvirt.VIR_STORAGE_VOL_BLOCK  # a logical volume, a disk partition
+        target = _attach(_lookup(conn, uuid), path=volume.path(), fmt=fmt, block=block)
+        return volume.path(), target
 
 
 def _device(root, xpath, what, **variables):

@@ -131,6 +131,11 @@ def _volume(pool, name):
         raise
 
 
+def find_volume(conn, pool_uuid, name):
+    """The volume `name` of the pool `pool_uuid`; a pool or volume that is not there is said so."""
+    return _volume(_pool(conn, pool_uuid), name)
+
+
 def build_pool_xml(*, name, kind, target_path="", volume_group="", nfs_host="", nfs_path=""):
     """dir: a directory; logical: an existing LVM volume group; netfs: an NFS export mounted at target."""
     root = etree.Element("pool", type=kind)

@@ -17,7 +17,7 @@ from webvirt.hypervisor import storage as pools
 
 from . import sharing
 from .inventory import forget_pool, refresh_storage
-from .models import Pool, Volume
+from .models import Pool
 
 # Refusals: what cannot work is refused before anything is queued.
 
@@ -29,10 +29,6 @@ def _guests(names):
 def _guests_using(host, disks):
     """Names of the guests still on `host` with a disk (CD-ROMs too) matching `disks`."""
     return sorted(set(host.guests.present().filter(disks).values_list("name", flat=True)))
-
-
-def _on_volume(volume):
-    return Q(disks__source__in=[volume.path, f"{volume.pool.name}/{volume.name}"])
 
 
 def _in_pool(pool):
@@ -67,10 +63,9 @@ def _pool_not_in_use(actor, pool, params):
 def _volume_deletable(actor, volume, params):
     """A volume a guest uses, or that linked clones are built on, is never deleted."""
     _usable(volume.pool)
-    if guests := _guests_using(volume.pool.host, _on_volume(volume)):
+    if guests := volume.guests_using():
         raise ValidationError(f"{volume.name} is in use by {_guests(guests)}: detach it first.")
-    overlays = Volume.objects.filter(pool__host=volume.pool.host, backing_path=volume.path).select_related("pool")
-    if overlays:
+    if overlays := volume.overlays():
         names = ", ".join(sorted(f"{overlay.pool.name}/{overlay.name}" for overlay in overlays))
         raise ValidationError(f"{volume.name} is the backing file of {names}: delete those first.")
 

@@ -117,3 +117,35 @@ class Volume(Publishable):
     @property
     def is_available(self):
         return self.pool.is_usable
+
+    @property
+    def is_iso(self):
+        """An installation or seed image: CD-ROM media, never a disk."""
+        return self.format == "iso" or self.name.lower().endswith(".iso")
+
+    def disk_sources(self):
+        """How a guest's disk names this volume: by its path, or (a `type='volume'` disk) pool/name."""
+        return [self.path, f"{self.pool.name}/{self.name}"]
+
+    def _guests_on_its_host(self):
+        guests = self.pool.host.guests.present().filter(disks__source__in=self.disk_sources())
+        return set(guests.values_list("name", flat=True))
+
+    def elsewhere(self):
+        """This volume as the other hosts that share its pool's storage list it (`Pool.storage_key`)."""
+        if not self.pool.storage_key:
+            return Volume.objects.none()
+        shared = Volume.objects.filter(pool__storage_key=self.pool.storage_key, pool__gone_at__isnull=True)
+        return shared.filter(name=self.name).exclude(pool__host=self.pool.host_id).select_related("pool__host")
+
+    def guests_using(self):
+        """Names of the guests with a disk (CD-ROMs too) on this volume: on its host, and ("web on
+        host2") on the hosts that share its storage."""
+        names = self._guests_on_its_host()
+        for twin in self.elsewhere():
+            names |= {f"{name} on {twin.pool.host.name}" for name in twin._guests_on_its_host()}
+        return sorted(names)
+
+    def overlays(self):
+        """The volumes of its host built on this one (linked clones): writing to it corrupts them."""
+        return Volume.objects.filter(pool__host=self.pool.host_id, backing_path=self.path).select_related("pool")

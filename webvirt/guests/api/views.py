@@ -255,6 +255,11 @@ def _change_endpoint(what, form_class):
 # Fields a change form adds for its guest (its disks, NICs, snapshots, the host's pools and networks).
 CHANGE_EXTRA_FIELDS = {
     "disk_add": {"pool": serializers.IntegerField(help_text="A pool on the guest's host, open to you.")},
+    "disk_attach": {
+        "volume": serializers.IntegerField(
+            help_text="The id of a volume on the guest's host, open to you, that no guest uses (not an ISO)."
+        )
+    },
     "disk_grow": {"target": serializers.CharField(help_text="The disk, e.g. vda.")},
     "disk_detach": {"target": serializers.CharField(help_text="The disk, e.g. vdb.")},
     "nic_add": {"network": serializers.CharField(required=False), "bridge": serializers.CharField(required=False)},
