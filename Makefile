@@ -44,3 +44,4 @@ bench: deps services
 	$(PY) bench/metrics.py
 	$(PY) bench/push.py
 	$(PY) bench/placement.py
+	$(PY) bench/migration.py

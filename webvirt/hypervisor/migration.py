@@ -173,19 +173,23 @@ def _outcome(conn, uuid, elapsed_ms):
 def cpu_refusal(source, destination, uuid):
     """Why the destination's CPU cannot run the guest as it runs now, or "".
 
-    A guest given the host's own CPU (host-passthrough) runs only where the CPU model is the
-    same; a named model is asked of the destination's hypervisor; no <cpu> (libvirt's default
-    model) runs anywhere."""
+    Decided by what the guest's definition asks for: no <cpu> runs anywhere; host-passthrough
+    needs the same CPU model; a named model or host-model is asked of both hosts' hypervisors as
+    the guest runs now, and refused only where the source's says it fits and the destination's
+    says it does not (some hypervisors call even their own running guests incompatible).
+    Whatever this lets through, libvirt checks again when the destination prepares the guest."""
     with session(source) as source_conn:
         domain = _lookup(source_conn, uuid)
-        flags = libvirt.VIR_DOMAIN_XML_MIGRATABLE
-        root = parse(domain.XMLDesc(flags))
+        defined = parse(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).find("cpu")
+        mode = defined.get("mode", "custom") if defined is not None else None
+        if defined is None or (mode == "custom" and defined.find("model") is None):
+            return ""
+        running = parse(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE))
         source_model = parse(source_conn.getCapabilities()).findtext("host/cpu/model") or ""
-    cpu = root.find("cpu")
-    if cpu is None or (cpu.get("mode") in (None, "custom") and cpu.find("model") is None):
-        return ""
+        if mode != "host-passthrough" and _compare(source_conn, running) == libvirt.VIR_CPU_COMPARE_INCOMPATIBLE:
+            return ""  # the source's own hypervisor cannot judge this CPU: leave it to libvirt
     with session(destination) as conn:
-        if cpu.get("mode") == "host-passthrough":
+        if mode == "host-passthrough":
             model = parse(conn.getCapabilities()).findtext("host/cpu/model") or ""
             if model != source_model:
                 return (
@@ -193,14 +197,20 @@ def cpu_refusal(source, destination, uuid):
                     f"and the destination's is {model or 'unknown'}"
                 )
             return ""
-        text = etree.tostring(cpu, encoding="unicode")
-        arch = root.find("os/type").get("arch") if root.find("os/type") is not None else None
-        try:
-            result = conn.compareHypervisorCPU(None, arch, None, root.get("type"), text, 0)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED):
-                return ""
-            raise
+        result = _compare(conn, running)
     if result == libvirt.VIR_CPU_COMPARE_INCOMPATIBLE:
         return "the destination's CPU lacks features the guest's CPU model needs"
     return ""
+
+
+def _compare(conn, running):
+    """The host's hypervisor's verdict on the guest's CPU (a VIR_CPU_COMPARE_* value)."""
+    os_type = running.find("os/type")
+    arch = os_type.get("arch") if os_type is not None else None
+    text = etree.tostring(running.find("cpu"), encoding="unicode")
+    try:
+        return conn.compareHypervisorCPU(None, arch, None, running.get("type"), text, 0)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED):
+            return libvirt.VIR_CPU_COMPARE_ERROR
+        raise
