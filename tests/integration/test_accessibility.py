@@ -2,8 +2,10 @@
 critical violation, light and dark."""
 
 import pytest
+from django.utils import timezone
 
 from tests.conftest import PASSWORD, UserFactory, host_file_xml
+from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
@@ -28,6 +30,21 @@ def test_main_pages_have_no_serious_accessibility_violations(start_app, browser,
     host = Host.objects.create(name="testhost", transport="test", test_path=str(path))
     sync_host(host)
     alpha = Guest.objects.get(name="alpha")
+    # A second host, in maintenance, and an evacuation of it with one step: the fleet's pages.
+    other = tmp_path / "a11y-other.xml"
+    other.write_text(host_file_xml([{"name": "gamma"}]))
+    closed = Host.objects.create(
+        name="closed",
+        transport="test",
+        test_path=str(other),
+        maintenance_since=timezone.now(),
+        maintenance_reason="disks",
+    )
+    sync_host(closed)
+    evacuation = Operation.objects.create(kind="host.evacuate", host=closed, target="closed", status="failed")
+    Operation.objects.create(
+        kind="guest.migrate", host=closed, target="gamma from closed to testhost", parent=evacuation, status="failed"
+    )
     base_url = start_app()
     UserFactory(username="a11y-admin", is_staff=True, is_superuser=True)
     pages = [
@@ -46,6 +63,9 @@ def test_main_pages_have_no_serious_accessibility_violations(start_app, browser,
         "/account/",
         f"/guests/new/?host={host.pk}",
         "/guests/new/?host=any",
+        f"/guests/{alpha.pk}/migrate/",
+        f"/hosts/{closed.pk}/",
+        f"/operations/{evacuation.pk}/",
     ]
     found = {}
     for scheme in ("light", "dark"):
