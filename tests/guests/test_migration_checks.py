@@ -124,6 +124,7 @@ def test_an_operator_moves_only_between_hosts_open_to_them(pair, client):
     beta.host.save()
     operation = perform("guest.migrate", actor=operator, target=beta, params=Move(destination.pk))
     assert operation.target == "beta from testhost to elsewhere"
+    assert "reservation" not in operation.params  # the owner's quota does not change with the host
     client.force_login(operator)
     page = client.get(reverse("guests:migrate", args=[beta.pk])).content.decode()
     assert "<strong>elsewhere</strong>: can take it" in page and "<strong>testhost</strong>" not in page

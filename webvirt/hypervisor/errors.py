@@ -74,6 +74,11 @@ TRANSLATIONS = {
 
 # Words in libvirt's text that say more than a generic code (system, internal, operation failed).
 PHRASES = (
+    (
+        "postcopy is not supported",
+        "This host cannot do post-copy migration (its kernel lacks userfaultfd, or its QEMU the feature). "
+        "Migrate without post-copy; auto-converge helps a busy guest too.",
+    ),
     ("already exists", "Something with that name already exists on the host. Choose another name."),
     (
         "no space left on device",
