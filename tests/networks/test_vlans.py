@@ -5,31 +5,11 @@ reading the networks back, and a guest's interface choosing an Open vSwitch port
 import pytest
 from django.urls import reverse
 
-from tests.conftest import GIB, HOST_WITH_STORAGE, UserFactory, host_file_xml
+from tests.conftest import GIB, HOST_WITH_STORAGE, INTERFACES, OVS_NETWORK, UserFactory, host_file_xml
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
-
-# What libvirt's interface API shows of a host with a Linux bridge on a VLAN sub-interface, an
-# Open vSwitch bridge (an internal port: "ethernet" to libvirt) and Open vSwitch's kernel datapath.
-INTERFACES = """
-  <interface type='bridge' name='br-vlan100'><start mode='onboot'/>
-    <bridge stp='off'>
-      <interface type='vlan' name='eth0.100'><vlan tag='100'><interface name='eth0'/></vlan></interface>
-    </bridge>
-  </interface>
-  <interface type='ethernet' name='ovsbr0'><start mode='onboot'/><mac address='aa:bb:cc:00:00:02'/></interface>
-  <interface type='ethernet' name='ovs-system'><start mode='onboot'/><mac address='aa:bb:cc:00:00:01'/></interface>
-"""
-OVS_NETWORK = """
-  <network>
-    <name>trunk</name><uuid>5a1e0c3e-1111-4c2b-9c55-5d1f0f3b7a10</uuid>
-    <forward mode='bridge'/><bridge name='ovsbr0'/><virtualport type='openvswitch'/>
-    <portgroup name='vlan100' default='yes'><vlan><tag id='100'/></vlan></portgroup>
-    <portgroup name='vlan200'><vlan><tag id='200'/></vlan></portgroup>
-  </network>
-"""
 
 
 def make_host(tmp_path, name, extra):
