@@ -180,8 +180,15 @@ class Capture:
         return self.output.read_text()
 
 
+def frames_sent(namespace, interface_seen, mac, directory, tiny_linux, interface):
+    """What the peer sees of the guest's DHCP discoveries on `interface` (no lease is taken)."""
+    capture = Capture(namespace, interface_seen, mac, directory)
+    tiny_linux.run("udhcpc", "-i", interface, "-n", "-q", "-t", "3", "-T", "1", "-s", "/bin/true")
+    return capture.stop()
+
+
 def test_open_vswitch_portgroup_tags_the_guests_frames(
-    open_vswitch, peer, network, guest_nic, tiny_linux, tag, tmp_path
+    open_vswitch, peer, network, guest_nic, change, linux_guest, tiny_linux, tag, tmp_path
 ):
     namespace, host_end, peer_end = peer
     bridge = f"wvo{tag}"
@@ -198,13 +205,18 @@ def test_open_vswitch_portgroup_tags_the_guests_frames(
 
         nic, interface = guest_nic(network=trunk.name, portgroup="vlan100")  # not the default one
         assert nic.portgroup == "vlan100"
-        capture = Capture(namespace, peer_end, nic.mac, tmp_path)
         tiny_linux.run("ip", "link", "set", interface, "up")
-        tiny_linux.run("udhcpc", "-i", interface, "-n", "-q", "-t", "3", "-T", "1", "-s", "/bin/true")
-        frames = capture.stop()
+        frames = frames_sent(namespace, peer_end, nic.mac, tmp_path, tiny_linux, interface)
         assert "802.1Q (0x8100), length" in frames and "vlan 100," in frames, frames
         assert "vlan 200," not in frames, frames
         assert all("vlan 100," in line for line in frames.splitlines() if nic.mac in line), frames
+
+        # libvirt 9.0 cannot move a running interface to another portgroup: the Operation says what to do.
+        move = {"mac": nic.mac, "network": trunk.name, "portgroup": "vlan200"}
+        refused = change(linux_guest, "nic_change", move, expect="failed")
+        assert refused.message.startswith("libvirt cannot make this move while the guest runs. Shut the guest down")
+        assert "unable to change config on 'network' network type" in refused.detail
+        assert linux_guest.nics.get(mac=nic.mac).portgroup == "vlan100"
     finally:
         sh("ovs-vsctl", "--timeout=10", "--if-exists", "del-br", bridge, check=False)
 

@@ -226,3 +226,22 @@ def test_the_nic_forms_send_the_portgroup(admin, vlan_host):
     form = NicChangeForm({"mac": mac, "network": "trunk", "portgroup": "vlan100"}, guest=guest, user=admin)
     assert form.is_valid(), form.errors
     assert form.params() == NicMove(mac=mac, kind="network", source="trunk", portgroup="vlan100")
+
+
+def test_networks_made_outside_webvirt_are_read_back_with_their_tags(db, tmp_path, admin_client):
+    """A trunk network's own tags and a portgroup with no VLAN of its own, as virsh net-define makes them."""
+    outside = """
+      <network>
+        <name>uplink</name><uuid>5a1e0c3e-2222-4c2b-9c55-5d1f0f3b7a10</uuid>
+        <forward mode='bridge'/><bridge name='ovsbr0'/><virtualport type='openvswitch'/>
+        <vlan trunk='yes'><tag id='10'/><tag id='20'/></vlan>
+        <portgroup name='native'/>
+      </network>
+    """
+    host = make_host(tmp_path, "outside", INTERFACES + outside)
+    network = host.networks.get(name="uplink")
+    assert (network.virtualport, network.vlans, network.all_vlans) == ("openvswitch", [10, 20], [10, 20])
+    assert network.portgroups == [{"name": "native", "vlans": [], "default": False}]
+    page = admin_client.get(network.get_absolute_url()).content.decode()
+    assert '<tr data-portgroup="native"><td>native</td><td>untagged</td><td></td></tr>' in page
+    assert "<dt>VLAN</dt><dd>10, 20</dd>" in page

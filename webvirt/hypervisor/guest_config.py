@@ -252,7 +252,17 @@ def change_nic(spec, uuid, mac, *, kind, source, portgroup=""):
     with session(spec) as conn:
         domain = _lookup(conn, uuid)
         _nic(domain, mac)
-        domain.updateDeviceFlags(_nic_element(kind, source, mac=mac.lower(), portgroup=portgroup), _flags(domain))
+        try:
+            domain.updateDeviceFlags(_nic_element(kind, source, mac=mac.lower(), portgroup=portgroup), _flags(domain))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_UNSUPPORTED or not domain.isActive():
+                raise
+            # e.g. libvirt 9.0 moving a running interface to another portgroup of its network
+            raise HypervisorError(
+                "libvirt cannot make this move while the guest runs. Shut the guest down and move the interface "
+                "then, or add an interface where it should go and remove this one.",
+                detail=exc.get_error_message(),
+            ) from None
         return f"{mac} now on {source}{f' ({portgroup})' if portgroup else ''}."
 
 
