@@ -5,11 +5,13 @@ packages=(
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
   qemu-system-x86 qemu-utils ipxe ovmf dnsmasq-base iptables redis-server openssh-server openssh-client
   sasl2-bin libsasl2-modules
-  openvswitch-switch tcpdump
   gcc python3-dev python3-venv chromium
   # Storage beyond directories, for tests/integration/test_shared_storage.py: LVM for logical
   # pools, a userspace NFS server (which the tests start themselves) and NFS clients.
   lvm2 nfs-common nfs-ganesha nfs-ganesha-vfs libnfs-utils
+  # Guests on VLANs, for tests/integration/test_vlans.py: Open vSwitch (the tests start its daemons
+  # where no init system does) and tcpdump to see the tags on the wire.
+  openvswitch-switch tcpdump
 )
 missing=()
 for package in "${packages[@]}"; do

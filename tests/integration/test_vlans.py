@@ -204,7 +204,7 @@ def test_open_vswitch_portgroup_tags_the_guests_frames(
         ]
 
         nic, interface = guest_nic(network=trunk.name, portgroup="vlan100")  # not the default one
-        assert nic.portgroup == "vlan100"
+        assert (nic.kind, nic.source, nic.portgroup) == ("network", trunk.name, "vlan100")  # as a move checks it
         tiny_linux.run("ip", "link", "set", interface, "up")
         frames = frames_sent(namespace, peer_end, nic.mac, tmp_path, tiny_linux, interface)
         assert "802.1Q (0x8100), length" in frames and "vlan 100," in frames, frames

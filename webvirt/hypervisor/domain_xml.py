@@ -160,7 +160,9 @@ def guest_facts_from_element(root):
         facts.nics.append(
             NicFacts(
                 mac=mac.get("address", "").lower() if mac is not None else "",
-                kind=nic.get("type", ""),
+                # A running guest's NIC on a bridge-mode network reads type='bridge' with the network
+                # still named in its source: it is on that network (migration looks it up by name).
+                kind="network" if nic.find("source[@network]") is not None else nic.get("type", ""),
                 source=_nic_source(nic),
                 portgroup=nic.find("source").get("portgroup", "") if nic.find("source") is not None else "",
                 model=model.get("type", "") if model is not None else "",
