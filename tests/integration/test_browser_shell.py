@@ -272,7 +272,8 @@ def test_vlan_networks_are_made_on_the_page_and_shown_with_their_portgroups(shel
     assert operation.status == "succeeded", operation.message
     page.reload()  # the worker may have finished before this page's socket listened
     row.wait_for()
-    assert "Open vSwitch" in row.text_content() and "100, 200" in row.text_content()
+    assert "Bridge: Open vSwitch" in row.text_content() and "VLAN 100, 200" in row.text_content()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     page.screenshot(path=ARTIFACTS / "vlan-networks.png", full_page=True)
     page.click("tr[data-network=lab-vlans] a:has-text('lab-vlans')")
     assert page.locator("tr[data-portgroup=vlan100]").text_content() == "vlan100100default"

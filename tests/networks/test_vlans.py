@@ -53,7 +53,7 @@ def test_a_vlan_on_a_linux_bridge_is_recorded_and_read_back(admin_client, vlan_h
     assert "<dt>Switch</dt><dd>Linux bridge</dd>" in page
     assert "<dt>VLAN</dt><dd>100 <span" in page and "tags br-vlan100" in page
     row = admin_client.get(reverse("networks:list", args=[vlan_host.pk])).content.decode()
-    assert "<td>br-vlan100</td>\n      <td>100</td>" in row
+    assert '<td>br-vlan100<br><span class="muted">VLAN 100</span></td>' in row
 
 
 def test_vlans_on_open_vswitch_are_portgroups(admin_client, vlan_host, create):
@@ -71,7 +71,7 @@ def test_vlans_on_open_vswitch_are_portgroups(admin_client, vlan_host, create):
     assert "<dt>Switch</dt><dd>Open vSwitch</dd>" in page
     assert '<tr data-portgroup="vlan300"><td>vlan300</td><td>300</td><td>default</td></tr>' in page
     row = admin_client.get(reverse("networks:list", args=[vlan_host.pk])).content.decode()
-    assert "Bridge onto an existing host bridge (Open vSwitch)" in row and "<td>20, 300, 4094</td>" in row
+    assert "<td>Bridge: Open vSwitch</td>" in row and "VLAN 20, 300, 4094</span>" in row
 
 
 BAD = [
