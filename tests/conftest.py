@@ -151,6 +151,27 @@ HOST_WITH_STORAGE = """
 """
 
 
+# What libvirt's interface API shows of a host with a Linux bridge on a VLAN sub-interface, an
+# Open vSwitch bridge (an internal port: "ethernet" to libvirt) and Open vSwitch's kernel datapath.
+INTERFACES = """
+  <interface type='bridge' name='br-vlan100'><start mode='onboot'/>
+    <bridge stp='off'>
+      <interface type='vlan' name='eth0.100'><vlan tag='100'><interface name='eth0'/></vlan></interface>
+    </bridge>
+  </interface>
+  <interface type='ethernet' name='ovsbr0'><start mode='onboot'/><mac address='aa:bb:cc:00:00:02'/></interface>
+  <interface type='ethernet' name='ovs-system'><start mode='onboot'/><mac address='aa:bb:cc:00:00:01'/></interface>
+"""
+OVS_NETWORK = """
+  <network>
+    <name>trunk</name><uuid>5a1e0c3e-1111-4c2b-9c55-5d1f0f3b7a10</uuid>
+    <forward mode='bridge'/><bridge name='ovsbr0'/><virtualport type='openvswitch'/>
+    <portgroup name='vlan100' default='yes'><vlan><tag id='100'/></vlan></portgroup>
+    <portgroup name='vlan200'><vlan><tag id='200'/></vlan></portgroup>
+  </network>
+"""
+
+
 @pytest.fixture
 def storage_host(db, tmp_path):
     """A test-driver host with a pool holding one ISO, and a NAT network on 10.9.0.0/24.

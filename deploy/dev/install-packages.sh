@@ -9,6 +9,9 @@ packages=(
   # Storage beyond directories, for tests/integration/test_shared_storage.py: LVM for logical
   # pools, a userspace NFS server (which the tests start themselves) and NFS clients.
   lvm2 nfs-common nfs-ganesha nfs-ganesha-vfs libnfs-utils
+  # Guests on VLANs, for tests/integration/test_vlans.py: Open vSwitch (the tests start its daemons
+  # where no init system does) and tcpdump to see the tags on the wire.
+  openvswitch-switch tcpdump
 )
 missing=()
 for package in "${packages[@]}"; do

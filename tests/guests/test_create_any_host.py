@@ -73,7 +73,7 @@ def test_any_host_creates_on_the_least_loaded_fitting_host(admin_client, two_hos
     pool = free.pools.get()
     assert operation.params["pool_uuid"] == pool.uuid
     assert operation.params["iso_path"] == pool.volumes.get(name="debian.iso").path
-    assert operation.params["nic"] == {"kind": "network", "source": "lan"}
+    assert operation.params["nic"] == {"kind": "network", "source": "lan", "portgroup": ""}
     guest = Guest.objects.get(name="web1")
     assert guest.host == free and guest.state == "running"
 

@@ -33,6 +33,11 @@ RUNNING_DOMAIN = """
       <mac address='52:54:00:AA:BB:CC'/><source network='default'/><model type='virtio'/>
     </interface>
     <interface type='bridge'><mac address='52:54:00:11:22:33'/><source bridge='br0'/></interface>
+    <interface type='bridge'>
+      <mac address='52:54:00:11:22:44'/>
+      <source network='trunk' portgroup='vlan100' portid='519bfacc-25aa-4f9c-a010-acfa5778304c' bridge='ovsbr0'/>
+      <vlan><tag id='100'/></vlan><virtualport type='openvswitch'/>
+    </interface>
     <graphics type='vnc' port='5901' autoport='yes' listen='127.0.0.1'>
       <listen type='address' address='127.0.0.1'/>
     </graphics>
@@ -51,9 +56,10 @@ def test_reads_identity_sizing_devices_and_vnc():
         ("vdb", "disk", "fast/web01-data", "raw"),
         ("sda", "cdrom", "/isos/debian.iso", ""),
     ]
-    assert [(n.mac, n.kind, n.source, n.model) for n in facts.nics] == [
-        ("52:54:00:aa:bb:cc", "network", "default", "virtio"),
-        ("52:54:00:11:22:33", "bridge", "br0", ""),
+    assert [(n.mac, n.kind, n.source, n.portgroup, n.model) for n in facts.nics] == [
+        ("52:54:00:aa:bb:cc", "network", "default", "", "virtio"),
+        ("52:54:00:11:22:33", "bridge", "br0", "", ""),
+        ("52:54:00:11:22:44", "network", "trunk", "vlan100", ""),  # live XML of a NIC on a bridge-mode network
     ]
     assert (facts.vnc_listen, facts.vnc_port, facts.vnc_socket) == ("127.0.0.1", 5901, "")
 

@@ -87,6 +87,10 @@ def test_an_untranslated_error_keeps_libvirts_text(conn_spec):
         (libvirt.VIR_ERR_OPERATION_TIMEOUT, "cannot acquire state change lock", "did not finish in time"),
         (libvirt.VIR_ERR_CONFIG_UNSUPPORTED, "unsupported configuration: ...", "does not support this configuration"),
         (libvirt.VIR_ERR_STORAGE_VOL_EXIST, "storage volume already exists: 'a.qcow2'", "A volume with that name"),
+        # libvirt 9.0's words for a guest on an Open vSwitch network while ovs-vswitchd is down, and
+        # for a guest on a bridge-mode network whose host bridge is missing
+        (libvirt.VIR_ERR_INTERNAL_ERROR, "Unable to add port vnet1 to OVS bridge wvovs0", "Open vSwitch on the host"),
+        (libvirt.VIR_ERR_SYSTEM_ERROR, "Cannot get interface MTU on 'br-x': No such device", "no bridge of the name"),
         (libvirt.VIR_ERR_INVALID_ARG, "unsupported flags", None),
     ],
 )

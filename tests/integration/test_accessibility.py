@@ -4,7 +4,7 @@ critical violation, light and dark."""
 import pytest
 from django.utils import timezone
 
-from tests.conftest import PASSWORD, UserFactory, host_file_xml
+from tests.conftest import INTERFACES, OVS_NETWORK, PASSWORD, UserFactory, host_file_xml
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
@@ -26,7 +26,8 @@ SERIOUS = """async () => {
 def test_main_pages_have_no_serious_accessibility_violations(start_app, browser, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     path = tmp_path / "a11y-host.xml"
-    path.write_text(host_file_xml([{"name": "alpha"}, {"name": "beta", "state": "shutoff"}]))
+    guests = host_file_xml([{"name": "alpha"}, {"name": "beta", "state": "shutoff"}])
+    path.write_text(guests.replace("</node>", f"{INTERFACES}{OVS_NETWORK}</node>"))  # a network with portgroups
     host = Host.objects.create(name="testhost", transport="test", test_path=str(path))
     sync_host(host)
     alpha = Guest.objects.get(name="alpha")
@@ -58,6 +59,7 @@ def test_main_pages_have_no_serious_accessibility_violations(start_app, browser,
         f"/hosts/{host.pk}/",
         f"/hosts/{host.pk}/storage/",
         f"/hosts/{host.pk}/networks/",
+        host.networks.get(name="trunk").get_absolute_url(),
         "/operations/",
         "/audit/",
         "/account/",

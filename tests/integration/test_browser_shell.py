@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import host_file_xml
+from tests.conftest import INTERFACES, OVS_NETWORK, host_file_xml
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
@@ -29,7 +29,8 @@ def shell(start_app, browser, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     path = tmp_path / "shell-host.xml"
     guests = [{"name": "alpha"}, {"name": "web1", "state": "shutoff"}, {"name": "web2", "state": "shutoff"}]
-    path.write_text(host_file_xml(guests))
+    # Bridges for VLAN networks, and an Open vSwitch network with a portgroup per VLAN.
+    path.write_text(host_file_xml(guests).replace("</node>", f"{INTERFACES}{OVS_NETWORK}</node>"))
     host = Host.objects.create(name="testhost", transport="test", test_path=str(path))
     sync_host(host)
     base_url = start_app()
@@ -109,6 +110,7 @@ def main_pages(shell):
         "host": f"/hosts/{host.pk}/",
         "pools": f"/hosts/{host.pk}/storage/",
         "networks": f"/hosts/{host.pk}/networks/",
+        "network": host.networks.get(name="trunk").get_absolute_url(),
         "operations": "/operations/",
         "audit": "/audit/",
         "account": "/account/",
@@ -248,3 +250,39 @@ def test_an_existing_volume_is_attached_through_its_dialog(start_app, browser, t
     page.screenshot(path=ARTIFACTS / "attach-volume-delete-refused.png")
     assert not Operation.objects.filter(kind="volume.delete").exists() and Path(volume.path).exists()
     assert page.evaluate("window.__problems") == []
+
+
+def test_vlan_networks_are_made_on_the_page_and_shown_with_their_portgroups(shell):
+    page, base_url, host = shell["page"], shell["base_url"], shell["host"]
+    page.goto(f"{base_url}/hosts/{host.pk}/networks/")
+    page.click("summary:has-text('Add a network')")
+    page.fill("input[name=name]", "lab-vlans")
+    page.select_option("select[name=mode]", "ovs")
+    page.fill("input[name=bridge]", "ovsbr0")
+    page.fill("input[name=vlans]", "100, 5000")
+    page.click("button:has-text('Create network')")
+    assert "5000 is not a VLAN id" in page.locator("[data-field=vlans] .error").text_content()
+    page.screenshot(path=ARTIFACTS / "vlan-form-refused.png", full_page=True)
+    shell["problems"].clear()  # Chromium's console notes the refusal's 400
+    page.fill("input[name=vlans]", "100, 200")
+    page.click("button:has-text('Create network')")
+    row = page.locator("tr[data-network=lab-vlans]")
+    wait_until(lambda: Operation.objects.filter(kind="network.create", status__in=["succeeded", "failed"]).exists())
+    operation = Operation.objects.get(kind="network.create")
+    assert operation.status == "succeeded", operation.message
+    page.reload()  # the worker may have finished before this page's socket listened
+    row.wait_for()
+    assert "Bridge: Open vSwitch" in row.text_content() and "VLAN 100, 200" in row.text_content()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    page.screenshot(path=ARTIFACTS / "vlan-networks.png", full_page=True)
+    page.click("tr[data-network=lab-vlans] a:has-text('lab-vlans')")
+    assert page.locator("tr[data-portgroup=vlan100]").text_content() == "vlan100100default"
+    assert page.locator("tr[data-portgroup=vlan200]").text_content() == "vlan200200"
+    page.screenshot(path=ARTIFACTS / "vlan-network.png", full_page=True)
+    page.goto(f"{base_url}/guests/new/?host={host.pk}")
+    groups = page.locator("select[name=portgroup] optgroup").evaluate_all("(groups) => groups.map((g) => g.label)")
+    assert groups == ["lab-vlans", "trunk"]
+    page.select_option("select[name=network]", label="lab-vlans")
+    page.select_option("select[name=portgroup]", label="vlan200 (VLAN 200)")
+    page.locator("[data-field=portgroup]").screenshot(path=ARTIFACTS / "vlan-new-guest-portgroup.png")
+    assert shell["problems"] == [] and page.evaluate("window.__problems") == []

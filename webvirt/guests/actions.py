@@ -100,6 +100,7 @@ class Template:
 class NicChoice:
     kind: str  # network or bridge
     source: str
+    portgroup: str = ""  # of the network: an Open vSwitch network's portgroup is a VLAN
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,7 @@ class NicMove:
     mac: str
     kind: str
     source: str
+    portgroup: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from webvirt.core.actions import NoParams
 from webvirt.core.policy import published_to
 from webvirt.core.templatetags.webvirt import human_bytes
 from webvirt.core.validators import validate_object_name
+from webvirt.networks.forms import check_portgroup, portgroup_choices
 from webvirt.storage.models import Volume
 
 from . import actions, migration
@@ -41,6 +42,10 @@ class NetworkChoiceMixin:
     def _network_fields(self):
         networks = published_to(self.guest.host.networks.present().filter(active=True), self.user)
         self.fields["network"] = forms.ModelChoiceField(networks, required=False, to_field_name="name", empty_label="—")
+        if portgroups := portgroup_choices(networks):
+            self.fields["portgroup"] = forms.ChoiceField(
+                choices=[("", "the network's default"), *portgroups], required=False, label="Portgroup (VLAN)"
+            )
         if self.user.is_staff:
             self.fields["bridge"] = forms.CharField(required=False, max_length=15, label="or host bridge")
 
@@ -48,10 +53,11 @@ class NetworkChoiceMixin:
         network, bridge = data.get("network"), (data.get("bridge") or "").strip()
         if bool(network) == bool(bridge):
             raise forms.ValidationError("Choose a network or a host bridge.")
+        check_portgroup(network, data.get("portgroup"))
         if bridge:
             validate_object_name(bridge)
             return {"kind": "bridge", "source": bridge}
-        return {"kind": "network", "source": network.name}
+        return {"kind": "network", "source": network.name, "portgroup": data.get("portgroup") or ""}
 
 
 class SettingsForm(GuestChangeForm):

@@ -6,6 +6,7 @@ from webvirt.accounts.validators import parse_ssh_public_key
 from webvirt.core.policy import published_to
 from webvirt.core.validators import validate_object_name
 from webvirt.guests.cloudinit import UserDataError, parse_user_data
+from webvirt.networks.forms import check_portgroup, portgroup_choices
 from webvirt.networks.models import Network
 from webvirt.storage.models import Pool, Volume
 
@@ -108,6 +109,7 @@ class NewGuestForm(forms.Form):
         "ssh_keys",
         "user_data",
         "network",
+        "portgroup",
         "bridge",
         "firmware",
         "start",
@@ -201,6 +203,11 @@ class GuestCreateForm(NewGuestForm):
         empty_label="No network",
         widget=InactiveDisabledSelect,
     )
+    portgroup = forms.ChoiceField(
+        label="Portgroup (VLAN)",
+        required=False,
+        help_text="For a network with portgroups (an Open vSwitch network has one per VLAN).",
+    )
 
     def __init__(self, *args, host, user, **kwargs):
         """Choices are what `user` may build with on `host` (all of it for admins, what was published
@@ -225,6 +232,10 @@ class GuestCreateForm(NewGuestForm):
         active = [network for network in self.fields["network"].queryset if network.active]
         default = next((network for network in active if network.name == "default"), active[0] if active else None)
         self.fields["network"].initial = default.pk if default else None  # libvirt's NAT network, if there
+        if portgroups := portgroup_choices(active):
+            self.fields["portgroup"].choices = [("", "The network's default"), *portgroups]
+        else:
+            del self.fields["portgroup"]
 
     def clean_name(self):
         name = self.cleaned_data["name"]
@@ -237,6 +248,10 @@ class GuestCreateForm(NewGuestForm):
         if network and not network.active:
             raise forms.ValidationError(f"Network {network.name} is inactive; start it first or choose another.")
         return network
+
+    def clean_portgroup(self):
+        check_portgroup(self.cleaned_data.get("network"), self.cleaned_data["portgroup"])
+        return self.cleaned_data["portgroup"]
 
     def clean(self):
         data = super().clean()
@@ -267,7 +282,7 @@ class GuestCreateForm(NewGuestForm):
         iso = data.get("iso") if data["source"] == "iso" else None
         nic = None
         if data.get("network"):
-            nic = actions.NicChoice(kind="network", source=data["network"].name)
+            nic = actions.NicChoice(kind="network", source=data["network"].name, portgroup=data.get("portgroup", ""))
         elif (data.get("bridge") or "").strip():
             nic = actions.NicChoice(kind="bridge", source=data["bridge"].strip())
         cloud = data["source"] == "cloud"

@@ -132,6 +132,7 @@ class Nic(models.Model):
     mac = models.CharField(max_length=17)
     kind = models.CharField(max_length=16, blank=True)
     source = models.CharField(max_length=255, blank=True)
+    portgroup = models.CharField(max_length=64, blank=True, help_text="Its network's portgroup (VLAN), if named.")
     model = models.CharField(max_length=32, blank=True)
     addresses = models.JSONField(default=list, blank=True, help_text='Its addresses, e.g. "192.168.122.5/24".')
     address_source = models.CharField(max_length=8, blank=True, help_text="agent or lease (DHCP)")

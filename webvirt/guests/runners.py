@@ -138,7 +138,7 @@ def create(operation, params):
             memory_mib=p.memory_mib,
             vcpus=p.vcpus,
             disks=disks,
-            nics=[hypervisor.NicSpec(kind=p.nic.kind, source=p.nic.source)] if p.nic else [],
+            nics=[hypervisor.NicSpec(kind=p.nic.kind, source=p.nic.source, portgroup=p.nic.portgroup)] if p.nic else [],
             boot=("cdrom", "hd") if p.source == "iso" else ("hd",),
             firmware=p.firmware,
             vnc_listen=host.vnc_listen,
@@ -244,7 +244,7 @@ def media(spec, guest, p):
 
 @_change()
 def add_nic(spec, guest, p):
-    return config.attach_nic(spec, guest.uuid, kind=p.kind, source=p.source)
+    return config.attach_nic(spec, guest.uuid, kind=p.kind, source=p.source, portgroup=p.portgroup)
 
 
 @_change()
@@ -254,7 +254,7 @@ def remove_nic(spec, guest, p):
 
 @_change()
 def change_nic(spec, guest, p):
-    return config.change_nic(spec, guest.uuid, p.mac, kind=p.kind, source=p.source)
+    return config.change_nic(spec, guest.uuid, p.mac, kind=p.kind, source=p.source, portgroup=p.portgroup)
 
 
 def _file_systems(count):

@@ -28,6 +28,7 @@ class NicFacts:
     mac: str
     kind: str = ""  # network, bridge, direct, user...
     source: str = ""
+    portgroup: str = ""  # the network's portgroup it is on (with an Open vSwitch network: its VLAN)
     model: str = ""
     addresses: list[str] = field(default_factory=list)  # "192.168.122.5/24", running guests only
     address_source: str = ""  # "agent" (the guest agent) or "lease" (a libvirt network's DHCP)
@@ -159,8 +160,11 @@ def guest_facts_from_element(root):
         facts.nics.append(
             NicFacts(
                 mac=mac.get("address", "").lower() if mac is not None else "",
-                kind=nic.get("type", ""),
+                # A running guest's NIC on a bridge-mode network reads type='bridge' with the network
+                # still named in its source: it is on that network (migration looks it up by name).
+                kind="network" if nic.find("source[@network]") is not None else nic.get("type", ""),
                 source=_nic_source(nic),
+                portgroup=nic.find("source").get("portgroup", "") if nic.find("source") is not None else "",
                 model=model.get("type", "") if model is not None else "",
             )
         )
@@ -215,6 +219,12 @@ class NicSpec:
     kind: str  # "network" (a libvirt network) or "bridge" (a host bridge)
     source: str
     mac: str = ""
+    portgroup: str = ""  # one of the network's portgroups, or its default one
+
+
+def nic_source(kind, source, portgroup=""):
+    """The attributes of an interface's <source>."""
+    return {kind: source, **({"portgroup": portgroup} if portgroup else {})}
 
 
 def build_domain(
@@ -281,7 +291,7 @@ def build_domain(
         element = _sub(devices, "interface", type=nic.kind)
         if nic.mac:
             _sub(element, "mac", address=nic.mac)
-        _sub(element, "source", **{nic.kind: nic.source})
+        _sub(element, "source", **nic_source(nic.kind, nic.source, nic.portgroup))
         _sub(element, "model", type="virtio")
     graphics = _sub(devices, "graphics", type="vnc", port="-1", autoport="yes", listen=vnc_listen)
     _sub(graphics, "listen", type="address", address=vnc_listen)

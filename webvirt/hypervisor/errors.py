@@ -89,6 +89,17 @@ PHRASES = (
         "The host refused the connection. Check that libvirtd (or sshd, for SSH) runs there and listens on that port.",
     ),
     (
+        "to ovs bridge",  # "Unable to add port vnet0 to OVS bridge br-vlans"
+        "Open vSwitch on the host did not take the guest's network interface. Check that openvswitch-switch "
+        "runs there (ovs-vsctl show) and that the network's bridge exists (ovs-vsctl br-exists NAME); "
+        "see docs/vlans.md.",
+    ),
+    (
+        "cannot get interface mtu",  # a tap device for a bridge the host lacks
+        "The host has no bridge of the name the network gives. Build it in the host's network configuration "
+        "(docs/vlans.md), or put the guest's interface on another network.",
+    ),
+    (
         "permission denied",
         "The host refused access to a file or device (permission denied). Check its owner and mode, "
         "and the host's security driver (AppArmor or SELinux).",

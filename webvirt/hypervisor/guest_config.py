@@ -10,7 +10,7 @@ import libvirt
 from lxml import etree
 
 from .connection import session
-from .domain_xml import _sub, disk_file_paths, forget_own_facts, parse
+from .domain_xml import _sub, disk_file_paths, forget_own_facts, nic_source, parse
 from .errors import HypervisorError, InvalidState
 from .guests import _lookup
 from .storage import find_volume, guests_using, why_in_use
@@ -217,19 +217,19 @@ def change_media(spec, uuid, *, path):
         return "Inserted." if path else "Ejected."
 
 
-def _nic_element(kind, source, mac=""):
+def _nic_element(kind, source, mac="", portgroup=""):
     nic = etree.Element("interface", type=kind)
     if mac:
         _sub(nic, "mac", address=mac)
-    _sub(nic, "source", **{kind: source})
+    _sub(nic, "source", **nic_source(kind, source, portgroup))
     _sub(nic, "model", type="virtio")
     return etree.tostring(nic, encoding="unicode")
 
 
-def attach_nic(spec, uuid, *, kind, source):
+def attach_nic(spec, uuid, *, kind, source, portgroup=""):
     with session(spec) as conn:
         domain = _lookup(conn, uuid)
-        domain.attachDeviceFlags(_nic_element(kind, source), _flags(domain))
+        domain.attachDeviceFlags(_nic_element(kind, source, portgroup=portgroup), _flags(domain))
         return "Network interface added."
 
 
@@ -247,13 +247,23 @@ def detach_nic(spec, uuid, mac):
         return f"Removed {mac}."
 
 
-def change_nic(spec, uuid, mac, *, kind, source):
-    """Move an interface to another network or bridge, keeping its MAC (live where QEMU allows)."""
+def change_nic(spec, uuid, mac, *, kind, source, portgroup=""):
+    """Move an interface to another network, portgroup or bridge, keeping its MAC (live where QEMU allows)."""
     with session(spec) as conn:
         domain = _lookup(conn, uuid)
         _nic(domain, mac)
-        domain.updateDeviceFlags(_nic_element(kind, source, mac=mac.lower()), _flags(domain))
-        return f"{mac} now on {source}."
+        try:
+            domain.updateDeviceFlags(_nic_element(kind, source, mac=mac.lower(), portgroup=portgroup), _flags(domain))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_UNSUPPORTED or not domain.isActive():
+                raise
+            # e.g. libvirt 9.0 moving a running interface to another portgroup of its network
+            raise HypervisorError(
+                "libvirt cannot make this move while the guest runs. Shut the guest down and move the interface "
+                "then, or add an interface where it should go and remove this one.",
+                detail=exc.get_error_message(),
+            ) from None
+        return f"{mac} now on {source}{f' ({portgroup})' if portgroup else ''}."
 
 
 _AGENT_SILENT = {libvirt.VIR_ERR_AGENT_UNRESPONSIVE, libvirt.VIR_ERR_AGENT_UNSYNCED}

@@ -20,10 +20,15 @@ class NewNetwork:
     dhcp_start: str = ""
     dhcp_end: str = ""
     bridge: str = ""
+    virtualport: str = ""  # bridge mode: "" (a Linux bridge) or "openvswitch"
+    vlans: tuple[int, ...] = ()  # bridge mode: the Linux bridge's VLAN, or one Open vSwitch portgroup each
     autostart: bool = True
 
 
 def _create_network(operation, params):
+    spec = operation_spec(operation)
+    if params.vlans:
+        nets.check_host_bridge(spec, params.bridge, params.virtualport)
     xml = nets.build_network_xml(
         name=params.name,
         mode=params.mode,
@@ -31,8 +36,10 @@ def _create_network(operation, params):
         dhcp_start=params.dhcp_start,
         dhcp_end=params.dhcp_end,
         bridge=params.bridge,
+        virtualport=params.virtualport,
+        vlans=params.vlans,
     )
-    nets.define_network(operation_spec(operation), xml, autostart=params.autostart)
+    nets.define_network(spec, xml, autostart=params.autostart)
     refresh_networks(operation.host)
     return f"Network {params.name} created and started."
 

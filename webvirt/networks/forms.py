@@ -10,13 +10,20 @@ from webvirt.hypervisor.networks import FORWARD_MODES
 from . import actions
 
 _BRIDGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
+_VLAN_ID = re.compile(r"^[0-9]{1,4}$")
+MAX_PORTGROUPS = 64
+# Networks on a host bridge with VLANs (docs/vlans.md): libvirt's bridge mode, plus how VLANs are had.
+VLAN_KINDS = {
+    "vlan": "VLAN on a Linux host bridge (built by the host on a VLAN sub-interface)",
+    "ovs": "VLANs on an Open vSwitch bridge (a portgroup per VLAN)",
+}
 
 
 class NetworkForm(NewOnHostForm):
     host_relation, noun = "networks", "network"
 
     name = forms.CharField(max_length=100, validators=[validate_object_name])
-    mode = forms.ChoiceField(choices=list(FORWARD_MODES.items()), initial="nat")
+    mode = forms.ChoiceField(choices=[*FORWARD_MODES.items(), *VLAN_KINDS.items()], initial="nat")
     ipv4_cidr = forms.CharField(
         label="Host address and prefix",
         required=False,
@@ -25,18 +32,29 @@ class NetworkForm(NewOnHostForm):
     dhcp_start = forms.GenericIPAddressField(label="DHCP from", protocol="IPv4", required=False)
     dhcp_end = forms.GenericIPAddressField(label="DHCP to", protocol="IPv4", required=False)
     bridge = forms.CharField(
-        label="Host bridge", required=False, help_text="For bridge mode: an existing bridge, e.g. br0."
+        label="Host bridge",
+        required=False,
+        help_text="For bridge and VLAN modes: an existing bridge of the host, e.g. br0 or br-vlan100.",
+    )
+    vlans = forms.CharField(
+        label="VLAN ids",
+        required=False,
+        help_text="For VLAN modes, 1 to 4094. A Linux bridge: the one VLAN the host gives it (recorded for display). "
+        "Open vSwitch: one or more, comma-separated, each a portgroup vlan<id> (the first the default). "
+        "Give the network the same name on every host a guest may migrate to.",
     )
     autostart = forms.BooleanField(required=False, initial=True)
 
     def clean(self):
         data = super().clean()
-        if data.get("mode") == "bridge":
+        mode = data.get("mode")
+        if mode == "bridge" or mode in VLAN_KINDS:
             if not _BRIDGE.match(data.get("bridge") or ""):
                 self.add_error("bridge", "Name the host bridge (up to 15 letters, digits, '.', '_' or '-').")
-            data.update(ipv4_cidr="", dhcp_start=None, dhcp_end=None)
+            vlans = self._vlan_ids(mode, data.get("vlans")) if mode in VLAN_KINDS else ()
+            data.update(ipv4_cidr="", dhcp_start=None, dhcp_end=None, vlan_ids=vlans)
             return data
-        data["bridge"] = ""
+        data.update(bridge="", vlan_ids=())
         try:
             interface = ipaddress.IPv4Interface((data.get("ipv4_cidr") or "").strip())
         except ValueError:
@@ -63,14 +81,55 @@ class NetworkForm(NewOnHostForm):
                 self.add_error("dhcp_start", "The DHCP range must not include the host's own address.")
         return data
 
+    def _vlan_ids(self, mode, text):
+        """The VLAN ids given, in order; an error on the field (and none) when one does not fit."""
+        parts = (text or "").replace(",", " ").split()
+        bad = next((part for part in parts if not _VLAN_ID.match(part) or not 1 <= int(part) <= 4094), None)
+        ids = [] if bad is not None else [int(part) for part in parts]
+        repeated = next((vlan for vlan in ids if ids.count(vlan) > 1), None)
+        if not parts:
+            self.add_error("vlans", "Give the VLAN id, from 1 to 4094.")
+        elif bad is not None:
+            self.add_error("vlans", f"{bad[:10]} is not a VLAN id: use whole numbers from 1 to 4094.")
+        elif repeated is not None:
+            self.add_error("vlans", f"VLAN {repeated} is given twice.")
+        elif mode == "vlan" and len(ids) > 1:
+            self.add_error("vlans", "A Linux bridge carries one VLAN: make a bridge and a network per VLAN.")
+        elif len(ids) > MAX_PORTGROUPS:
+            self.add_error("vlans", f"At most {MAX_PORTGROUPS} VLANs per network.")
+        else:
+            return tuple(ids)
+        return ()
+
     def params(self):
         data = self.cleaned_data
         return actions.NewNetwork(
             name=data["name"],
-            mode=data["mode"],
+            mode="bridge" if data["mode"] in VLAN_KINDS else data["mode"],
             ipv4_cidr=data["ipv4_cidr"],
             dhcp_start=data.get("dhcp_start") or "",
             dhcp_end=data.get("dhcp_end") or "",
             bridge=data["bridge"],
+            virtualport="openvswitch" if data["mode"] == "ovs" else "",
+            vlans=data["vlan_ids"],
             autostart=data["autostart"],
         )
+
+
+def portgroup_choices(networks):
+    """The portgroups of `networks`, grouped by network, for a guest's interface to pick one."""
+    return [
+        (network.name, [(group["name"], network.portgroup_label(group["name"])) for group in network.portgroups])
+        for network in networks
+        if network.portgroups
+    ]
+
+
+def check_portgroup(network, portgroup):
+    """Refuse a portgroup the chosen network does not have (the choices list every network's)."""
+    if not portgroup:
+        return
+    if network is None:
+        raise forms.ValidationError("A portgroup belongs to a network: choose the network too.")
+    if portgroup not in {group["name"] for group in network.portgroups}:
+        raise forms.ValidationError(f"Network {network.name} has no portgroup {portgroup}.")

@@ -20,6 +20,15 @@ class Network(Publishable):
     ipv4_cidr = models.CharField("IPv4", max_length=43, blank=True)
     dhcp_start = models.CharField(max_length=15, blank=True)
     dhcp_end = models.CharField(max_length=15, blank=True)
+    virtualport = models.CharField(
+        max_length=16, blank=True, help_text='How guests plug into its bridge: "" (a Linux bridge) or "openvswitch".'
+    )
+    vlans = models.JSONField(
+        default=list, blank=True, help_text="Its own VLAN tags, or the one webvirt recorded for its Linux bridge."
+    )
+    portgroups = models.JSONField(
+        default=list, blank=True, help_text='Its portgroups: {"name", "vlans": [ids], "default": bool}.'
+    )
     leases = models.JSONField(default=list, blank=True)
     definition = models.TextField(blank=True, help_text="Its persistent libvirt XML as last read, for admins.")
     synced_at = models.DateTimeField(auto_now=True)
@@ -45,6 +54,18 @@ class Network(Publishable):
 
     def get_absolute_url(self):
         return reverse("networks:detail", args=[self.host_id, self.pk])
+
+    @property
+    def all_vlans(self):
+        """Every VLAN a guest on it may be on: its own, and its portgroups'."""
+        return sorted({*self.vlans, *(vlan for group in self.portgroups for vlan in group["vlans"])})
+
+    def portgroup_label(self, name):
+        """A portgroup's name with its VLAN, as forms and pages show it."""
+        group = next((group for group in self.portgroups if group["name"] == name), None)
+        if group is None or not group["vlans"]:
+            return name
+        return f"{name} (VLAN {', '.join(map(str, group['vlans']))})"
 
     @property
     def is_gone(self):
