@@ -71,6 +71,18 @@ def test_each_thing_that_blocks_a_move_is_said(pair):
     assert "has no active pool at /images to copy vda into" in problems
 
 
+def test_a_nic_on_a_vlan_needs_that_portgroup_there(pair):
+    alpha, _, destination = pair
+    alpha.nics.update(portgroup="vlan100")
+    network = destination.networks.get(name="default")
+    network.portgroups = [{"name": "vlan200", "vlans": [200], "default": True}]
+    network.save()
+    assert refusals(alpha, destination) == ["its network default has no portgroup vlan100 (a VLAN the guest is on)"]
+    network.portgroups.append({"name": "vlan100", "vlans": [100], "default": False})
+    network.save()
+    assert refusals(alpha, destination) == []
+
+
 def test_disks_outside_pools_cd_roms_and_name_clashes_are_said(pair):
     _, beta, destination = pair
     beta.disks.create(target="sdc", device="cdrom", source="/images/media.iso")

@@ -117,9 +117,25 @@ def refusals(guest, destination):
         return [f"{guest.name} is already on {destination.name}"]
     prefix = f"{destination.name}: "
     problems = [text.removeprefix(prefix) for text in placement.why_not(destination, demand_of(guest))]
+    problems += _portgroup_problems(guest, destination)
     if guest.host.reachable is not True:
         problems.append(f"{guest.host.name} (where it runs now) cannot be reached")
     return problems + _disk_moves(guest, destination)[1]
+
+
+def _portgroup_problems(guest, destination):
+    """A NIC on a portgroup (a VLAN) needs the same portgroup on the destination's network of that
+    name, or it would land on another VLAN, or on none."""
+    wanted = [(nic.source, nic.portgroup) for nic in guest.nics.all() if nic.kind == "network" and nic.portgroup]
+    if not wanted:
+        return []
+    networks = {network.name: network for network in destination.networks.present()}
+    problems = []
+    for source, portgroup in wanted:
+        network = networks.get(source)
+        if network is not None and portgroup not in {group["name"] for group in network.portgroups}:
+            problems.append(f"its network {source} has no portgroup {portgroup} (a VLAN the guest is on)")
+    return problems
 
 
 def propose(guest, hosts):
