@@ -16,7 +16,6 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from webvirt import hypervisor
 from webvirt.core import events
-from webvirt.guests.models import Guest
 from webvirt.hosts.connections import connection_spec
 
 from . import errors, serial_sessions, tickets
@@ -34,12 +33,6 @@ def _prepare_vnc(**kwargs):
     return guest, vnc_endpoint(guest)
 
 
-def _moving_to(guest_id):
-    """The host the guest is moving to, if it is moving (then its display closing is no end)."""
-    guest = Guest.objects.filter(pk=guest_id).select_related("migrating_to").first()
-    return guest.migrating_to.name if guest and guest.migrating_to_id else ""
-
-
 def _prepare_serial(**kwargs):
     guest = authorize(kind="serial", **kwargs)
     if guest.is_gone:
@@ -55,6 +48,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     kind = ""
     prepare = None
     guest = None
+    moving_to = ""  # the host the guest is moving to, as its events tell (the pumps read no database)
 
     @property
     def query(self):
@@ -104,15 +98,16 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     async def display_closed(self, reason):
         """Closed for good, or, while the guest moves, with a code that has the page follow it."""
-        destination = await database_sync_to_async(_moving_to)(self.guest.pk)
-        if destination:
-            await self.close(code=errors.GUEST_MOVING, reason=f"The guest is moving to {destination}.")
+        if self.moving_to:
+            await self.close(code=errors.GUEST_MOVING, reason=f"The guest is moving to {self.moving_to}.")
         else:
             await self.close(code=errors.DISPLAY_CLOSED, reason=reason)
 
     async def webvirt_event(self, event):
         """core/events.py: a console closes when its guest stops or goes, and asks the policy again
         when its user's access changes; other events (operations, ...) are not its business."""
+        if event["event"] == "guest.changed":
+            self.moving_to = event.get("moving_to", "")
         if event["event"] == "guest.changed" and event.get("moved_to"):
             await self.close(code=errors.GUEST_MOVING, reason=f"The guest moved to {event['moved_to']}.")
         elif event["event"] == "guest.changed" and (event["gone"] or not event["active"]):

@@ -154,7 +154,7 @@ def _claim(guest, destination):
             raise HypervisorError(f"{guest.name} is already moving to {row.migrating_to.name}.")
         row.migrating_to = destination
         row.save(update_fields=["migrating_to"])
-    _publish_moving(guest)
+    _publish_moving(guest, moving_to=destination.name)  # open consoles follow it when its display closes
 
 
 def _release(guest):
