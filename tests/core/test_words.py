@@ -60,3 +60,15 @@ def test_the_host_chooser_counts_cpus_in_words(admin_client, test_host, storage_
     storage_host.save()
     page = admin_client.get(reverse("guests:create") + "?host=").content.decode()
     assert "1 CPU," in page and "1 CPUs" not in page
+
+
+def test_a_bare_required_error_after_a_redirect_names_its_field():
+    from django import forms
+
+    from webvirt.core.forms import form_problems
+
+    class Pick(forms.Form):
+        volume = forms.IntegerField()
+        guests = forms.IntegerField(error_messages={"required": "Select at least one guest."})
+
+    assert form_problems(Pick({})) == "Volume: This field is required. Select at least one guest."

@@ -174,3 +174,25 @@ def test_arriving_moves_the_row_with_its_history(pair, admin):
         (alpha.pk, destination.pk, None, None)
     ]
     assert set(alpha.operations.values_list("pk", flat=True)) == {old.pk, mine.pk}
+
+
+def test_a_linked_clone_moves_only_where_its_base_is_shared(pair):
+    """Copying the overlay alone would leave the copy without its base (or on a stranger's file)."""
+    _, beta, destination = pair
+    images = Pool.objects.get(uuid="p")
+    Volume.objects.create(pool=images, name="base.qcow2", path="/images/base.qcow2", capacity=GIB)
+    Volume.objects.filter(name="beta.qcow2").update(backing_path="/images/base.qcow2")
+    problem = (
+        "vda is a linked clone of base.qcow2, which is not on storage it shares: its copy there would lack its base"
+    )
+    assert refusals(beta, destination) == [problem]
+    Pool.objects.filter(uuid__in=["p", "d"]).update(storage_key="nfs:filer:/export")
+    assert refusals(beta, destination) == []
+
+
+def test_a_stopped_guest_needs_no_memory_or_vcpus_there(pair):
+    alpha, beta, destination = pair
+    destination.memory_mib, destination.cpus = 64, 1
+    destination.save()
+    assert "not enough memory (needs 128 MiB, 64 MiB free under ratio 1.0)" in refusals(alpha, destination)
+    assert refusals(beta, destination) == []

@@ -5,8 +5,17 @@ from .models import Operation
 
 
 def form_problems(form):
-    """A form's errors as one line of sentences, for a message after a redirect."""
-    return " ".join(" ".join(errors) for errors in form.errors.values())
+    """A form's errors as one line of sentences, for a message after a redirect. The form is not
+    shown again, so Django's bare "This field is required." is said with the field's label."""
+    sentences = []
+    for name, errors in form.errors.as_data().items():
+        field = form.fields.get(name)
+        label = (field.label or name.replace("_", " ").capitalize()) if field is not None else ""
+        for error in errors:
+            text = " ".join(error.messages)
+            bare = text == str(forms.Field.default_error_messages["required"])
+            sentences.append(f"{label}: {text}" if label and bare else text)
+    return " ".join(sentences)
 
 
 class NewOnHostForm(forms.Form):

@@ -43,13 +43,17 @@ def check(actor, host, params):
 def destination_for(guest, hosts):
     """The scheduler's best host among `hosts` that can take `guest` now, or (None, why not)."""
     chosen = placement.place(migration.demand_of(guest), hosts)
+    why = {host: [text.removeprefix(f"{host.name}: ") for text in texts] for host, texts in chosen.refusals.items()}
     for host, _ in chosen.ranked:
-        if not migration.refusals(guest, host):
+        problems = migration.refusals(guest, host)
+        if not problems:
             return host, ""
-    if not chosen.ranked:
+        why[host] = problems
+    if not why:
         return None, chosen.why_none
-    reasons = "; ".join(f"{host.name}: {', '.join(migration.refusals(guest, host))}" for host, _ in chosen.ranked)
-    return None, f"the hosts with room cannot take its disks ({reasons})"
+    return None, "no host can take it (" + "; ".join(
+        f"{host.name}: {', '.join(texts)}" for host, texts in why.items()
+    ) + ")"
 
 
 def run(operation, params):
@@ -63,7 +67,7 @@ def run(operation, params):
         operations.note(operation, f"Moving {guest.name} ({index + 1} of {len(guests)}).")
         destination, why = destination_for(guest, others)
         if destination is None:
-            stayed.append(f"{guest.name} stays: {why}")
+            stayed.append((guest.name, why))
         else:
             try:
                 step = actions.perform(
@@ -74,15 +78,16 @@ def run(operation, params):
                     parent=operation,
                 )
             except ValidationError as exc:  # something changed since the scheduler looked
-                stayed.append(f"{guest.name} stays: {' '.join(exc.messages)}")
+                stayed.append((guest.name, " ".join(exc.messages)))
             else:
                 step = operations.run_step(step)
                 if step.status == step.Status.SUCCEEDED:
                     moved.append(f"{guest.name} to {destination.name}")
                 else:
-                    stayed.append(f"{guest.name} stays: {step.message}")
+                    stayed.append((guest.name, step.message))
         operations.report_progress(operation, (index + 1) / len(guests))
     summary = f"Moved {len(moved)} of {len(guests)}" + (f": {'; '.join(moved)}." if moved else ".")
     if stayed:
-        raise HypervisorError(f"{summary} {' '.join(stayed)}")
+        said = " ".join(f"{name} stays: {reason.rstrip('.')}." for name, reason in stayed)
+        raise HypervisorError(f"{summary} {said}")
     return summary

@@ -57,6 +57,12 @@ def _disk_moves(guest, destination):
         if volume is None:
             problems.append(f"{disk.target} ({disk.source}) is not in a storage pool of {guest.host.name}")
             continue
+        if volume.backing_path and not _base_reachable(guest, volume, destination):
+            problems.append(
+                f"{disk.target} is a linked clone of {volume.backing_path.rsplit('/', 1)[-1]}, which is not on "
+                "storage it shares: its copy there would lack its base"
+            )
+            continue
         shared = sharing.shared_pool_on(volume.pool, destination)
         if shared is not None:
             moves.append(DiskMove(disk.target, disk.device, volume, shared, None))
@@ -89,6 +95,12 @@ def _disk_moves(guest, destination):
     return moves, problems
 
 
+def _base_reachable(guest, volume, destination):
+    """Whether a linked clone's base image is on storage `destination` shares (at the same path)."""
+    base = Volume.objects.filter(pool__host=guest.host, path=volume.backing_path).select_related("pool").first()
+    return base is not None and sharing.shared_pool_on(base.pool, destination) is not None
+
+
 def _unprobed(pool):
     """Whether the worker must first find out if `pool` is storage other hosts share."""
     return not pool.storage_key and pool.sharing_checked_at is None and sharing.may_probe(pool)
@@ -104,9 +116,14 @@ def _probe_storage(guest):
 
 
 def demand_of(guest):
-    """What the guest asks of a host, for the scheduler (its disks are checked here, per disk)."""
+    """What the guest asks of a host, for the scheduler (its disks are checked here, per disk). A
+    stopped guest asks for no vCPUs or memory: it uses them only once started, and a cluster that
+    overcommits would otherwise never take back the stopped guests of a host being emptied."""
     networks = frozenset(nic.source for nic in guest.nics.all() if nic.kind == "network")
-    return placement.Demand(vcpus=guest.vcpus, memory_mib=guest.memory_mib, network_names=networks)
+    running = guest.is_active
+    return placement.Demand(
+        vcpus=guest.vcpus if running else 0, memory_mib=guest.memory_mib if running else 0, network_names=networks
+    )
 
 
 def refusals(guest, destination):
@@ -283,7 +300,7 @@ def run(operation, params):
             progress=_progress_reporter(operation),
             cancelled=_cancel_requested(operation),
         )
-    except HypervisorError:
+    except HypervisorError as exc:
         for pool_uuid, name in reversed(made):
             with contextlib.suppress(HypervisorError):
                 storage.delete_volume(target, pool_uuid, name)
@@ -291,7 +308,10 @@ def run(operation, params):
         with contextlib.suppress(HypervisorError):
             refresh_guest(guest)
             refresh_storage(destination)
-        raise
+        if isinstance(exc, migration.MigrationCancelled):
+            raise
+        stays = f"{guest.name} stays on {source_host.name}, {'running' if guest.is_active else 'shut off'}."
+        raise type(exc)(f"Moving {guest.name} to {destination.name} failed: {exc} {stays}", detail=exc.detail) from None
     arrive(guest, destination)
     notes = _remove_source_copies(source, moves)
     with contextlib.suppress(HypervisorError):

@@ -64,6 +64,8 @@ TRANSLATIONS = {
     "machine type lacks a feature it asks for). Change the setting or use another host.",
     libvirt.VIR_ERR_OPERATION_UNSUPPORTED: "The host's hypervisor does not support this action.",
     libvirt.VIR_ERR_NO_SUPPORT: "The host's libvirt driver does not support this action.",
+    libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED: "The host's libvirt driver does not support this action as asked "
+    "(an option or parameter it does not know).",
     libvirt.VIR_ERR_DOM_EXIST: "A guest with that name or UUID already exists on the host. Choose another name.",
     libvirt.VIR_ERR_OPERATION_DENIED: "The host's libvirt refused this action (its access rules deny it).",
     libvirt.VIR_ERR_ACCESS_DENIED: "The host's libvirt refused this action (its access rules deny it).",
