@@ -171,7 +171,10 @@ def test_a_running_guest_moves_live_both_ways_on_shared_storage(
     # guest runs on where it was (on a machine that has it, the move succeeds).
     post_copy = move(admin, guest, remote, django_capture_on_commit_callbacks, post_copy=True)
     if post_copy.status == "failed":
-        assert post_copy.message.startswith("This host cannot do post-copy migration"), post_copy.message
+        assert post_copy.message.startswith(
+            f"Moving {guest.name} to {remote.name} failed: This host cannot do post-copy"
+        )
+        assert post_copy.message.endswith(f"{guest.name} stays on {local.name}, running."), post_copy.message
         assert "Postcopy is not supported" in post_copy.detail
         assert virsh("domstate", guest.name).stdout.strip() == "running"
         assert rows(guest) == [(local.name, None, None)]
