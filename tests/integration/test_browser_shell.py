@@ -115,6 +115,8 @@ def main_pages(shell):
         "audit": "/audit/",
         "account": "/account/",
         "new-guest": "/guests/new/",
+        "new-guest-any-host": "/guests/new/?host=any",
+        "migrate": f"/guests/{alpha.pk}/migrate/",
         "api-docs": "/api/docs/",
     }
 
