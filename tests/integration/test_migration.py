@@ -162,6 +162,7 @@ def test_a_running_guest_moves_live_both_ways_on_shared_storage(
     # Back with an option for busy guests and a bandwidth limit.
     back = move(admin, guest, local, django_capture_on_commit_callbacks, auto_converge=True, bandwidth_mib_s=100)
     assert back.status == "succeeded", back.message
+    assert " live, with auto-converge, at most 100 MiB/s (" in back.message
     assert virsh("domstate", guest.name).stdout.strip() == "running"
     assert guest.name not in remote_libvirtd.domain_names()
     assert rows(guest) == [(local.name, None, None)]

@@ -236,3 +236,31 @@ def test_a_probe_of_a_pool_removed_meanwhile_fails_saying_so(hosts, admin_client
     pool = pool_of(hosts["a"])
     operation = queue_then(admin_client, django_capture_on_commit_callbacks, pool, pool.delete)
     assert (operation.status, operation.message) == ("failed", "The pool was removed before this ran.")
+
+
+def test_open_pool_pages_hear_that_a_probe_ended(hosts, admin_client, django_capture_on_commit_callbacks):
+    """Through the real channel layer: the pool pages of every host compared re-read their line."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync, sync_to_async
+    from channels.layers import get_channel_layer
+
+    from webvirt.core import events
+
+    layer = get_channel_layer()
+    a, c = pool_of(hosts["a"]), pool_of(hosts["c"])
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.group_add(events.host_group(c.host_id), channel)
+        try:
+            await sync_to_async(find_shared)(admin_client, django_capture_on_commit_callbacks, a)
+            heard = []
+            async with asyncio.timeout(2):
+                while not any(m["event"] == "inventory.changed" and m.get("what") == "storage" for m in heard):
+                    heard.append(await layer.receive(channel))
+            return heard
+        finally:
+            await layer.group_discard(events.host_group(c.host_id), channel)
+
+    assert async_to_sync(scenario)()

@@ -320,7 +320,7 @@ def run(operation, params):
         if any(m.copy_into is not None for m in moves):
             refresh_storage(destination)
             refresh_storage(source_host)
-    return _summary(guest, source_host, destination, live, outcome, moves, notes)
+    return _summary(guest, source_host, destination, plan, outcome, moves, notes)
 
 
 def _rescan(host, spec, pools):
@@ -345,9 +345,16 @@ def _remove_source_copies(source, moves):
     return notes
 
 
-def _summary(guest, source_host, destination, live, outcome, moves, notes):
+def _summary(guest, source_host, destination, plan, outcome, moves, notes):
+    live = plan.live
     copied = [m.target for m in moves if m.copy_into is not None]
     words = f"Moved {guest.name} from {source_host.name} to {destination.name} {'live' if live else 'offline'}"
+    options = [
+        *(["with auto-converge"] if plan.auto_converge else []),
+        *(["post-copy allowed"] if plan.post_copy else []),
+        *([f"at most {plan.bandwidth_mib_s} MiB/s"] if plan.bandwidth_mib_s else []),
+    ]
+    words += "".join(f", {option}" for option in options)
     figures = []
     if outcome.elapsed_ms is not None:
         figures.append(f"{outcome.elapsed_ms} ms")

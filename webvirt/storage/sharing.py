@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from webvirt.core import events
 from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor.storage import pools_seeing_marker
 
@@ -147,3 +148,5 @@ def _record(pool, shared, apart):
         Pool.objects.filter(pk__in=[other.pk for other in apart], storage_key=pool.storage_key).update(storage_key="")
     everyone = [pool.pk, *(other.pk for other in shared + apart)]
     Pool.objects.filter(pk__in=everyone).update(sharing_checked_at=timezone.now())
+    for host_id in {pool.host_id, *(other.host_id for other in shared + apart)}:  # open pool pages re-read
+        events.publish("inventory.changed", groups=[events.host_group(host_id)], host_id=host_id, what="storage")
