@@ -12,6 +12,11 @@ from webvirt.core import events, live
 from webvirt.guests.models import Grant, Guest
 from webvirt.hosts.models import Host
 
+# Committed rows, not a test transaction: the consumer's database calls go through channels'
+# database_sync_to_async, whose close_old_connections() may close a connection mid-transaction
+# (seen on PostgreSQL in long runs), which a transaction-wrapped test cannot survive.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 ORIGIN = b"http://127.0.0.1:8000"
 
 
