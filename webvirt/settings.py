@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -80,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "webvirt.core.middleware.PrivatePagesMiddleware",
     "webvirt.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -88,6 +92,7 @@ MIDDLEWARE = [
     "webvirt.core.audit.AuditContextMiddleware",
     "axes.middleware.AxesMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "webvirt.accounts.two_factor.TwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "webvirt.urls"
@@ -137,6 +142,10 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # long as the last, at most WEBVIRT_LOGIN_MAX_DELAY seconds (accounts/throttle.py).
 WEBVIRT_LOGIN_FREE_FAILURES = int(env("WEBVIRT_LOGIN_FREE_FAILURES", "5"))
 WEBVIRT_LOGIN_MAX_DELAY = int(env("WEBVIRT_LOGIN_MAX_DELAY", "900"))
+# Two-factor sign-in (accounts/two_factor.py): who must enrol a TOTP app before using the site.
+WEBVIRT_REQUIRE_2FA = env("WEBVIRT_REQUIRE_2FA", "none")
+if WEBVIRT_REQUIRE_2FA not in {"none", "admins", "everyone"}:
+    raise ImproperlyConfigured("WEBVIRT_REQUIRE_2FA must be 'none', 'admins' or 'everyone'.")
 if env_bool("WEBVIRT_FAST_PASSWORD_HASHING", False):  # tests only: hashing dominates their set-up
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"

@@ -42,7 +42,16 @@ REAL_ID = 4242
 BAD_IDS = ("99999999999999999999", str(2**63), "0", "-1", "abc")
 GARBAGE = (str(2**63), "-1", "abc", "\x00", "NaN", "1e400", "\u202e..", "")
 SLUGS = {
-    "action": {*POWER_ACTIONS, *POOL_ACTIONS, *NETWORK_ACTIONS, "resize", "clone", "disable", "reset-password"},
+    "action": {
+        *POWER_ACTIONS,
+        *POOL_ACTIONS,
+        *NETWORK_ACTIONS,
+        "resize",
+        "clone",
+        "disable",
+        "reset-password",
+        "reset-two-factor",
+    },
     "what": set(CHANGE_FORMS),
     "kind": {*PUBLISHABLE, *CONSOLE_KINDS},
 }

@@ -114,6 +114,7 @@ def main_pages(shell):
         "operations": "/operations/",
         "audit": "/audit/",
         "account": "/account/",
+        "two-factor": "/account/two-factor/",
         "new-guest": "/guests/new/",
         "new-guest-any-host": "/guests/new/?host=any",
         "migrate": f"/guests/{alpha.pk}/migrate/",

@@ -106,3 +106,12 @@ class ApiTokenForm(forms.Form):
     def params(self):
         data = self.cleaned_data
         return actions.NewToken(name=data["name"], scope=data["scope"], expires_at=data["expires_at"])
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=32,
+        label="Code",
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
+    )

@@ -6,6 +6,8 @@ from . import views
 app_name = "accounts"
 urlpatterns = [
     path("account/", views.account, name="account"),
+    path("account/two-factor/", views.two_factor_page, name="two-factor"),
+    path("login/verify/", views.two_factor_verify, name="two-factor-verify"),
     path("account/keys/<id:pk>/delete/", views.ssh_key_delete, name="ssh-key-delete"),
     path("account/tokens/<id:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path(

@@ -9,14 +9,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp import match_token
 
 from webvirt.core import actions as core_actions
 from webvirt.core import policy
 from webvirt.core.forms import form_problems
 
 from . import actions as account_actions
-from . import quotas
-from .forms import ApiTokenForm, NewUserForm, PublishForm, QuotaForm, SSHKeyForm, TeamForm
+from . import quotas, two_factor
+from .forms import ApiTokenForm, NewUserForm, PublishForm, QuotaForm, SSHKeyForm, TeamForm, TwoFactorCodeForm
 from .models import PUBLISHABLE, ApiToken, Quota, Team
 
 
@@ -53,6 +55,7 @@ def account(request):
         "keys": request.user.ssh_keys.all(),
         "api_tokens": request.user.api_tokens.all(),
         "usage": quotas.usage_rows(request.user),
+        "two_factor_on": two_factor.has_device(request.user),
     }
     failed = (key_form.is_bound and key_form.errors) or token_form.errors
     return render(request, "accounts/account.html", context, status=400 if failed else 200)
@@ -78,6 +81,66 @@ def ssh_key_delete(request, pk):
     core_actions.perform("sshkey.remove", actor=request.user, target=request.user, params=params)
     messages.success(request, f"Removed key {key.name}.")
     return redirect("accounts:account")
+
+
+def _safe_next(request, default):
+    back = request.POST.get("next") or request.GET.get("next") or ""
+    ours = back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
+    return back if ours else default
+
+
+def two_factor_page(request):
+    """Enrol (a new key, confirmed with a code from the app, then recovery codes shown once) or
+    turn two-factor sign-in off with a current code. The only page a user WEBVIRT_REQUIRE_2FA
+    holds back may open."""
+    user = request.user
+    form = TwoFactorCodeForm(request.POST or None)
+    enrolled = two_factor.has_device(user)
+    if not enrolled:
+        key = request.session.setdefault("two_factor_key", two_factor.new_secret())
+        if form.is_valid():
+            if two_factor.matches_new_key(key, form.cleaned_data["code"]):
+                codes = two_factor.new_recovery_codes()
+                params = account_actions.NewTwoFactor(totp_secret=key, recovery_secrets=tuple(codes))
+                device = core_actions.perform("two_factor.enable", actor=user, target=user, params=params)
+                otp_login(request, device)
+                del request.session["two_factor_key"]
+                request.session["two_factor_codes"] = codes
+                messages.success(request, "Two-factor sign-in is on.")
+                return redirect("accounts:two-factor")
+            form.add_error("code", "That code does not match: check the app's clock and try the current code.")
+    elif form.is_valid():
+        if match_token(user, form.cleaned_data["code"].strip()) is None:
+            form.add_error("code", "That code is not right (or was already used).")
+        else:
+            core_actions.perform("two_factor.disable", actor=user, target=user)
+            messages.success(request, "Two-factor sign-in is off: your password alone signs you in.")
+            return redirect("accounts:account")
+    context = {
+        "form": form,
+        "enrolled": enrolled,
+        "required": two_factor.required_for(user),
+        "recovery_codes": request.session.pop("two_factor_codes", None),
+    }
+    if not enrolled:
+        context["secret"] = two_factor.secret_base32(key)
+        context["uri"] = two_factor.provisioning_uri(user, key)
+    return render(request, "accounts/two_factor.html", context, status=400 if form.errors else 200)
+
+
+def two_factor_verify(request):
+    """The second step of signing in, for accounts with two-factor sign-in on."""
+    if request.user.is_verified() or not two_factor.has_device(request.user):
+        return redirect(_safe_next(request, reverse("home")))
+    form = TwoFactorCodeForm(request.POST or None)
+    if form.is_valid():
+        device, problem = two_factor.check_code(request.user, form.cleaned_data["code"])
+        if device:
+            otp_login(request, device)
+            return redirect(_safe_next(request, reverse("home")))
+        form.add_error("code", problem)
+    context = {"form": form, "next": _safe_next(request, "")}
+    return render(request, "accounts/two_factor_verify.html", context, status=400 if form.errors else 200)
 
 
 def user_list(request):
@@ -106,11 +169,17 @@ def user_detail(request, pk):
         "usage": quotas.usage_rows(user),
         "teams": user.teams.all(),
         "api_tokens": user.api_tokens.all(),
+        "two_factor_on": two_factor.has_device(user),
     }
     return render(request, "accounts/user_detail.html", context)
 
 
-USER_ACTIONS = {"disable": "user.disable", "enable": "user.enable", "reset-password": "user.reset_password"}
+USER_ACTIONS = {
+    "disable": "user.disable",
+    "enable": "user.enable",
+    "reset-password": "user.reset_password",
+    "reset-two-factor": "two_factor.reset",
+}
 
 
 @require_POST
@@ -128,6 +197,8 @@ def user_action(request, pk, action):
     name = user.get_username()
     if action == "reset-password":
         messages.warning(request, f"New password for {name}: {result} (shown only now).")
+    elif action == "reset-two-factor":
+        messages.success(request, f"{name} signs in with a password alone until they enrol again.")
     else:
         messages.success(request, f"{name} is {'enabled' if user.is_active else 'disabled'}.")
     return redirect("accounts:user", pk=user.pk)
