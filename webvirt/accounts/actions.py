@@ -246,3 +246,50 @@ TWO_FACTOR_RESET = declare(
         apply=_remove_two_factor,
     )
 )
+
+
+# Sign-in through a directory (OpenID Connect or LDAP): the directory is the source of truth for a
+# directory user's teams and admin flag, mirrored at each sign-in (accounts/identity.py).
+
+
+@dataclass(frozen=True)
+class DirectoryFacts:
+    directory: str  # Profile.Directory: "oidc" or "ldap"
+    teams: tuple = ()  # team names; teams missing here are created
+    admin: bool = False
+    email: str = ""
+
+
+def _apply_directory(actor, user, params):
+    from .models import Profile
+
+    profile = Profile.for_user(user)
+    if profile.directory != params.directory:
+        profile.directory = params.directory
+        profile.save(update_fields=["directory"])
+    changed = []
+    if user.is_staff != params.admin:
+        user.is_staff = params.admin
+        changed.append("is_staff")
+    if params.email and user.email != params.email:
+        user.email = params.email
+        changed.append("email")
+    if changed:
+        user.save(update_fields=changed)
+    wanted = {Team.objects.get_or_create(name=name[:64])[0] for name in params.teams if name.strip()}
+    current = set(user.teams.all())
+    if wanted != current:
+        user.teams.set(wanted)
+        access_changed([user.pk])
+    return user
+
+
+USER_DIRECTORY_SYNC = declare(
+    Action(
+        "user.directory_sync",
+        "Update account from directory",
+        "account.edit",
+        params=DirectoryFacts,
+        apply=_apply_directory,
+    )
+)

@@ -43,6 +43,26 @@ class Quota(models.Model):
         return {name: getattr(self, f"max_{name}") for name in self.LIMITS}
 
 
+class Profile(models.Model):
+    """What webvirt keeps about a user beyond Django's User: their language, and where they sign in."""
+
+    class Directory(models.TextChoices):
+        LOCAL = "", "Local account"
+        OIDC = "oidc", "Single sign-on (OpenID Connect)"
+        LDAP = "ldap", "LDAP"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    language = models.CharField(max_length=16, blank=True, help_text="Empty: follow the browser.")
+    directory = models.CharField(max_length=8, choices=Directory.choices, default=Directory.LOCAL, blank=True)
+
+    def __str__(self):
+        return f"profile of {self.user}"
+
+    @classmethod
+    def for_user(cls, user):
+        return cls.objects.get_or_create(user=user)[0]
+
+
 class SSHKey(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ssh_keys")
     name = models.CharField(max_length=64)
