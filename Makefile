@@ -5,20 +5,33 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export WEBVIRT_DEV := 1
 
-.PHONY: run test deps lint bench services tiny-linux
+.PHONY: run test deps lint bench services tiny-linux messages catalogues
 
-run: deps
+# Translation catalogues (locale/<lang>/LC_MESSAGES/*.po), compiled when they changed; the
+# compiled .mo files are never committed.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+
+run: deps messages
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py bootstrap
 	exec deploy/dev/run.sh
 
-test: deps services tiny-linux
+test: deps messages services tiny-linux
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	WEBVIRT_FAST_PASSWORD_HASHING=1 $(PY) -m pytest
 
 deps: $(VENV)/.installed
+
+messages: deps $(CATALOGUES)
+
+locale/%.mo: locale/%.po
+	msgfmt --check -o $@ $<
+
+# After marking strings: bring the catalogues up to date, then translate what is new.
+catalogues: deps
+	$(PY) manage.py catalogues
 
 # Debian packages first (libvirt-dev and gcc build libvirt-python), then the virtualenv.
 $(VENV)/.installed: requirements.txt deploy/dev/install-packages.sh

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "webvirt.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -106,6 +107,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -159,11 +161,18 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
-LANGUAGE_CODE = "en-us"
+# English and Simplified Chinese. A page's language: the one its user chose (accounts), else the
+# language cookie (set by the picker before signing in), else the browser's Accept-Language.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LANGUAGE_COOKIE_NAME = "webvirt_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LOCALE_PATHS = [BASE_DIR / "locale"]  # catalogues compiled by `make` (msgfmt), never committed
+USE_I18N = True
 TIME_ZONE = env("TIME_ZONE", "UTC")
-USE_I18N = False
 USE_TZ = True
-FORMAT_MODULE_PATH = ["webvirt.formats"]  # times to the second, one format everywhere
+FORMAT_MODULE_PATH = ["webvirt.formats"]  # times to the second, one format per language
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -6,6 +6,10 @@ packages=(
   qemu-system-x86 qemu-utils ipxe ovmf dnsmasq-base iptables redis-server openssh-server openssh-client
   sasl2-bin libsasl2-modules
   gcc python3-dev python3-venv chromium
+  # Translations: msgfmt compiles the catalogues, xgettext (makemessages) checks they are complete.
+  gettext
+  # Chinese glyphs for the browser tests and screenshots.
+  fonts-noto-cjk
   # Storage beyond directories, for tests/integration/test_shared_storage.py: LVM for logical
   # pools, a userspace NFS server (which the tests start themselves) and NFS clients.
   lvm2 nfs-common nfs-ganesha nfs-ganesha-vfs libnfs-utils

@@ -19,7 +19,7 @@
     const close = document.createElement("button");
     close.type = "button";
     close.className = "link";
-    close.setAttribute("aria-label", "Dismiss");
+    close.setAttribute("aria-label", gettext("Dismiss"));
     close.textContent = "×";
     close.addEventListener("click", () => item.remove());
     item.append(close);

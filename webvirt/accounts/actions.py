@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from webvirt.core import events, policy
 from webvirt.core.actions import Action, declare
@@ -291,5 +292,40 @@ USER_DIRECTORY_SYNC = declare(
         "account.edit",
         params=DirectoryFacts,
         apply=_apply_directory,
+    )
+)
+
+
+# Your language (accounts/language.py): empty follows the browser.
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    language: str = ""
+
+
+def _supported_language(actor, user, params):
+    from webvirt.core.middleware import supported_language
+
+    if params.language and not supported_language(params.language):
+        raise ValidationError(_("webvirt does not speak %(language)s.") % {"language": params.language})
+
+
+def _set_language(actor, user, params):
+    from .models import Profile
+
+    profile = Profile.for_user(user)
+    profile.language = params.language
+    profile.save(update_fields=["language"])
+
+
+ACCOUNT_LANGUAGE = declare(
+    Action(
+        "account.language",
+        _("Choose language"),
+        "account.edit",
+        params=LanguageChoice,
+        check=_supported_language,
+        apply=_set_language,
     )
 )

@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self):
-        from . import actions  # noqa: F401  (declares the accounts' actions)
+        from . import actions, language  # noqa: F401  (declare the actions; remember languages at sign-in)

@@ -19,7 +19,7 @@ from webvirt.core.forms import form_problems
 from . import actions as account_actions
 from . import quotas, two_factor
 from .forms import ApiTokenForm, NewUserForm, PublishForm, QuotaForm, SSHKeyForm, TeamForm, TwoFactorCodeForm
-from .models import PUBLISHABLE, ApiToken, Quota, Team
+from .models import PUBLISHABLE, ApiToken, Profile, Quota, Team
 
 
 def _perform(request, form, name, *, target=None, success=""):
@@ -56,6 +56,7 @@ def account(request):
         "api_tokens": request.user.api_tokens.all(),
         "usage": quotas.usage_rows(request.user),
         "two_factor_on": two_factor.has_device(request.user),
+        "chosen_language": Profile.objects.filter(user=request.user).values_list("language", flat=True).first() or "",
     }
     failed = (key_form.is_bound and key_form.errors) or token_form.errors
     return render(request, "accounts/account.html", context, status=400 if failed else 200)

@@ -2,7 +2,35 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
+
+# Where a signed-in user's chosen language rides in their session (set at sign-in and by the picker),
+# so that choosing the page's language costs no query.
+LANGUAGE_SESSION_KEY = "webvirt_language"
+
+
+def supported_language(code):
+    """`code` if webvirt speaks it, else None."""
+    return code if code in dict(settings.LANGUAGES) else None
+
+
+class LanguageMiddleware:
+    """Speak the user's language: the one they chose (in their session), else the language cookie,
+    else the browser's Accept-Language, else English."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        chosen = supported_language(request.session.get(LANGUAGE_SESSION_KEY))
+        language = chosen or translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response
 
 
 class PrivatePagesMiddleware:

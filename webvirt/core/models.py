@@ -25,6 +25,9 @@ class Operation(models.Model):
     target = models.CharField(max_length=255, help_text="What it acted on, kept when the target is removed.")
     params = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True, help_text="The outcome, or the error on failure.")
+    language = models.CharField(
+        max_length=16, blank=True, help_text="The language of whoever asked for it, in which its messages are written."
+    )
     detail = models.TextField(blank=True, help_text="The host's own error text behind a message in plain words.")
     progress = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Percent done, for work with a size.")
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -10,7 +10,7 @@ any other HypervisorError fails the Operation with its text.
 import logging
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from . import audit, events
 from .kinds import register_label
@@ -50,7 +50,14 @@ def enqueue(*, kind, actor, target, host=None, guest=None, params=None, parent=N
     if kind not in _HANDLERS:
         raise ValueError(f"No handler for operation kind {kind!r}.")
     operation = Operation.objects.create(
-        kind=kind, actor=actor, host=host, guest=guest, target=target[:255], params=params or {}, parent=parent
+        kind=kind,
+        actor=actor,
+        host=host,
+        guest=guest,
+        target=target[:255],
+        params=params or {},
+        parent=parent,
+        language=translation.get_language() or "",
     )
     audit.record(actor, kind, operation.target, outcome="requested", operation=operation.pk)
     _publish(operation, "operation.queued")
@@ -80,7 +87,7 @@ def _publish(operation, event):
         groups=groups,
         operation_id=operation.pk,
         kind=operation.kind,
-        label=operation.label,
+        label=str(operation.label),
         target=operation.target,
         status=operation.status,
         progress=operation.progress,
@@ -129,6 +136,7 @@ def execute(operation):
 
 
 def finish(operation, *, status, message, detail=""):
+    message = str(message)  # a translated (lazy) message is written in the worker's language
     operation.status = status
     operation.message = message
     operation.detail = detail
@@ -163,6 +171,6 @@ def report_progress(operation, fraction):
 
 def note(operation, message):
     """Record progress text on an operation that is still going (e.g. a retry)."""
-    operation.message = message
+    operation.message = str(message)
     operation.save(update_fields=["message"])
     _publish(operation, "operation.progress")

@@ -2,6 +2,8 @@ import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.utils import translation
 
 from webvirt.hypervisor import HostUnreachable, HypervisorError
 
@@ -15,10 +17,16 @@ RETRY_DELAYS_S = (2, 5, 15)
 
 @shared_task(bind=True, acks_late=True, max_retries=len(RETRY_DELAYS_S))
 def run_operation(self, operation_id):
-    """Run one Operation. Safe to deliver twice: finished operations are skipped, handlers converge."""
+    """Run one Operation. Safe to deliver twice: finished operations are skipped, handlers converge.
+    Its messages are written in the language of whoever asked for it."""
     operation = operations.start(operation_id)
     if operation is None:
         return
+    with translation.override(operation.language or settings.LANGUAGE_CODE):
+        _run(self, operation)
+
+
+def _run(self, operation):
     try:
         message = operations.execute(operation)
     except HostUnreachable as exc:
