@@ -1,6 +1,7 @@
 """In Chromium: "Sign in with Example ID" on webvirt's sign-in page, the provider's own page (the
 django-oauth-toolkit provider of tests/oidc_provider/, in a process of its own), and back on webvirt
-signed in, with teams from the groups claim. Screenshots in test-artifacts/oidc/."""
+signed in, with teams from the groups claim; once disabled, refused on the sign-in
+page. Screenshots in test-artifacts/oidc/."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -44,4 +45,13 @@ def test_sign_in_with_the_provider_in_chromium(browser, live_server, provider):
 
     grace = get_user_model().objects.get(username="grace")
     assert grace.is_staff and sorted(grace.teams.values_list("name", flat=True)) == ["research", "wv-admins"]
+
+    # Disabled meanwhile: signing in again (the provider remembers her) ends on the login page.
+    page.click("form.logout button")
+    page.wait_for_url(live_server.url + "/login/")
+    get_user_model().objects.filter(pk=grace.pk).update(is_active=False)
+    page.get_by_role("link", name="Sign in with Example ID").click()
+    page.wait_for_url(live_server.url + "/login/")
+    assert "Your webvirt account grace is disabled" in page.locator(".flash.error").inner_text()
+    page.screenshot(path=SHOTS / "disabled-refused.png", full_page=True)
     page.close()
