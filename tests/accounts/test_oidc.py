@@ -132,11 +132,14 @@ def test_forged_replayed_or_denied_answers_end_on_the_login_page(sso):
     assert reasons == {"bad state", "provider said access_denied"}
 
 
-def test_an_unreachable_provider_is_said_so(sso, settings):
-    settings.WEBVIRT_OIDC_ISSUER = "http://127.0.0.1:9/o"  # the discard port: nothing answers
+@pytest.mark.parametrize("issuer", ["http://127.0.0.1:9/o", "webvirt itself"])
+def test_an_unreachable_or_wrong_provider_is_said_so(sso, settings, issuer):
+    # The discard port answers nothing; webvirt has no discovery document (a 404 page).
+    settings.WEBVIRT_OIDC_ISSUER = sso.base if issuer == "webvirt itself" else issuer
     page = requests.get(sso.base + reverse("accounts:oidc-start"), timeout=20)
     assert page.status_code == 200 and page.url == sso.base + "/login/"
     assert "Example ID cannot be reached right now." in page.text
+    assert AuditEvent.objects.get(action="login", outcome="failed").details["reason"] == "unreachable"
 
 
 def test_local_sign_in_works_beside_the_button(sso, client):

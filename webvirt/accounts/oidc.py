@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -118,11 +119,15 @@ def account_for(person):
     """The webvirt account of this provider user, made on their first sign-in."""
     user = get_user_model().objects.filter(username__iexact=person.username).first()
     if user is None:
-        user = get_user_model()(username=person.username, email=person.email)
-        user.set_unusable_password()
-        user.save()
-        Profile.objects.update_or_create(user=user, defaults={"directory": DIRECTORY})
-        audit.record(user, "user.create", person.username, directory=DIRECTORY)
+        try:
+            with transaction.atomic():
+                user = get_user_model()(username=person.username, email=person.email)
+                user.set_unusable_password()
+                user.save()
+                Profile.objects.update_or_create(user=user, defaults={"directory": DIRECTORY})
+                audit.record(user, "user.create", person.username, directory=DIRECTORY)
+        except IntegrityError:  # made meanwhile, by the same person signing in from another tab
+            return account_for(person)
         return user
     if Profile.for_user(user).directory != DIRECTORY:
         message = _(
@@ -188,7 +193,8 @@ def start(request):
     callback_url = request.build_absolute_uri(reverse("accounts:oidc-callback"))
     try:
         return client().authorize_redirect(request, callback_url)
-    except (AuthlibBaseError, requests.RequestException, ValueError) as exc:
+    except (AuthlibBaseError, requests.RequestException, RuntimeError, ValueError) as exc:
+        # RuntimeError: Authlib's word for a discovery document without an authorization endpoint.
         log.warning("OpenID Connect: could not start a sign-in: %s", exc)
         message = _("%(provider)s cannot be reached right now.") % {"provider": provider_name()}
         return _refuse(request, Refused(message, "unreachable"))
