@@ -27,6 +27,9 @@ from . import throttle
 RECOVERY_CODES = 10
 ISSUER = "webvirt"
 ASKED = "two_factor_asked"  # session key: this sign-in had a device, so it owes a code
+# Session key: signed in through single sign-on (accounts/oidc.py), whose provider asks its own
+# second factor; webvirt's codes and WEBVIRT_REQUIRE_2FA are for password sign-ins.
+PROVIDER_CHECKED = "two_factor_by_provider"
 
 
 def has_device(user):
@@ -118,6 +121,8 @@ class TwoFactorMiddleware:
     def __call__(self, request):
         user = request.user
         if not user.is_authenticated or user.is_verified() or request.path_info.startswith(self.OPEN):
+            return self.get_response(request)
+        if request.session.get(PROVIDER_CHECKED):
             return self.get_response(request)
         if request.session.get(ASKED) and has_device(user):
             target = reverse("accounts:two-factor-verify")
