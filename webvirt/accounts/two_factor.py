@@ -15,6 +15,7 @@ from django.dispatch import receiver
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_otp import devices_for_user, match_token
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -73,12 +74,12 @@ def check_code(user, code):
     wait = throttle.claim(username)
     if wait:
         audit.record(None, "login", username, outcome="failed", reason="throttled", wait_s=wait)
-        return None, f"Too many failed sign-ins for this account. Try again in {wait} second{'' if wait == 1 else 's'}."
+        return None, throttle.refusal(wait)
     device = match_token(user, code.strip().replace(" ", ""))
     if device is None:
         throttle.record_failure(username)
         audit.record(None, "login", username, outcome="failed", reason="wrong two-factor code")
-        return None, "That code is not right (or was already used). Try the current one from your app."
+        return None, _("That code is not right (or was already used). Try the current one from your app.")
     throttle.forget(username)
     return device, ""
 
@@ -128,5 +129,5 @@ class TwoFactorMiddleware:
         if request.path_info == target:
             return self.get_response(request)
         if request.path_info.startswith("/api/"):
-            return JsonResponse({"detail": "Two-factor sign-in is not complete for this session."}, status=403)
+            return JsonResponse({"detail": _("Two-factor sign-in is not complete for this session.")}, status=403)
         return redirect(f"{target}?next={quote(request.get_full_path())}")
