@@ -111,7 +111,7 @@ class TwoFactorMiddleware:
     enrolment page): every other page, and the API through the session, waits for the code.
     API tokens do not pass here as a signed-in user; they are a factor of their own."""
 
-    OPEN = ("/logout/", "/static/")
+    OPEN = ("/logout/", "/static/", "/jsi18n/")  # /jsi18n/: the scripts' words, on the code page too
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -128,6 +128,8 @@ class TwoFactorMiddleware:
             return self.get_response(request)
         if request.path_info == target:
             return self.get_response(request)
-        if request.path_info.startswith("/api/"):
+        # Scripts and page fragments are refused, not redirected: a fragment swapped for the whole
+        # code page would load the same fragments again, without end.
+        if request.path_info.startswith("/api/") or request.headers.get("HX-Request"):
             return JsonResponse({"detail": _("Two-factor sign-in is not complete for this session.")}, status=403)
         return redirect(f"{target}?next={quote(request.get_full_path())}")
