@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from webvirt.accounts.models import Publishable, Team
 from webvirt.core.querysets import RestrictedQuerySet
@@ -17,13 +18,13 @@ class Guest(models.Model):
     """A libvirt domain as last seen, keyed by (host, UUID) so renames keep its identity and history."""
 
     class State(models.TextChoices):
-        RUNNING = "running", "running"
-        PAUSED = "paused", "paused"
-        SHUTTING_DOWN = "shutting-down", "shutting down"
-        SHUTOFF = "shutoff", "shut off"
-        CRASHED = "crashed", "crashed"
-        PMSUSPENDED = "pmsuspended", "suspended (power management)"
-        UNKNOWN = "unknown", "unknown"
+        RUNNING = "running", _("running")
+        PAUSED = "paused", _("paused")
+        SHUTTING_DOWN = "shutting-down", _("shutting down")
+        SHUTOFF = "shutoff", _("shut off")
+        CRASHED = "crashed", _("crashed")
+        PMSUSPENDED = "pmsuspended", _("suspended (power management)")
+        UNKNOWN = "unknown", _("unknown")
 
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="guests")
     uuid = models.CharField(max_length=36)
@@ -162,14 +163,21 @@ class Snapshot(models.Model):
     def __str__(self):
         return self.name
 
+    STATES = {"running": _("running"), "paused": _("paused"), "shut off": _("shut off")}
+
+    @property
+    def state_display(self):
+        """The guest's state when it was taken, in the reader's language (libvirt's word if unknown)."""
+        return self.STATES.get(self.state, self.state)
+
 
 class Flavor(Publishable):
     """An admin-defined size preset for new guests."""
 
     name = models.CharField(max_length=64, unique=True)
     vcpus = models.PositiveSmallIntegerField()
-    memory_mib = models.PositiveIntegerField("memory (MiB)")
-    disk_gib = models.PositiveIntegerField("disk (GiB)")
+    memory_mib = models.PositiveIntegerField(_("memory (MiB)"))
+    disk_gib = models.PositiveIntegerField(_("disk (GiB)"))
 
     class Meta:
         ordering = ["vcpus", "memory_mib", "name"]
@@ -181,7 +189,7 @@ class Flavor(Publishable):
 class Grant(models.Model):
     """A role on one guest for a user or for every member of a team."""
 
-    ROLES = [(role, role) for role in roles.ROLES]
+    ROLES = list(roles.ROLE_LABELS.items())
 
     guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="grants")
     user = models.ForeignKey(
@@ -210,4 +218,6 @@ class Grant(models.Model):
 
     @property
     def grantee(self):
-        return self.user.get_username() if self.user_id else f"team {self.team.name}"
+        if self.user_id:
+            return self.user.get_username()
+        return _("team %(name)s") % {"name": self.team.name}
