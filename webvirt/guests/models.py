@@ -33,9 +33,9 @@ class Guest(models.Model):
     )
     name = models.CharField(max_length=255, db_index=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.UNKNOWN, db_index=True)
-    state_reason = models.CharField(max_length=200, blank=True, help_text="Why it is paused, shut off or crashed.")
+    state_reason = models.CharField(max_length=200, blank=True, help_text=_("Why it is paused, shut off or crashed."))
     running_since = models.DateTimeField(
-        null=True, blank=True, help_text="When webvirt saw it start; unknown if it was running when first seen."
+        null=True, blank=True, help_text=_("When webvirt saw it start; unknown if it was running when first seen.")
     )
     domain_type = models.CharField(max_length=16, blank=True)
     vcpus = models.PositiveIntegerField(default=0)
@@ -44,30 +44,32 @@ class Guest(models.Model):
     description = models.TextField(blank=True)
     persistent = models.BooleanField(default=True)
     autostart = models.BooleanField(default=False)
-    agent_connected = models.BooleanField(default=False, help_text="A guest agent answered on its channel.")
+    agent_connected = models.BooleanField(default=False, help_text=_("A guest agent answered on its channel."))
     filesystems_frozen = models.BooleanField(
-        null=True, default=None, help_text="As webvirt's last freeze or thaw left them; unknown once it stops."
+        null=True, default=None, help_text=_("As webvirt's last freeze or thaw left them; unknown once it stops.")
     )
     vnc_listen = models.CharField(max_length=255, blank=True)
     vnc_port = models.PositiveIntegerField(null=True, blank=True)
     vnc_socket = models.CharField(max_length=255, blank=True)
     boot_order = models.CharField(max_length=64, default="hd")
     seed_path = models.CharField(
-        max_length=1024, blank=True, help_text="Its cloud-init seed image, deleted with its volumes."
+        max_length=1024, blank=True, help_text=_("Its cloud-init seed image, deleted with its volumes.")
     )
-    definition = models.TextField(blank=True, help_text="Its persistent libvirt XML as last read, for admins.")
+    definition = models.TextField(blank=True, help_text=_("Its persistent libvirt XML as last read, for admins."))
     devices_digest = models.CharField(max_length=64, blank=True, editable=False)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
-    gone_at = models.DateTimeField(null=True, blank=True, help_text="When it disappeared from its host.")
+    gone_at = models.DateTimeField(null=True, blank=True, help_text=_("When it disappeared from its host."))
     migrating_to = models.ForeignKey(
         "hosts.Host",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Set while it moves: the inventory then neither marks it gone on its host nor adds it "
-        "to the destination, so it shows on exactly one host.",
+        help_text=_(
+            "Set while it moves: the inventory then neither marks it gone on its host nor adds it "
+            "to the destination, so it shows on exactly one host."
+        ),
     )
 
     objects = GuestQuerySet.as_manager()
@@ -133,10 +135,10 @@ class Nic(models.Model):
     mac = models.CharField(max_length=17)
     kind = models.CharField(max_length=16, blank=True)
     source = models.CharField(max_length=255, blank=True)
-    portgroup = models.CharField(max_length=64, blank=True, help_text="Its network's portgroup (VLAN), if named.")
+    portgroup = models.CharField(max_length=64, blank=True, help_text=_("Its network's portgroup (VLAN), if named."))
     model = models.CharField(max_length=32, blank=True)
-    addresses = models.JSONField(default=list, blank=True, help_text='Its addresses, e.g. "192.168.122.5/24".')
-    address_source = models.CharField(max_length=8, blank=True, help_text="agent or lease (DHCP)")
+    addresses = models.JSONField(default=list, blank=True, help_text=_('Its addresses, e.g. "192.168.122.5/24".'))
+    address_source = models.CharField(max_length=8, blank=True, help_text=_("agent or lease (DHCP)"))
 
     class Meta:
         ordering = ["mac"]
@@ -149,13 +151,13 @@ class Snapshot(models.Model):
     guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="snapshots")
     name = models.CharField(max_length=255)
     created_at = models.DateTimeField()
-    state = models.CharField(max_length=16, blank=True, help_text="The guest's state when it was taken.")
+    state = models.CharField(max_length=16, blank=True, help_text=_("The guest's state when it was taken."))
     description = models.TextField(blank=True)
     current = models.BooleanField(default=False)
     # What the guest's definition held when it was taken; null when the snapshot does not say.
     vcpus = models.PositiveIntegerField(null=True, blank=True)
     memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
-    disks = models.JSONField(default=list, blank=True, help_text="Its disks: target, device, bus, source, format.")
+    disks = models.JSONField(default=list, blank=True, help_text=_("Its disks: target, device, bus, source, format."))
 
     class Meta:
         ordering = ["created_at", "name"]
