@@ -86,7 +86,8 @@ class Guest(models.Model):
         return reverse("guests:detail", args=[self.pk])
 
     def audit_name(self):
-        return f"{self.name} on {self.host.name}"
+        """How its Operations and audit entries name it, in the words of whoever acts."""
+        return _("%(name)s on %(host)s") % {"name": self.name, "host": self.host.name}
 
     def operation_links(self):
         return {"host": self.host, "guest": self}
