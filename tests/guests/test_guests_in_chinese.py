@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from webvirt.core.models import Operation
 from webvirt.guests.models import Flavor, Guest, Snapshot
@@ -105,7 +105,10 @@ def english_words(html, data):
 @pytest.fixture
 def chinese(admin_client):
     admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-CN,zh;q=0.9"
-    return admin_client
+    yield admin_client
+    # The language middleware leaves the last request's language active in this thread: later
+    # tests, which read English words outside any request, must not inherit Chinese.
+    translation.deactivate()
 
 
 @pytest.fixture
