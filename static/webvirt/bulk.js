@@ -19,8 +19,8 @@
       master.indeterminate = ticked.length > 0 && ticked.length < all.length;
     }
     form.querySelector("[data-bulk-count]").textContent = ticked.length
-      ? `${ticked.length} selected:`
-      : "Tick guests to act on several at once:";
+      ? interpolate(ngettext("%(n)s selected:", "%(n)s selected:", ticked.length), { n: ticked.length }, true)
+      : gettext("Tick guests to act on several at once:");
     for (const button of form.querySelectorAll("button")) button.disabled = ticked.length === 0;
   }
 

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import CharField, Exists, OuterRef, Sum, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from webvirt.accounts import quotas
 from webvirt.accounts.actions import access_changed, publication
@@ -30,19 +32,21 @@ GIB = 2**30
 
 def _present(actor, guest, params):
     if guest.is_gone:
-        raise ValidationError(f"{guest.name} no longer exists on {guest.host.name}.")
+        raise ValidationError(
+            _("%(name)s no longer exists on %(host)s.") % {"name": guest.name, "host": guest.host.name}
+        )
 
 
 def _running(actor, guest, params):
     _present(actor, guest, params)
     if not guest.is_active:
-        raise ValidationError("Start the guest first: only a running guest's agent can do this.")
+        raise ValidationError(_("Start the guest first: only a running guest's agent can do this."))
 
 
 def _shut_off(actor, guest, params):
     _present(actor, guest, params)
     if guest.is_active:
-        raise ValidationError("Shut the guest down to clone it.")
+        raise ValidationError(_("Shut the guest down to clone it."))
 
 
 def disk_bytes(guest, target=None):
@@ -63,13 +67,13 @@ def _reserve(owner, amounts):
 
 
 POWER = {
-    "start": "Start",
-    "shutdown": "Shut down",
-    "destroy": "Force off",
-    "reboot": "Reboot",
-    "reset": "Reset",
-    "suspend": "Suspend",
-    "resume": "Resume",
+    "start": pgettext_lazy("verb", "Start"),
+    "shutdown": gettext_lazy("Shut down"),
+    "destroy": gettext_lazy("Force off"),
+    "reboot": gettext_lazy("Reboot"),
+    "reset": pgettext_lazy("verb", "Reset"),
+    "suspend": gettext_lazy("Suspend"),
+    "resume": gettext_lazy("Resume"),
 }
 for _action, _label in POWER.items():
     declare(Action(f"guest.{_action}", _label, _action, params=NoParams, check=_present, run=runners.power(_action)))
@@ -81,7 +85,7 @@ class Deletion:
 
 
 GUEST_DELETE = declare(
-    Action("guest.delete", "Delete guest", "delete", params=Deletion, check=_present, run=runners.delete)
+    Action("guest.delete", gettext_lazy("Delete guest"), "delete", params=Deletion, check=_present, run=runners.delete)
 )
 
 
@@ -133,20 +137,26 @@ def _reserve_new_guest(actor, host, params):
 
 def _open_for_new_guests(actor, host, params):
     if host.in_maintenance:
-        reason = f" ({host.maintenance_reason})" if host.maintenance_reason else ""
-        raise ValidationError(f"{host.name} is in maintenance{reason}: it takes no new guests; choose another host.")
+        if host.maintenance_reason:
+            raise ValidationError(
+                _("%(host)s is in maintenance (%(reason)s): it takes no new guests; choose another host.")
+                % {"host": host.name, "reason": host.maintenance_reason}
+            )
+        raise ValidationError(
+            _("%(host)s is in maintenance: it takes no new guests; choose another host.") % {"host": host.name}
+        )
 
 
 GUEST_CREATE = declare(
     Action(
         "guest.create",
-        "Create guest",
+        gettext_lazy("Create guest"),
         "guest.create",
         params=NewGuest,
         check=_open_for_new_guests,
         reserve=_reserve_new_guest,
         run=runners.create,
-        describe=lambda host, params: f"{params.name} on {host.name}",
+        describe=lambda host, params: _("%(name)s on %(host)s") % {"name": params.name, "host": host.name},
     )
 )
 
@@ -232,23 +242,46 @@ def _volume_to_attach(actor, guest, params):
     )
     if volume is None:
         raise ValidationError(
-            f"{guest.host.name} has no volume {params.volume_name} open to you in that pool: a guest can "
-            "only be given volumes of its own host that an admin shared with you."
+            _(
+                "%(host)s has no volume %(volume)s open to you in that pool: a guest can only be given volumes "
+                "of its own host that an admin shared with you."
+            )
+            % {"host": guest.host.name, "volume": params.volume_name}
         )
     pool = volume.pool
     if not pool.is_usable:
-        state = "no longer on its host" if pool.is_gone else pool.state
-        raise ValidationError(f"Pool {pool.name} is {state}, so its volumes cannot be attached.")
+        if pool.is_gone:
+            raise ValidationError(
+                _("Pool %(pool)s is no longer on its host, so its volumes cannot be attached.") % {"pool": pool.name}
+            )
+        raise ValidationError(
+            _("Pool %(pool)s is %(state)s, so its volumes cannot be attached.")
+            % {"pool": pool.name, "state": pool.state}
+        )
     if volume.is_iso:
-        raise ValidationError(f"{volume.name} is an ISO image: insert it in the CD-ROM drive instead.")
+        raise ValidationError(
+            _("%(volume)s is an ISO image: insert it in the CD-ROM drive instead.") % {"volume": volume.name}
+        )
     if disk := guest.disks.filter(source__in=volume.disk_sources()).first():
-        raise ValidationError(f"{volume.name} is already attached to {guest.name} as {disk.target}.")
+        raise ValidationError(
+            _("%(volume)s is already attached to %(name)s as %(target)s.")
+            % {"volume": volume.name, "name": guest.name, "target": disk.target}
+        )
     if names := volume.guests_using():
-        users = f"guest {names[0]}" if len(names) == 1 else f"guests {', '.join(names)}"
-        raise ValidationError(f"{volume.name} is in use by {users}: two guests writing to one disk would corrupt it.")
+        raise ValidationError(
+            ngettext(
+                "%(volume)s is in use by guest %(guests)s: two guests writing to one disk would corrupt it.",
+                "%(volume)s is in use by guests %(guests)s: two guests writing to one disk would corrupt it.",
+                len(names),
+            )
+            % {"volume": volume.name, "guests": ", ".join(names)}
+        )
     if overlays := volume.overlays():
         names = ", ".join(sorted(f"{overlay.pool.name}/{overlay.name}" for overlay in overlays))
-        raise ValidationError(f"{volume.name} is the backing file of {names}: writing to it would corrupt them.")
+        raise ValidationError(
+            _("%(volume)s is the backing file of %(names)s: writing to it would corrupt them.")
+            % {"volume": volume.name, "names": names}
+        )
 
 
 def _reserve_attached(actor, guest, params):
@@ -323,31 +356,35 @@ def _change(name, label, permission, params, run, *, check=_present, reserve=Non
     return declare(Action(name, label, permission, params=params, check=check, reserve=reserve, run=run))
 
 
-_change("guest.configure", "Change settings", "configure", Settings, runners.configure)
-_change("guest.resize", "Resize", "configure", Size, runners.resize, reserve=_reserve_growth)
-_change("guest.disk-add", "Add disk", "configure", NewDisk, runners.add_disk, reserve=_reserve_new_disk)
+_change("guest.configure", gettext_lazy("Change settings"), "configure", Settings, runners.configure)
+_change("guest.resize", gettext_lazy("Resize"), "configure", Size, runners.resize, reserve=_reserve_growth)
+_change("guest.disk-add", gettext_lazy("Add disk"), "configure", NewDisk, runners.add_disk, reserve=_reserve_new_disk)
 _change(
     "guest.disk-attach",
-    "Attach volume",
+    gettext_lazy("Attach volume"),
     "configure",
     VolumeRef,
     runners.attach_volume,
     check=_volume_to_attach,
     reserve=_reserve_attached,
 )
-_change("guest.disk-detach", "Detach disk", "configure", DiskRef, runners.detach_disk)
-_change("guest.disk-grow", "Grow disk", "configure", DiskSize, runners.grow_disk, reserve=_reserve_disk_growth)
-_change("guest.media", "Change CD-ROM", "configure", Media, runners.media)
-_change("guest.nic-add", "Add network interface", "configure", NicChoice, runners.add_nic)
-_change("guest.nic-remove", "Remove network interface", "configure", NicRef, runners.remove_nic)
-_change("guest.nic-change", "Change network", "configure", NicMove, runners.change_nic)
-_change("guest.fs-freeze", "Freeze file systems", "configure", NoParams, runners.fs_freeze, check=_running)
-_change("guest.fs-thaw", "Thaw file systems", "configure", NoParams, runners.fs_thaw, check=_running)
-_change("guest.snapshot-create", "Take snapshot", "snapshot", NewSnapshot, runners.snapshot_create)
-_change("guest.snapshot-revert", "Revert to snapshot", "snapshot", SnapshotRef, runners.snapshot_revert)
-_change("guest.snapshot-delete", "Delete snapshot", "snapshot", SnapshotRef, runners.snapshot_delete)
+_change("guest.disk-detach", gettext_lazy("Detach disk"), "configure", DiskRef, runners.detach_disk)
+_change(
+    "guest.disk-grow", gettext_lazy("Grow disk"), "configure", DiskSize, runners.grow_disk, reserve=_reserve_disk_growth
+)
+_change("guest.media", gettext_lazy("Change CD-ROM"), "configure", Media, runners.media)
+_change("guest.nic-add", gettext_lazy("Add network interface"), "configure", NicChoice, runners.add_nic)
+_change("guest.nic-remove", gettext_lazy("Remove network interface"), "configure", NicRef, runners.remove_nic)
+_change("guest.nic-change", gettext_lazy("Change network"), "configure", NicMove, runners.change_nic)
+_change(
+    "guest.fs-freeze", gettext_lazy("Freeze file systems"), "configure", NoParams, runners.fs_freeze, check=_running
+)
+_change("guest.fs-thaw", gettext_lazy("Thaw file systems"), "configure", NoParams, runners.fs_thaw, check=_running)
+_change("guest.snapshot-create", gettext_lazy("Take snapshot"), "snapshot", NewSnapshot, runners.snapshot_create)
+_change("guest.snapshot-revert", gettext_lazy("Revert to snapshot"), "snapshot", SnapshotRef, runners.snapshot_revert)
+_change("guest.snapshot-delete", gettext_lazy("Delete snapshot"), "snapshot", SnapshotRef, runners.snapshot_delete)
 GUEST_DEFINE_XML = declare_define_xml("guest", find=runners.definition_target, refresh=runners.refresh_definition)
-_change("guest.clone", "Clone", "clone", Copy, runners.clone, check=_shut_off, reserve=_reserve_copy)
+_change("guest.clone", gettext_lazy("Clone"), "clone", Copy, runners.clone, check=_shut_off, reserve=_reserve_copy)
 
 
 # Moving a guest to another host (guests/migration.py).
@@ -365,26 +402,36 @@ def _movable(actor, guest, params):
     """Open to the actor at both ends (admins: anywhere), not already moving, and a fit."""
     _present(actor, guest, params)
     if guest.migrating_to_id is not None:
-        raise ValidationError(f"{guest.name} is already moving to {guest.migrating_to.name}.")
+        raise ValidationError(
+            _("%(name)s is already moving to %(host)s.") % {"name": guest.name, "host": guest.migrating_to.name}
+        )
     destination = migration.destinations_for(actor, guest).filter(pk=params.destination).first()
     if destination is None:
-        raise ValidationError("That host is not open to you; choose one of the hosts offered.")
+        raise ValidationError(_("That host is not open to you; choose one of the hosts offered."))
     if not Host.objects.restrict(actor, "guest.create").filter(pk=guest.host_id).exists():
-        raise ValidationError(f"You may move guests only between hosts open to you, and {guest.host.name} is not.")
+        raise ValidationError(
+            _("You may move guests only between hosts open to you, and %(host)s is not.") % {"host": guest.host.name}
+        )
     problems = migration.refusals(guest, destination)
     if problems:
-        raise ValidationError(f"{guest.name} cannot move to {destination.name}: {'; '.join(problems)}.")
+        raise ValidationError(
+            _("%(name)s cannot move to %(host)s: %(problems)s.")
+            % {"name": guest.name, "host": destination.name, "problems": "; ".join(problems)}
+        )
 
 
 def _describe_move(guest, params):
     destination = Host.objects.filter(pk=params.destination).first()
-    return f"{guest.name} from {guest.host.name} to {destination.name if destination else 'a removed host'}"
+    words = {"name": guest.name, "source": guest.host.name}
+    if destination is None:
+        return _("%(name)s from %(source)s to a removed host") % words
+    return _("%(name)s from %(source)s to %(destination)s") % {**words, "destination": destination.name}
 
 
 GUEST_MIGRATE = declare(
     Action(
         "guest.migrate",
-        "Migrate",
+        gettext_lazy("Migrate"),
         "migrate",
         params=Move,
         check=_movable,
@@ -401,7 +448,7 @@ def _moving_operation(guest):
 
 def _cancellable(actor, guest, params):
     if _moving_operation(guest) is None:
-        raise ValidationError(f"{guest.name} is not moving.")
+        raise ValidationError(_("%(name)s is not moving.") % {"name": guest.name})
 
 
 def _cancel_move(actor, guest, params):
@@ -414,7 +461,7 @@ def _cancel_move(actor, guest, params):
 GUEST_MIGRATE_CANCEL = declare(
     Action(
         "guest.migrate-cancel",
-        "Cancel migration",
+        gettext_lazy("Cancel migration"),
         "migrate",
         params=NoParams,
         check=_cancellable,
@@ -426,7 +473,7 @@ GUEST_MIGRATE_CANCEL = declare(
 HOST_EVACUATE = declare(
     Action(
         "host.evacuate",
-        "Evacuate",
+        gettext_lazy("Evacuate"),
         "host.manage",
         params=evacuation.Evacuation,
         check=evacuation.check,
@@ -470,7 +517,7 @@ class NewGrant:
 
 
 def _grant(actor, guest, params):
-    grant, _ = Grant.objects.update_or_create(
+    grant, _created = Grant.objects.update_or_create(
         guest=guest, user=params.user, team=params.team, defaults={"role": params.role, "granted_by": actor}
     )
     access_changed([params.user.pk] if params.user else params.team.members.values_list("pk", flat=True))
@@ -486,17 +533,19 @@ def _revoke(actor, guest, params):
     """Consoles its users may no longer open close at once."""
     grant = params.grant
     if grant.guest_id != guest.pk:
-        raise ValidationError("That grant is not on this guest.")
+        raise ValidationError(_("That grant is not on this guest."))
     affected = [grant.user_id] if grant.user_id else list(grant.team.members.values_list("pk", flat=True))
     grant.delete()
     access_changed(affected)
 
 
 GUEST_TRANSFER = declare(
-    Action("guest.transfer", "Give guest", "share", params=NewOwner, check=_present, apply=_transfer)
+    Action("guest.transfer", gettext_lazy("Give guest"), "share", params=NewOwner, check=_present, apply=_transfer)
 )
-GRANT_ADD = declare(Action("grant.add", "Share guest", "share", params=NewGrant, check=_present, apply=_grant))
-GRANT_REMOVE = declare(Action("grant.remove", "Revoke access", "share", params=GrantRef, apply=_revoke))
+GRANT_ADD = declare(
+    Action("grant.add", gettext_lazy("Share guest"), "share", params=NewGrant, check=_present, apply=_grant)
+)
+GRANT_REMOVE = declare(Action("grant.remove", gettext_lazy("Revoke access"), "share", params=GrantRef, apply=_revoke))
 
 
 # Flavors: size presets admins offer on the new-guest form.
@@ -517,7 +566,7 @@ class FlavorRef:
 
 def _flavor_name_free(actor, target, params):
     if Flavor.objects.filter(name=params.name).exists():
-        raise ValidationError(f"There is already a flavor named {params.name}.")
+        raise ValidationError(_("There is already a flavor named %(name)s.") % {"name": params.name})
 
 
 def _add_flavor(actor, target, params):
@@ -533,7 +582,7 @@ def _remove_flavor(actor, target, params):
 FLAVOR_ADD = declare(
     Action(
         "flavor.add",
-        "Add flavor",
+        gettext_lazy("Add flavor"),
         "flavor.manage",
         params=NewFlavor,
         check=_flavor_name_free,
@@ -544,7 +593,7 @@ FLAVOR_ADD = declare(
 FLAVOR_REMOVE = declare(
     Action(
         "flavor.remove",
-        "Remove flavor",
+        gettext_lazy("Remove flavor"),
         "flavor.manage",
         params=FlavorRef,
         apply=_remove_flavor,

@@ -4,6 +4,8 @@ choices come from the guest's own devices and its host's inventory."""
 from functools import partial
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from webvirt.core.actions import NoParams
 from webvirt.core.policy import published_to
@@ -17,10 +19,10 @@ from .models import Guest
 
 GIB = 2**30
 BOOT_ORDERS = [
-    ("hd", "Disk"),
-    ("cdrom,hd", "CD-ROM, then disk"),
-    ("network,hd", "Network (PXE), then disk"),
-    ("hd,cdrom", "Disk, then CD-ROM"),
+    ("hd", gettext_lazy("Disk")),
+    ("cdrom,hd", gettext_lazy("CD-ROM, then disk")),
+    ("network,hd", gettext_lazy("Network (PXE), then disk")),
+    ("hd,cdrom", gettext_lazy("Disk, then CD-ROM")),
 ]
 
 
@@ -41,18 +43,20 @@ class GuestChangeForm(forms.Form):
 class NetworkChoiceMixin:
     def _network_fields(self):
         networks = published_to(self.guest.host.networks.present().filter(active=True), self.user)
-        self.fields["network"] = forms.ModelChoiceField(networks, required=False, to_field_name="name", empty_label="—")
+        self.fields["network"] = forms.ModelChoiceField(
+            networks, required=False, to_field_name="name", empty_label="—", label=_("Network")
+        )
         if portgroups := portgroup_choices(networks):
             self.fields["portgroup"] = forms.ChoiceField(
-                choices=[("", "the network's default"), *portgroups], required=False, label="Portgroup (VLAN)"
+                choices=[("", _("the network's default")), *portgroups], required=False, label=_("Portgroup (VLAN)")
             )
         if self.user.is_staff:
-            self.fields["bridge"] = forms.CharField(required=False, max_length=15, label="or host bridge")
+            self.fields["bridge"] = forms.CharField(required=False, max_length=15, label=_("or host bridge"))
 
     def _clean_source(self, data):
         network, bridge = data.get("network"), (data.get("bridge") or "").strip()
         if bool(network) == bool(bridge):
-            raise forms.ValidationError("Choose a network or a host bridge.")
+            raise forms.ValidationError(_("Choose a network or a host bridge."))
         check_portgroup(network, data.get("portgroup"))
         if bridge:
             validate_object_name(bridge)
@@ -62,18 +66,22 @@ class NetworkChoiceMixin:
 
 class SettingsForm(GuestChangeForm):
     kind = "guest.configure"
-    name = forms.CharField(max_length=100, validators=[validate_object_name])
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    autostart = forms.BooleanField(required=False, label="Start with the host")
-    boot = forms.ChoiceField(choices=BOOT_ORDERS, label="Boot order")
+    name = forms.CharField(max_length=100, validators=[validate_object_name], label=gettext_lazy("Name"))
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label=gettext_lazy("Description")
+    )
+    autostart = forms.BooleanField(required=False, label=gettext_lazy("Start with the host"))
+    boot = forms.ChoiceField(choices=BOOT_ORDERS, label=gettext_lazy("Boot order"))
 
     def clean_name(self):
         name = self.cleaned_data["name"]
         if name != self.guest.name:
             if self.guest.is_active:
-                raise forms.ValidationError("Shut the guest down to rename it.")
+                raise forms.ValidationError(_("Shut the guest down to rename it."))
             if Guest.objects.present().filter(host=self.guest.host, name=name).exists():
-                raise forms.ValidationError(f"{self.guest.host.name} already has a guest named {name}.")
+                raise forms.ValidationError(
+                    _("%(host)s already has a guest named %(name)s.") % {"host": self.guest.host.name, "name": name}
+                )
         return name
 
     def params(self):
@@ -88,16 +96,19 @@ class SettingsForm(GuestChangeForm):
 
 class ResizeForm(GuestChangeForm):
     kind = "guest.resize"
-    vcpus = forms.IntegerField(label="vCPUs", min_value=1)
-    memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=32)
+    vcpus = forms.IntegerField(label=gettext_lazy("vCPUs"), min_value=1)
+    memory_mib = forms.IntegerField(label=gettext_lazy("Memory (MiB)"), min_value=32)
 
     def clean(self):
         data = super().clean()
         host = self.guest.host
         if host.cpus and data.get("vcpus", 0) > host.cpus:
-            self.add_error("vcpus", f"{host.name} has {host.cpus} CPUs.")
+            self.add_error("vcpus", _("%(host)s has %(cpus)s CPUs.") % {"host": host.name, "cpus": host.cpus})
         if host.memory_mib and data.get("memory_mib", 0) > host.memory_mib:
-            self.add_error("memory_mib", f"{host.name} has {host.memory_mib} MiB of memory.")
+            self.add_error(
+                "memory_mib",
+                _("%(host)s has %(memory)s MiB of memory.") % {"host": host.name, "memory": host.memory_mib},
+            )
         return data
 
     def params(self):
@@ -106,9 +117,9 @@ class ResizeForm(GuestChangeForm):
 
 class DiskAddForm(GuestChangeForm):
     kind = "guest.disk-add"
-    pool = forms.ModelChoiceField(None)
-    size_gib = forms.DecimalField(label="Size (GiB)", min_value=0.001, max_digits=12, decimal_places=3)
-    format = forms.ChoiceField(choices=[("qcow2", "qcow2"), ("raw", "raw")])
+    pool = forms.ModelChoiceField(None, label=gettext_lazy("Pool"))
+    size_gib = forms.DecimalField(label=gettext_lazy("Size (GiB)"), min_value=0.001, max_digits=12, decimal_places=3)
+    format = forms.ChoiceField(choices=[("qcow2", "qcow2"), ("raw", "raw")], label=gettext_lazy("Format"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -121,7 +132,10 @@ class DiskAddForm(GuestChangeForm):
         capacity, pool = int(data["size_gib"] * GIB), data["pool"]
         limit = pool.capacity if data["format"] == "qcow2" else pool.available
         if capacity > limit:
-            self.add_error("size_gib", f"Pool {pool.name} has room for {limit / GIB:.2f} GiB.")
+            self.add_error(
+                "size_gib",
+                _("Pool %(pool)s has room for %(size)s GiB.") % {"pool": pool.name, "size": f"{limit / GIB:.2f}"},
+            )
         taken = set(pool.volumes.values_list("name", flat=True))
         number = 1
         while f"{self.guest.name}-disk{number}.{data['format']}" in taken:
@@ -146,7 +160,10 @@ class DiskAttachForm(GuestChangeForm):
     kind = "guest.disk-attach"
     volume = forms.ModelChoiceField(
         None,
-        error_messages={"invalid_choice": "Choose one of the volumes listed: those of the guest's host open to you."},
+        label=gettext_lazy("Volume"),
+        error_messages={
+            "invalid_choice": gettext_lazy("Choose one of the volumes listed: those of the guest's host open to you.")
+        },
     )
 
     def __init__(self, *args, **kwargs):
@@ -167,12 +184,16 @@ class DiskAttachForm(GuestChangeForm):
 class DiskChoiceMixin:
     def _disk_field(self):
         disks = self.guest.disks.filter(device="disk")
-        self.fields["target"] = forms.ChoiceField(choices=[(d.target, f"{d.target} ({d.source})") for d in disks])
+        self.fields["target"] = forms.ChoiceField(
+            choices=[(d.target, f"{d.target} ({d.source})") for d in disks], label=_("Target")
+        )
 
 
 class DiskGrowForm(DiskChoiceMixin, GuestChangeForm):
     kind = "guest.disk-grow"
-    size_gib = forms.DecimalField(label="New size (GiB)", min_value=0.001, max_digits=12, decimal_places=3)
+    size_gib = forms.DecimalField(
+        label=gettext_lazy("New size (GiB)"), min_value=0.001, max_digits=12, decimal_places=3
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -186,7 +207,10 @@ class DiskGrowForm(DiskChoiceMixin, GuestChangeForm):
         volume = Volume.objects.filter(path=disk.source, pool__host=self.guest.host).first()
         data["capacity"] = int(data["size_gib"] * GIB)
         if volume and data["capacity"] <= volume.capacity:
-            self.add_error("size_gib", f"Disks only grow: give more than {volume.capacity / GIB:.3f} GiB.")
+            self.add_error(
+                "size_gib",
+                _("Disks only grow: give more than %(size)s GiB.") % {"size": f"{volume.capacity / GIB:.3f}"},
+            )
         return data
 
     def params(self):
@@ -195,7 +219,7 @@ class DiskGrowForm(DiskChoiceMixin, GuestChangeForm):
 
 class DiskDetachForm(DiskChoiceMixin, GuestChangeForm):
     kind = "guest.disk-detach"
-    delete_volume = forms.BooleanField(required=False, label="Also delete its volume")
+    delete_volume = forms.BooleanField(required=False, label=gettext_lazy("Also delete its volume"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -207,7 +231,9 @@ class DiskDetachForm(DiskChoiceMixin, GuestChangeForm):
 
 class MediaForm(GuestChangeForm):
     kind = "guest.media"
-    iso = forms.ModelChoiceField(None, required=False, label="ISO image", empty_label="(eject)")
+    iso = forms.ModelChoiceField(
+        None, required=False, label=gettext_lazy("ISO image"), empty_label=gettext_lazy("(eject)")
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -242,7 +268,7 @@ class NicAddForm(NetworkChoiceMixin, GuestChangeForm):
 class NicChoiceMixin:
     def _nic_field(self):
         self.fields["mac"] = forms.ChoiceField(
-            choices=[(n.mac, f"{n.mac} ({n.source})") for n in self.guest.nics.all()], label="Interface"
+            choices=[(n.mac, f"{n.mac} ({n.source})") for n in self.guest.nics.all()], label=_("Interface")
         )
 
 
@@ -278,7 +304,7 @@ class FileSystemsForm(GuestChangeForm):
     def clean(self):
         data = super().clean()
         if not self.guest.is_active:
-            raise forms.ValidationError("Start the guest first: only a running guest's agent can do this.")
+            raise forms.ValidationError(_("Start the guest first: only a running guest's agent can do this."))
         return data
 
     def params(self):
@@ -287,13 +313,15 @@ class FileSystemsForm(GuestChangeForm):
 
 class SnapshotCreateForm(GuestChangeForm):
     kind = "guest.snapshot-create"
-    name = forms.CharField(max_length=100, validators=[validate_object_name])
-    description = forms.CharField(required=False, max_length=500)
+    name = forms.CharField(max_length=100, validators=[validate_object_name], label=gettext_lazy("Name"))
+    description = forms.CharField(required=False, max_length=500, label=gettext_lazy("Description"))
 
     def clean_name(self):
         name = self.cleaned_data["name"]
         if self.guest.snapshots.filter(name=name).exists():
-            raise forms.ValidationError(f"{self.guest.name} already has a snapshot named {name}.")
+            raise forms.ValidationError(
+                _("%(guest)s already has a snapshot named %(name)s.") % {"guest": self.guest.name, "name": name}
+            )
         return name
 
     def params(self):
@@ -301,7 +329,7 @@ class SnapshotCreateForm(GuestChangeForm):
 
 
 class SnapshotChoiceForm(GuestChangeForm):
-    name = forms.ChoiceField()
+    name = forms.ChoiceField(label=gettext_lazy("Name"))
 
     def __init__(self, *args, kind, **kwargs):
         super().__init__(*args, **kwargs)
@@ -314,19 +342,24 @@ class SnapshotChoiceForm(GuestChangeForm):
 
 class CloneForm(GuestChangeForm):
     kind = "guest.clone"
-    name = forms.CharField(max_length=100, validators=[validate_object_name], label="Name of the copy")
-    mode = forms.ChoiceField(choices=[("linked", "Linked (qcow2 overlays)"), ("full", "Full copies")])
+    name = forms.CharField(max_length=100, validators=[validate_object_name], label=gettext_lazy("Name of the copy"))
+    mode = forms.ChoiceField(
+        choices=[("linked", gettext_lazy("Linked (qcow2 overlays)")), ("full", gettext_lazy("Full copies"))],
+        label=gettext_lazy("Mode"),
+    )
 
     def clean_name(self):
         name = self.cleaned_data["name"]
         if Guest.objects.present().filter(host=self.guest.host, name=name).exists():
-            raise forms.ValidationError(f"{self.guest.host.name} already has a guest named {name}.")
+            raise forms.ValidationError(
+                _("%(host)s already has a guest named %(name)s.") % {"host": self.guest.host.name, "name": name}
+            )
         return name
 
     def clean(self):
         data = super().clean()
         if self.guest.is_active:
-            raise forms.ValidationError("Shut the guest down to clone it.")
+            raise forms.ValidationError(_("Shut the guest down to clone it."))
         return data
 
     def params(self):
@@ -337,20 +370,28 @@ class MigrateForm(GuestChangeForm):
     """Where to move the guest; each host that cannot take it now says why in its label."""
 
     kind = "guest.migrate"
-    destination = forms.ModelChoiceField(None, label="Move to host", empty_label=None)
+    destination = forms.ModelChoiceField(None, label=gettext_lazy("Move to host"), empty_label=None)
     auto_converge = forms.BooleanField(
-        label="Auto-converge",
+        label=gettext_lazy("Auto-converge"),
         required=False,
-        help_text="For a busy guest: slow its vCPUs down if it dirties memory faster than it can be sent.",
+        help_text=gettext_lazy(
+            "For a busy guest: slow its vCPUs down if it dirties memory faster than it can be sent."
+        ),
     )
     post_copy = forms.BooleanField(
-        label="Post-copy",
+        label=gettext_lazy("Post-copy"),
         required=False,
-        help_text="For a busy guest: after one pass over memory, run it on the new host and fetch the rest "
-        "from there. Fast to finish, but the guest is lost if the network fails meanwhile.",
+        help_text=gettext_lazy(
+            "For a busy guest: after one pass over memory, run it on the new host and fetch the rest "
+            "from there. Fast to finish, but the guest is lost if the network fails meanwhile."
+        ),
     )
     bandwidth_mib_s = forms.IntegerField(
-        label="Bandwidth limit (MiB/s)", min_value=0, max_value=100_000, required=False, help_text="Empty: no limit."
+        label=gettext_lazy("Bandwidth limit (MiB/s)"),
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        help_text=gettext_lazy("Empty: no limit."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -362,7 +403,9 @@ class MigrateForm(GuestChangeForm):
         hosts = list(self.fields["destination"].queryset)
         problems = {host.pk: migration.refusals(self.guest, host) for host in hosts}
         self.fields["destination"].label_from_instance = lambda host: (
-            f"{host.name} (cannot: {'; '.join(problems[host.pk])})" if problems.get(host.pk) else host.name
+            _("%(host)s (cannot: %(problems)s)") % {"host": host.name, "problems": "; ".join(problems[host.pk])}
+            if problems.get(host.pk)
+            else host.name
         )
         proposal = migration.propose(self.guest, [host for host in hosts if not problems[host.pk]])
         if not self.is_bound and proposal is not None:
@@ -373,7 +416,10 @@ class MigrateForm(GuestChangeForm):
         destination = self.cleaned_data["destination"]
         problems = migration.refusals(self.guest, destination)
         if problems:
-            raise forms.ValidationError(f"{destination.name} cannot take {self.guest.name}: {'; '.join(problems)}.")
+            raise forms.ValidationError(
+                _("%(host)s cannot take %(name)s: %(problems)s.")
+                % {"host": destination.name, "name": self.guest.name, "problems": "; ".join(problems)}
+            )
         return destination
 
     def params(self):

@@ -6,6 +6,7 @@ import uuid
 
 import pycdlib
 import yaml
+from django.utils.translation import gettext as _
 
 
 class UserDataError(ValueError):
@@ -17,13 +18,13 @@ def parse_user_data(text):
     if not text.strip():
         return {}
     if not text.lstrip().startswith("#cloud-config"):
-        raise UserDataError("User data must be a cloud-config document starting with #cloud-config.")
+        raise UserDataError(_("User data must be a cloud-config document starting with #cloud-config."))
     try:
         config = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise UserDataError(f"User data is not valid YAML: {exc}") from None
+        raise UserDataError(_("User data is not valid YAML: %(error)s") % {"error": exc}) from None
     if config is not None and not isinstance(config, dict):
-        raise UserDataError("User data must be a cloud-config mapping (key: value lines).")
+        raise UserDataError(_("User data must be a cloud-config mapping (key: value lines)."))
     return config or {}
 
 

@@ -1,6 +1,8 @@
 """The new-guest form: everything is chosen from the chosen host's inventory and checked there."""
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from webvirt.accounts.validators import parse_ssh_public_key
 from webvirt.core.policy import published_to
@@ -15,11 +17,14 @@ from .models import Disk, Flavor, Guest
 
 GIB = 2**30
 SOURCES = [
-    ("iso", "Install from an ISO image (CD-ROM, then disk)"),
-    ("template", "Copy a template disk"),
-    ("cloud", "Cloud image with cloud-init"),
+    ("iso", gettext_lazy("Install from an ISO image (CD-ROM, then disk)")),
+    ("template", gettext_lazy("Copy a template disk")),
+    ("cloud", gettext_lazy("Cloud image with cloud-init")),
 ]
-CLONE_MODES = [("linked", "Linked clone (qcow2 overlay, instant)"), ("full", "Full copy")]
+CLONE_MODES = [
+    ("linked", gettext_lazy("Linked clone (qcow2 overlay, instant)")),
+    ("full", gettext_lazy("Full copy")),
+]
 
 
 MIN_IMAGE_BYTES = 2**20  # a new, empty qcow2 holds about 200 KiB; an OS image holds megabytes
@@ -58,9 +63,12 @@ class HostChoiceForm(forms.Form):
 
     host = HostOrAnyField(
         None,
+        label=gettext_lazy("Host"),
         error_messages={
-            "required": "Choose a host.",
-            "invalid_choice": "That host is not open to you, cannot be reached or is in maintenance; choose another.",
+            "required": gettext_lazy("Choose a host."),
+            "invalid_choice": gettext_lazy(
+                "That host is not open to you, cannot be reached or is in maintenance; choose another."
+            ),
         },
     )
 
@@ -75,25 +83,34 @@ DEFAULT_SIZE = {"vcpus": 1, "memory_mib": 1024, "disk_gib": 10}  # a small serve
 class NewGuestForm(forms.Form):
     """What both new-guest forms ask: the size, the source, cloud-init, the NIC, firmware."""
 
-    name = forms.CharField(max_length=100, validators=[validate_object_name])
-    flavor = forms.ModelChoiceField(Flavor.objects.all(), required=False, empty_label="Custom size")
-    vcpus = forms.IntegerField(label="vCPUs", min_value=1, required=False)
-    memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=64, required=False)
-    disk_gib = forms.IntegerField(label="Disk (GiB)", min_value=1, required=False)
-    source = forms.ChoiceField(choices=SOURCES, widget=forms.RadioSelect, initial="iso")
-    clone_mode = forms.ChoiceField(choices=CLONE_MODES, initial="linked", required=False)
+    name = forms.CharField(max_length=100, validators=[validate_object_name], label=gettext_lazy("Name"))
+    flavor = forms.ModelChoiceField(
+        Flavor.objects.all(), required=False, empty_label=gettext_lazy("Custom size"), label=gettext_lazy("Flavor")
+    )
+    vcpus = forms.IntegerField(label=gettext_lazy("vCPUs"), min_value=1, required=False)
+    memory_mib = forms.IntegerField(label=gettext_lazy("Memory (MiB)"), min_value=64, required=False)
+    disk_gib = forms.IntegerField(label=gettext_lazy("Disk (GiB)"), min_value=1, required=False)
+    source = forms.ChoiceField(choices=SOURCES, widget=forms.RadioSelect, initial="iso", label=gettext_lazy("Source"))
+    clone_mode = forms.ChoiceField(
+        choices=CLONE_MODES, initial="linked", required=False, label=gettext_lazy("Clone mode")
+    )
     ssh_keys = forms.CharField(
-        label="SSH public keys", widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="One per line."
+        label=gettext_lazy("SSH public keys"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=gettext_lazy("One per line."),
     )
     user_data = forms.CharField(
-        label="Extra cloud-config",
+        label=gettext_lazy("Extra cloud-config"),
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
-        help_text="Optional; starts with #cloud-config. The host name and SSH keys are added to it.",
+        help_text=gettext_lazy("Optional; starts with #cloud-config. The host name and SSH keys are added to it."),
     )
-    bridge = forms.CharField(label="…or a host bridge", required=False, max_length=15)
-    firmware = forms.ChoiceField(choices=[("bios", "BIOS"), ("efi", "UEFI")], initial="bios")
-    start = forms.BooleanField(label="Start it once created", required=False, initial=True)
+    bridge = forms.CharField(label=gettext_lazy("…or a host bridge"), required=False, max_length=15)
+    firmware = forms.ChoiceField(
+        choices=[("bios", "BIOS"), ("efi", "UEFI")], initial="bios", label=gettext_lazy("Firmware")
+    )
+    start = forms.BooleanField(label=gettext_lazy("Start it once created"), required=False, initial=True)
 
     field_order = [
         "name",
@@ -126,7 +143,7 @@ class NewGuestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         # Inactive networks are listed, so that they are seen, but cannot be picked.
-        self.inactive = "inactive: start it first" if user.is_staff else "inactive: an admin must start it"
+        self.inactive = _("inactive: start it first") if user.is_staff else _("inactive: an admin must start it")
         self.fields["flavor"].queryset = published_to(Flavor.objects.all(), user)
         self.initial = {**DEFAULT_SIZE, **self.initial}
         self.fields["ssh_keys"].initial = "\n".join(user.ssh_keys.values_list("public_key", flat=True))
@@ -154,7 +171,9 @@ class NewGuestForm(forms.Form):
                 try:
                     keys.append(parse_ssh_public_key(line)[0])
                 except forms.ValidationError as exc:
-                    raise forms.ValidationError(f"Line {number}: {exc.messages[0]}") from None
+                    raise forms.ValidationError(
+                        _("Line %(number)s: %(problem)s") % {"number": number, "problem": exc.messages[0]}
+                    ) from None
         return "\n".join(keys)
 
     def clean_user_data(self):
@@ -171,16 +190,16 @@ class NewGuestForm(forms.Form):
             if flavor:
                 data[field] = getattr(flavor, field)
             elif not data.get(field):
-                self.add_error(field, "Choose a flavor or give this.")
+                self.add_error(field, _("Choose a flavor or give this."))
         source = data.get("source")
         if source == "iso" and not data.get("iso") and "iso" not in self.errors:
-            self.add_error("iso", "Choose the ISO image to install from.")
+            self.add_error("iso", _("Choose the ISO image to install from."))
         if source in {"template", "cloud"} and not data.get("template") and "template" not in self.errors:
-            self.add_error("template", "Choose the disk image to start from.")
+            self.add_error("template", _("Choose the disk image to start from."))
         bridge = (data.get("bridge") or "").strip()
         if bridge:
             if data.get("network"):
-                self.add_error("bridge", "Choose a network or a bridge, not both.")
+                self.add_error("bridge", _("Choose a network or a bridge, not both."))
             try:
                 validate_object_name(bridge)
             except forms.ValidationError as exc:
@@ -191,22 +210,22 @@ class NewGuestForm(forms.Form):
 class GuestCreateForm(NewGuestForm):
     """A new guest on one host: everything is chosen from that host's inventory and checked there."""
 
-    NO_UEFI = "UEFI firmware (OVMF) is not installed on this host."
+    NO_UEFI = gettext_lazy("UEFI firmware (OVMF) is not installed on this host.")
 
-    pool = forms.ModelChoiceField(None, label="Storage pool for the disk")
-    iso = forms.ModelChoiceField(None, label="ISO image", required=False)
-    template = forms.ModelChoiceField(None, label="Template or cloud image", required=False)
+    pool = forms.ModelChoiceField(None, label=gettext_lazy("Storage pool for the disk"))
+    iso = forms.ModelChoiceField(None, label=gettext_lazy("ISO image"), required=False)
+    template = forms.ModelChoiceField(None, label=gettext_lazy("Template or cloud image"), required=False)
     network = forms.ModelChoiceField(
         None,
-        label="Network for the first NIC",
+        label=gettext_lazy("Network for the first NIC"),
         required=False,
-        empty_label="No network",
+        empty_label=gettext_lazy("No network"),
         widget=InactiveDisabledSelect,
     )
     portgroup = forms.ChoiceField(
-        label="Portgroup (VLAN)",
+        label=gettext_lazy("Portgroup (VLAN)"),
         required=False,
-        help_text="For a network with portgroups (an Open vSwitch network has one per VLAN).",
+        help_text=gettext_lazy("For a network with portgroups (an Open vSwitch network has one per VLAN)."),
     )
 
     def __init__(self, *args, host, user, **kwargs):
@@ -233,20 +252,24 @@ class GuestCreateForm(NewGuestForm):
         default = next((network for network in active if network.name == "default"), active[0] if active else None)
         self.fields["network"].initial = default.pk if default else None  # libvirt's NAT network, if there
         if portgroups := portgroup_choices(active):
-            self.fields["portgroup"].choices = [("", "The network's default"), *portgroups]
+            self.fields["portgroup"].choices = [("", _("The network's default")), *portgroups]
         else:
             del self.fields["portgroup"]
 
     def clean_name(self):
         name = self.cleaned_data["name"]
         if Guest.objects.present().filter(host=self.host, name=name).exists():
-            raise forms.ValidationError(f"{self.host.name} already has a guest named {name}.")
+            raise forms.ValidationError(
+                _("%(host)s already has a guest named %(name)s.") % {"host": self.host.name, "name": name}
+            )
         return name
 
     def clean_network(self):
         network = self.cleaned_data["network"]
         if network and not network.active:
-            raise forms.ValidationError(f"Network {network.name} is inactive; start it first or choose another.")
+            raise forms.ValidationError(
+                _("Network %(network)s is inactive; start it first or choose another.") % {"network": network.name}
+            )
         return network
 
     def clean_portgroup(self):
@@ -258,22 +281,35 @@ class GuestCreateForm(NewGuestForm):
         if self.errors:
             return data
         if self.host.cpus and data["vcpus"] > self.host.cpus:
-            self.add_error("vcpus", f"{self.host.name} has {self.host.cpus} CPUs.")
+            self.add_error("vcpus", _("%(host)s has %(cpus)s CPUs.") % {"host": self.host.name, "cpus": self.host.cpus})
         if self.host.memory_mib and data["memory_mib"] > self.host.memory_mib:
-            self.add_error("memory_mib", f"{self.host.name} has {self.host.memory_mib} MiB of memory.")
+            self.add_error(
+                "memory_mib",
+                _("%(host)s has %(memory)s MiB of memory.") % {"host": self.host.name, "memory": self.host.memory_mib},
+            )
         pool = data["pool"]
         if data["disk_gib"] * GIB > pool.capacity:
-            self.add_error("disk_gib", f"Pool {pool.name} holds {pool.capacity / GIB:.1f} GiB in all.")
+            self.add_error(
+                "disk_gib",
+                _("Pool %(pool)s holds %(size)s GiB in all.")
+                % {"pool": pool.name, "size": f"{pool.capacity / GIB:.1f}"},
+            )
         template = data.get("template") if data["source"] in {"template", "cloud"} else None
         if template is not None:
             if data.get("clone_mode") == "linked" and template.format != "qcow2":
-                self.add_error("clone_mode", "Linked clones need a qcow2 image; choose a full copy.")
+                self.add_error("clone_mode", _("Linked clones need a qcow2 image; choose a full copy."))
             elif data.get("clone_mode") == "full" and template.allocation > pool.available:
-                self.add_error("template", f"Pool {pool.name} has too little free space for a copy.")
+                self.add_error(
+                    "template", _("Pool %(pool)s has too little free space for a copy.") % {"pool": pool.name}
+                )
         if pool.volumes.filter(
             name__in=[f"{data['name']}.qcow2", f"{data['name']}.img", f"{data['name']}-seed.iso"]
         ).exists():
-            self.add_error("name", f"Pool {pool.name} already holds volumes named after {data['name']}.")
+            self.add_error(
+                "name",
+                _("Pool %(pool)s already holds volumes named after %(name)s.")
+                % {"pool": pool.name, "name": data["name"]},
+            )
         return data
 
     def params(self):
@@ -334,12 +370,15 @@ class AnyHostGuestForm(NewGuestForm):
     all of them and room, and that host's own form then checks the rest there, so the guest is
     created exactly as if the user had chosen that host."""
 
-    NO_UEFI = "UEFI firmware (OVMF) is not installed on any host open to you."
+    NO_UEFI = gettext_lazy("UEFI firmware (OVMF) is not installed on any host open to you.")
 
-    pool = forms.ChoiceField(label="Storage pool for the disk", help_text="By name, on whichever host is chosen.")
-    iso = forms.ChoiceField(label="ISO image", required=False)
-    template = forms.ChoiceField(label="Template or cloud image", required=False)
-    network = forms.ChoiceField(label="Network for the first NIC", required=False)
+    pool = forms.ChoiceField(
+        label=gettext_lazy("Storage pool for the disk"),
+        help_text=gettext_lazy("By name, on whichever host is chosen."),
+    )
+    iso = forms.ChoiceField(label=gettext_lazy("ISO image"), required=False)
+    template = forms.ChoiceField(label=gettext_lazy("Template or cloud image"), required=False)
+    network = forms.ChoiceField(label=gettext_lazy("Network for the first NIC"), required=False)
 
     def __init__(self, *args, user, **kwargs):
         self.open_hosts = placement.hosts_open_to(user)
@@ -359,8 +398,12 @@ class AnyHostGuestForm(NewGuestForm):
         self.networks_active = active = {}  # name -> active on at least one host
         for name, is_active in networks.order_by("name").values_list("name", "active"):
             active[name] = active.get(name, False) or is_active
-        self.fields["network"].choices = [("", "No network")] + [
-            (name, name if on else f"{name} ({self.inactive} on every host)") for name, on in active.items()
+        self.fields["network"].choices = [("", _("No network"))] + [
+            (
+                name,
+                name if on else _("%(name)s (%(inactive)s on every host)") % {"name": name, "inactive": self.inactive},
+            )
+            for name, on in active.items()
         ]
         self.fields["network"].widget = DisabledChoicesSelect(
             choices=self.fields["network"].choices, disabled=[name for name, on in active.items() if not on]
@@ -373,7 +416,10 @@ class AnyHostGuestForm(NewGuestForm):
     def clean_network(self):
         name = self.cleaned_data["network"]
         if name and not self.networks_active[name]:
-            raise forms.ValidationError(f"Network {name} is inactive on every host; start it first or choose another.")
+            raise forms.ValidationError(
+                _("Network %(network)s is inactive on every host; start it first or choose another.")
+                % {"network": name}
+            )
         return name
 
     def demand(self):
@@ -399,13 +445,15 @@ class AnyHostGuestForm(NewGuestForm):
         without_uefi = [host for host in hosts if not host.uefi] if data["firmware"] == "efi" else []
         hosts = [host for host in hosts if host not in without_uefi]
         self.placement = placement.place(self.demand(), hosts, user=self.user)
-        self.placement.refusals |= {host: [f"{host.name}: has no UEFI firmware"] for host in without_uefi}
+        self.placement.refusals |= {
+            host: [_("%(host)s: has no UEFI firmware") % {"host": host.name}] for host in without_uefi
+        }
         if self.placement.chosen is None:
             raise forms.ValidationError(self.placement.why_none)
         self.host = self.placement.chosen
         self.host_form = GuestCreateForm(self._on_host(self.host, data), host=self.host, user=self.user)
         if not self.host_form.is_valid():
-            self.add_error(None, f"The scheduler chose {self.host.name}, which refuses this:")
+            self.add_error(None, _("The scheduler chose %(host)s, which refuses this:") % {"host": self.host.name})
             for name, errors in self.host_form.errors.items():
                 self.add_error(name if name in self.fields else None, errors)
         return data
@@ -437,12 +485,17 @@ class FlavorForm(forms.ModelForm):
     class Meta:
         model = Flavor
         fields = ["name", "vcpus", "memory_mib", "disk_gib"]
-        labels = {"vcpus": "vCPUs", "memory_mib": "Memory (MiB)", "disk_gib": "Disk (GiB)"}
+        labels = {
+            "name": gettext_lazy("Name"),
+            "vcpus": gettext_lazy("vCPUs"),
+            "memory_mib": gettext_lazy("Memory (MiB)"),
+            "disk_gib": gettext_lazy("Disk (GiB)"),
+        }
 
     def clean(self):
         data = super().clean()
         if data.get("vcpus") == 0 or data.get("memory_mib", 64) < 64 or data.get("disk_gib") == 0:
-            raise forms.ValidationError("A flavor needs at least 1 vCPU, 64 MiB of memory and 1 GiB of disk.")
+            raise forms.ValidationError(_("A flavor needs at least 1 vCPU, 64 MiB of memory and 1 GiB of disk."))
         return data
 
     def params(self):

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from webvirt.accounts.quotas import usage_rows
@@ -43,7 +44,8 @@ def guest_create(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            flash.queued(request, operation, f"{form.cleaned_data['name']} on {form.host.name}")
+            words = {"name": form.cleaned_data["name"], "host": form.host.name}
+            flash.queued(request, operation, _("%(name)s on %(host)s") % words)
             return redirect("core:operation", pk=operation.pk)
     left = {"rooms": room(hosts, user=request.user)} if host == ANY_HOST else {"capacity": host_capacity(host)}
     return render(
@@ -69,7 +71,7 @@ def flavor_list(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Added flavor {flavor.name}.")
+            messages.success(request, _("Added flavor %(name)s.") % {"name": flavor.name})
             return redirect("guests:flavors")
     return render(
         request, "guests/flavor_list.html", {"flavors": Flavor.objects.prefetch_related("teams"), "form": form}
@@ -81,5 +83,5 @@ def flavor_delete(request, pk):
     policy.require(request.user, "flavor.manage")
     flavor = get_object_or_404(Flavor, pk=pk)
     perform("flavor.remove", actor=request.user, params=FlavorRef(flavor))
-    messages.success(request, f"Removed flavor {flavor.name}.")
+    messages.success(request, _("Removed flavor %(name)s.") % {"name": flavor.name})
     return redirect("guests:flavors")

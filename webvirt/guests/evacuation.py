@@ -9,6 +9,7 @@ naming each such guest and why.
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from webvirt.core import actions, operations
 from webvirt.hosts.models import Host
@@ -33,38 +34,40 @@ def guests_to_move(host, include_stopped):
 def check(actor, host, params):
     if not host.in_maintenance:
         raise ValidationError(
-            f"Put {host.name} in maintenance first, so that nothing new lands on it while it empties."
+            _("Put %(host)s in maintenance first, so that nothing new lands on it while it empties.")
+            % {"host": host.name}
         )
     if not guests_to_move(host, params.include_stopped):
-        kind = "guests" if params.include_stopped else "running guests"
-        raise ValidationError(f"{host.name} has no {kind} to move.")
+        if params.include_stopped:
+            raise ValidationError(_("%(host)s has no guests to move.") % {"host": host.name})
+        raise ValidationError(_("%(host)s has no running guests to move.") % {"host": host.name})
 
 
 def destination_for(guest, hosts):
     """The scheduler's best host among `hosts` that can take `guest` now, or (None, why not)."""
     chosen = placement.place(migration.demand_of(guest), hosts)
     why = {host: [text.removeprefix(f"{host.name}: ") for text in texts] for host, texts in chosen.refusals.items()}
-    for host, _ in chosen.ranked:
+    for host, _score in chosen.ranked:
         problems = migration.refusals(guest, host)
         if not problems:
             return host, ""
         why[host] = problems
     if not why:
         return None, chosen.why_none
-    return None, "no host can take it (" + "; ".join(
-        f"{host.name}: {', '.join(texts)}" for host, texts in why.items()
-    ) + ")"
+    reasons = "; ".join(f"{host.name}: {', '.join(texts)}" for host, texts in why.items())
+    return None, _("no host can take it (%(reasons)s)") % {"reasons": reasons}
 
 
 def run(operation, params):
     source = operation.host
     if source is None:
-        raise HypervisorError("The host was removed from webvirt.")
+        raise HypervisorError(_("The host was removed from webvirt."))
     guests = guests_to_move(source, params.include_stopped)
     others = list(Host.objects.exclude(pk=source.pk))
     moved, stayed = [], []
     for index, guest in enumerate(guests):
-        operations.note(operation, f"Moving {guest.name} ({index + 1} of {len(guests)}).")
+        progress = {"name": guest.name, "number": index + 1, "count": len(guests)}
+        operations.note(operation, _("Moving %(name)s (%(number)s of %(count)s).") % progress)
         destination, why = destination_for(guest, others)
         if destination is None:
             stayed.append((guest.name, why))
@@ -82,12 +85,15 @@ def run(operation, params):
             else:
                 step = operations.run_step(step)
                 if step.status == step.Status.SUCCEEDED:
-                    moved.append(f"{guest.name} to {destination.name}")
+                    moved.append(_("%(name)s to %(host)s") % {"name": guest.name, "host": destination.name})
                 else:
                     stayed.append((guest.name, step.message))
         operations.report_progress(operation, (index + 1) / len(guests))
-    summary = f"Moved {len(moved)} of {len(guests)}" + (f": {'; '.join(moved)}." if moved else ".")
+    counts = {"moved": len(moved), "count": len(guests), "guests": "; ".join(moved)}
+    summary = (_("Moved %(moved)s of %(count)s: %(guests)s.") if moved else _("Moved %(moved)s of %(count)s.")) % counts
     if stayed:
-        said = " ".join(f"{name} stays: {reason.rstrip('.')}." for name, reason in stayed)
+        said = " ".join(
+            _("%(name)s stays: %(reason)s.") % {"name": name, "reason": reason.rstrip(".。")} for name, reason in stayed
+        )
         raise HypervisorError(f"{summary} {said}")
     return summary

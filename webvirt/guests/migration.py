@@ -13,6 +13,7 @@ import contextlib
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from webvirt.core import events
 from webvirt.core.models import Operation
@@ -55,12 +56,18 @@ def _disk_moves(guest, destination):
     for disk in disks:
         volume = volumes_of.get(disk.source)
         if volume is None:
-            problems.append(f"{disk.target} ({disk.source}) is not in a storage pool of {guest.host.name}")
+            problems.append(
+                _("%(target)s (%(source)s) is not in a storage pool of %(host)s")
+                % {"target": disk.target, "source": disk.source, "host": guest.host.name}
+            )
             continue
         if volume.backing_path and not _base_reachable(guest, volume, destination):
             problems.append(
-                f"{disk.target} is a linked clone of {volume.backing_path.rsplit('/', 1)[-1]}, which is not on "
-                "storage it shares: its copy there would lack its base"
+                _(
+                    "%(target)s is a linked clone of %(base)s, which is not on storage it shares: its copy there "
+                    "would lack its base"
+                )
+                % {"target": disk.target, "base": volume.backing_path.rsplit("/", 1)[-1]}
             )
             continue
         shared = sharing.shared_pool_on(volume.pool, destination)
@@ -68,7 +75,10 @@ def _disk_moves(guest, destination):
             moves.append(DiskMove(disk.target, disk.device, volume, shared, None))
             continue
         if disk.device == "cdrom":
-            problems.append(f"the CD-ROM holds {volume.name}, which is not on storage it shares: eject it first")
+            problems.append(
+                _("the CD-ROM holds %(volume)s, which is not on storage it shares: eject it first")
+                % {"volume": volume.name}
+            )
             continue
         into = (
             destination.pools.present()
@@ -78,19 +88,23 @@ def _disk_moves(guest, destination):
         )
         if into is None:
             problems.append(
-                f"has no active pool at {volume.pool.target_path or volume.pool.name} to copy {disk.target} into"
+                _("has no active pool at %(path)s to copy %(target)s into")
+                % {"path": volume.pool.target_path or volume.pool.name, "target": disk.target}
             )
             continue
         if into.volumes.filter(name=volume.name).exists() and not _unprobed(volume.pool):
-            problems.append(f"its pool {into.name} already has a volume named {volume.name}")
+            problems.append(
+                _("its pool %(pool)s already has a volume named %(volume)s")
+                % {"pool": into.name, "volume": volume.name}
+            )
             continue
         copy_space[into] = copy_space.get(into, 0) + volume.capacity
         moves.append(DiskMove(disk.target, disk.device, volume, None, into))
     for pool, needed in copy_space.items():
         if needed > pool.available:
             problems.append(
-                f"not enough space in pool {pool.name} to copy the disks (needs {needed // MIB} MiB, "
-                f"{pool.available // MIB} MiB free)"
+                _("not enough space in pool %(pool)s to copy the disks (needs %(needs)s MiB, %(free)s MiB free)")
+                % {"pool": pool.name, "needs": needed // MIB, "free": pool.available // MIB}
             )
     return moves, problems
 
@@ -131,12 +145,12 @@ def refusals(guest, destination):
     filters (enabled, reachable, not in maintenance, networks, vCPUs and memory under the host's
     ratios), then the guest's own host and disks."""
     if destination.pk == guest.host_id:
-        return [f"{guest.name} is already on {destination.name}"]
+        return [_("%(name)s is already on %(host)s") % {"name": guest.name, "host": destination.name}]
     prefix = f"{destination.name}: "
     problems = [text.removeprefix(prefix) for text in placement.why_not(destination, demand_of(guest))]
     problems += _portgroup_problems(guest, destination)
     if guest.host.reachable is not True:
-        problems.append(f"{guest.host.name} (where it runs now) cannot be reached")
+        problems.append(_("%(host)s (where it runs now) cannot be reached") % {"host": guest.host.name})
     return problems + _disk_moves(guest, destination)[1]
 
 
@@ -151,7 +165,10 @@ def _portgroup_problems(guest, destination):
     for source, portgroup in wanted:
         network = networks.get(source)
         if network is not None and portgroup not in {group["name"] for group in network.portgroups}:
-            problems.append(f"its network {source} has no portgroup {portgroup} (a VLAN the guest is on)")
+            problems.append(
+                _("its network %(network)s has no portgroup %(portgroup)s (a VLAN the guest is on)")
+                % {"network": source, "portgroup": portgroup}
+            )
     return problems
 
 
@@ -168,7 +185,9 @@ def _claim(guest, destination):
     with transaction.atomic():
         row = Guest.objects.select_for_update().get(pk=guest.pk)
         if row.migrating_to_id is not None:
-            raise HypervisorError(f"{guest.name} is already moving to {row.migrating_to.name}.")
+            raise HypervisorError(
+                _("%(name)s is already moving to %(host)s.") % {"name": guest.name, "host": row.migrating_to.name}
+            )
         row.migrating_to = destination
         row.save(update_fields=["migrating_to"])
     _publish_moving(guest, moving_to=destination.name)  # open consoles follow it when its display closes
@@ -207,10 +226,15 @@ def _progress_reporter(operation):
     def report(stats):
         if stats.total:
             report_progress(operation, min(stats.processed / stats.total, 0.99))
+        words = {
+            "sent": stats.processed // MIB,
+            "left": stats.remaining // MIB,
+            "rate": stats.dirty_rate,
+            "pass": stats.iteration,
+        }
         note(
             operation,
-            f"Sent {stats.processed // MIB} MiB, {stats.remaining // MIB} MiB left; "
-            f"memory dirtied at {stats.dirty_rate} pages/s (pass {stats.iteration}).",
+            _("Sent %(sent)s MiB, %(left)s MiB left; memory dirtied at %(rate)s pages/s (pass %(pass)s).") % words,
         )
 
     return report
@@ -235,7 +259,7 @@ def _copy_offline(operation, guest, moves, source, target):
             progress=lambda fraction, index=index: report_progress(operation, (index + fraction) / len(copies)),
         )
         if _cancel_requested(operation)():
-            raise migration.MigrationCancelled("The migration was cancelled; the guest stays on its host.")
+            raise migration.MigrationCancelled(_("The migration was cancelled; the guest stays on its host."))
     return made
 
 
@@ -256,10 +280,10 @@ def run(operation, params):
     """The worker's part of guest.migrate (declared in actions.py)."""
     guest = operation.guest
     if guest is None or guest.is_gone:
-        raise HypervisorError("The guest is gone from webvirt or from its host.")
+        raise HypervisorError(_("The guest is gone from webvirt or from its host."))
     destination = Host.objects.filter(pk=params.destination).first()
     if destination is None:
-        raise HypervisorError("The destination host was removed from webvirt.")
+        raise HypervisorError(_("The destination host was removed from webvirt."))
     source_host = guest.host
     source, target = connection_spec(source_host), connection_spec(destination)
     refresh_guest(guest)
@@ -270,16 +294,19 @@ def run(operation, params):
         _rescan(source_host, source, Pool.objects.filter(host=source_host, state="active", gone_at__isnull=True))
     _probe_storage(guest)
     problems = refusals(guest, destination)
+    words = {"name": guest.name, "host": destination.name}
     if problems:
-        raise HypervisorError(f"{guest.name} cannot move to {destination.name}: {'; '.join(problems)}.")
+        raise HypervisorError(
+            _("%(name)s cannot move to %(host)s: %(problems)s.") % {**words, "problems": "; ".join(problems)}
+        )
     if guest.is_active and (why := migration.cpu_refusal(source, target, guest.uuid)):
-        raise HypervisorError(f"{guest.name} cannot move to {destination.name}: {why}.")
-    moves, _ = _disk_moves(guest, destination)
+        raise HypervisorError(_("%(name)s cannot move to %(host)s: %(problems)s.") % {**words, "problems": why})
+    moves = _disk_moves(guest, destination)[0]
     _claim(guest, destination)
     made = []
     try:
         if _cancel_requested(operation)():
-            raise migration.MigrationCancelled("The migration was cancelled before it began.")
+            raise migration.MigrationCancelled(_("The migration was cancelled before it began."))
         live = guest.is_active
         made = _precreate(moves, target) if live else _copy_offline(operation, guest, moves, source, target)
         plan = migration.MigrationPlan(
@@ -310,8 +337,12 @@ def run(operation, params):
             refresh_storage(destination)
         if isinstance(exc, migration.MigrationCancelled):
             raise
-        stays = f"{guest.name} stays on {source_host.name}, {'running' if guest.is_active else 'shut off'}."
-        raise type(exc)(f"Moving {guest.name} to {destination.name} failed: {exc} {stays}", detail=exc.detail) from None
+        words = {"name": guest.name, "host": destination.name, "error": exc, "source": source_host.name}
+        if guest.is_active:
+            text = _("Moving %(name)s to %(host)s failed: %(error)s %(name)s stays on %(source)s, running.") % words
+        else:
+            text = _("Moving %(name)s to %(host)s failed: %(error)s %(name)s stays on %(source)s, shut off.") % words
+        raise type(exc)(text, detail=exc.detail) from None
     arrive(guest, destination)
     notes = _remove_source_copies(source, moves)
     with contextlib.suppress(HypervisorError):
@@ -341,27 +372,34 @@ def _remove_source_copies(source, moves):
         try:
             storage.delete_volume(source, move.volume.pool.uuid, move.volume.name)
         except HypervisorError as exc:
-            notes.append(f"The source's {move.volume.name} was kept: {exc}")
+            notes.append(_("The source's %(volume)s was kept: %(error)s") % {"volume": move.volume.name, "error": exc})
     return notes
 
 
 def _summary(guest, source_host, destination, plan, outcome, moves, notes):
     live = plan.live
     copied = [m.target for m in moves if m.copy_into is not None]
-    words = f"Moved {guest.name} from {source_host.name} to {destination.name} {'live' if live else 'offline'}"
+    names = {"name": guest.name, "source": source_host.name, "host": destination.name}
+    if live:
+        words = _("Moved %(name)s from %(source)s to %(host)s live") % names
+    else:
+        words = _("Moved %(name)s from %(source)s to %(host)s offline") % names
     options = [
-        *(["with auto-converge"] if plan.auto_converge else []),
-        *(["post-copy allowed"] if plan.post_copy else []),
-        *([f"at most {plan.bandwidth_mib_s} MiB/s"] if plan.bandwidth_mib_s else []),
+        *([_("with auto-converge")] if plan.auto_converge else []),
+        *([_("post-copy allowed")] if plan.post_copy else []),
+        *([_("at most %(speed)s MiB/s") % {"speed": plan.bandwidth_mib_s}] if plan.bandwidth_mib_s else []),
     ]
     words += "".join(f", {option}" for option in options)
     figures = []
     if outcome.elapsed_ms is not None:
-        figures.append(f"{outcome.elapsed_ms} ms")
+        figures.append(_("%(ms)s ms") % {"ms": outcome.elapsed_ms})
     if live and outcome.downtime_ms is not None:
-        figures.append(f"paused {outcome.downtime_ms} ms")
+        figures.append(_("paused %(ms)s ms") % {"ms": outcome.downtime_ms})
     words += f" ({', '.join(figures)})" if figures else ""
-    words += f"; copied {', '.join(copied)}." if copied else "; its storage is shared, nothing was copied."
+    if copied:
+        words += _("; copied %(disks)s.") % {"disks": ", ".join(copied)}
+    else:
+        words += _("; its storage is shared, nothing was copied.")
     return " ".join([words, *notes])
 
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from webvirt.accounts.models import Publishable, Team
 from webvirt.core.querysets import RestrictedQuerySet
@@ -17,13 +18,13 @@ class Guest(models.Model):
     """A libvirt domain as last seen, keyed by (host, UUID) so renames keep its identity and history."""
 
     class State(models.TextChoices):
-        RUNNING = "running", "running"
-        PAUSED = "paused", "paused"
-        SHUTTING_DOWN = "shutting-down", "shutting down"
-        SHUTOFF = "shutoff", "shut off"
-        CRASHED = "crashed", "crashed"
-        PMSUSPENDED = "pmsuspended", "suspended (power management)"
-        UNKNOWN = "unknown", "unknown"
+        RUNNING = "running", _("running")
+        PAUSED = "paused", _("paused")
+        SHUTTING_DOWN = "shutting-down", _("shutting down")
+        SHUTOFF = "shutoff", _("shut off")
+        CRASHED = "crashed", _("crashed")
+        PMSUSPENDED = "pmsuspended", _("suspended (power management)")
+        UNKNOWN = "unknown", _("unknown")
 
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="guests")
     uuid = models.CharField(max_length=36)
@@ -32,9 +33,9 @@ class Guest(models.Model):
     )
     name = models.CharField(max_length=255, db_index=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.UNKNOWN, db_index=True)
-    state_reason = models.CharField(max_length=200, blank=True, help_text="Why it is paused, shut off or crashed.")
+    state_reason = models.CharField(max_length=200, blank=True, help_text=_("Why it is paused, shut off or crashed."))
     running_since = models.DateTimeField(
-        null=True, blank=True, help_text="When webvirt saw it start; unknown if it was running when first seen."
+        null=True, blank=True, help_text=_("When webvirt saw it start; unknown if it was running when first seen.")
     )
     domain_type = models.CharField(max_length=16, blank=True)
     vcpus = models.PositiveIntegerField(default=0)
@@ -43,30 +44,32 @@ class Guest(models.Model):
     description = models.TextField(blank=True)
     persistent = models.BooleanField(default=True)
     autostart = models.BooleanField(default=False)
-    agent_connected = models.BooleanField(default=False, help_text="A guest agent answered on its channel.")
+    agent_connected = models.BooleanField(default=False, help_text=_("A guest agent answered on its channel."))
     filesystems_frozen = models.BooleanField(
-        null=True, default=None, help_text="As webvirt's last freeze or thaw left them; unknown once it stops."
+        null=True, default=None, help_text=_("As webvirt's last freeze or thaw left them; unknown once it stops.")
     )
     vnc_listen = models.CharField(max_length=255, blank=True)
     vnc_port = models.PositiveIntegerField(null=True, blank=True)
     vnc_socket = models.CharField(max_length=255, blank=True)
     boot_order = models.CharField(max_length=64, default="hd")
     seed_path = models.CharField(
-        max_length=1024, blank=True, help_text="Its cloud-init seed image, deleted with its volumes."
+        max_length=1024, blank=True, help_text=_("Its cloud-init seed image, deleted with its volumes.")
     )
-    definition = models.TextField(blank=True, help_text="Its persistent libvirt XML as last read, for admins.")
+    definition = models.TextField(blank=True, help_text=_("Its persistent libvirt XML as last read, for admins."))
     devices_digest = models.CharField(max_length=64, blank=True, editable=False)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
-    gone_at = models.DateTimeField(null=True, blank=True, help_text="When it disappeared from its host.")
+    gone_at = models.DateTimeField(null=True, blank=True, help_text=_("When it disappeared from its host."))
     migrating_to = models.ForeignKey(
         "hosts.Host",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Set while it moves: the inventory then neither marks it gone on its host nor adds it "
-        "to the destination, so it shows on exactly one host.",
+        help_text=_(
+            "Set while it moves: the inventory then neither marks it gone on its host nor adds it "
+            "to the destination, so it shows on exactly one host."
+        ),
     )
 
     objects = GuestQuerySet.as_manager()
@@ -83,7 +86,8 @@ class Guest(models.Model):
         return reverse("guests:detail", args=[self.pk])
 
     def audit_name(self):
-        return f"{self.name} on {self.host.name}"
+        """How its Operations and audit entries name it, in the words of whoever acts."""
+        return _("%(name)s on %(host)s") % {"name": self.name, "host": self.host.name}
 
     def operation_links(self):
         return {"host": self.host, "guest": self}
@@ -132,10 +136,10 @@ class Nic(models.Model):
     mac = models.CharField(max_length=17)
     kind = models.CharField(max_length=16, blank=True)
     source = models.CharField(max_length=255, blank=True)
-    portgroup = models.CharField(max_length=64, blank=True, help_text="Its network's portgroup (VLAN), if named.")
+    portgroup = models.CharField(max_length=64, blank=True, help_text=_("Its network's portgroup (VLAN), if named."))
     model = models.CharField(max_length=32, blank=True)
-    addresses = models.JSONField(default=list, blank=True, help_text='Its addresses, e.g. "192.168.122.5/24".')
-    address_source = models.CharField(max_length=8, blank=True, help_text="agent or lease (DHCP)")
+    addresses = models.JSONField(default=list, blank=True, help_text=_('Its addresses, e.g. "192.168.122.5/24".'))
+    address_source = models.CharField(max_length=8, blank=True, help_text=_("agent or lease (DHCP)"))
 
     class Meta:
         ordering = ["mac"]
@@ -148,13 +152,13 @@ class Snapshot(models.Model):
     guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="snapshots")
     name = models.CharField(max_length=255)
     created_at = models.DateTimeField()
-    state = models.CharField(max_length=16, blank=True, help_text="The guest's state when it was taken.")
+    state = models.CharField(max_length=16, blank=True, help_text=_("The guest's state when it was taken."))
     description = models.TextField(blank=True)
     current = models.BooleanField(default=False)
     # What the guest's definition held when it was taken; null when the snapshot does not say.
     vcpus = models.PositiveIntegerField(null=True, blank=True)
     memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
-    disks = models.JSONField(default=list, blank=True, help_text="Its disks: target, device, bus, source, format.")
+    disks = models.JSONField(default=list, blank=True, help_text=_("Its disks: target, device, bus, source, format."))
 
     class Meta:
         ordering = ["created_at", "name"]
@@ -162,14 +166,21 @@ class Snapshot(models.Model):
     def __str__(self):
         return self.name
 
+    STATES = {"running": _("running"), "paused": _("paused"), "shut off": _("shut off")}
+
+    @property
+    def state_display(self):
+        """The guest's state when it was taken, in the reader's language (libvirt's word if unknown)."""
+        return self.STATES.get(self.state, self.state)
+
 
 class Flavor(Publishable):
     """An admin-defined size preset for new guests."""
 
     name = models.CharField(max_length=64, unique=True)
     vcpus = models.PositiveSmallIntegerField()
-    memory_mib = models.PositiveIntegerField("memory (MiB)")
-    disk_gib = models.PositiveIntegerField("disk (GiB)")
+    memory_mib = models.PositiveIntegerField(_("memory (MiB)"))
+    disk_gib = models.PositiveIntegerField(_("disk (GiB)"))
 
     class Meta:
         ordering = ["vcpus", "memory_mib", "name"]
@@ -181,7 +192,7 @@ class Flavor(Publishable):
 class Grant(models.Model):
     """A role on one guest for a user or for every member of a team."""
 
-    ROLES = [(role, role) for role in roles.ROLES]
+    ROLES = list(roles.ROLE_LABELS.items())
 
     guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="grants")
     user = models.ForeignKey(
@@ -210,4 +221,6 @@ class Grant(models.Model):
 
     @property
     def grantee(self):
-        return self.user.get_username() if self.user_id else f"team {self.team.name}"
+        if self.user_id:
+            return self.user.get_username()
+        return _("team %(name)s") % {"name": self.team.name}

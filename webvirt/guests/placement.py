@@ -14,6 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from webvirt.core import policy
 from webvirt.hosts.capacity import shares_by_host
@@ -108,30 +110,41 @@ def room(hosts, *, user=None):
 
 
 KIND_WORDS = {
-    "disabled": "disabled",
-    "unreachable": "not reachable",
-    "maintenance": "in maintenance",
-    "pool": "without the storage pool",
-    "network": "without the network",
-    "volume": "without the image",
-    "vcpus": "short of vCPUs",
-    "memory": "short of memory",
-    "disk": "short of disk space",
+    "disabled": gettext_lazy("disabled"),
+    "unreachable": gettext_lazy("not reachable"),
+    "maintenance": gettext_lazy("in maintenance"),
+    "pool": gettext_lazy("without the storage pool"),
+    "network": gettext_lazy("without the network"),
+    "volume": gettext_lazy("without the image"),
+    "vcpus": gettext_lazy("short of vCPUs"),
+    "memory": gettext_lazy("short of memory"),
+    "disk": gettext_lazy("short of disk space"),
+}
+KIND_COUNTS = {  # how many hosts, of several, are refused for each reason
+    "disabled": ngettext_lazy("%(n)s disabled", "%(n)s disabled", "n"),
+    "unreachable": ngettext_lazy("%(n)s not reachable", "%(n)s not reachable", "n"),
+    "maintenance": ngettext_lazy("%(n)s in maintenance", "%(n)s in maintenance", "n"),
+    "pool": ngettext_lazy("%(n)s without the storage pool", "%(n)s without the storage pool", "n"),
+    "network": ngettext_lazy("%(n)s without the network", "%(n)s without the network", "n"),
+    "volume": ngettext_lazy("%(n)s without the image", "%(n)s without the image", "n"),
+    "vcpus": ngettext_lazy("%(n)s short of vCPUs", "%(n)s short of vCPUs", "n"),
+    "memory": ngettext_lazy("%(n)s short of memory", "%(n)s short of memory", "n"),
+    "disk": ngettext_lazy("%(n)s short of disk space", "%(n)s short of disk space", "n"),
 }
 
 
 def _why_none(hosts, kinds):
     if not hosts:
-        return "There is no host to choose from."
+        return _("There is no host to choose from.")
     counts = defaultdict(int)
     for found in kinds.values():
         for kind in found:
             counts[kind] += 1
     if len(hosts) == 1:
-        words = ", ".join(words for kind, words in KIND_WORDS.items() if counts[kind])
-        return f"{hosts[0].name} cannot take this guest: it is {words}."
-    parts = ", ".join(f"{counts[kind]} {words}" for kind, words in KIND_WORDS.items() if counts[kind])
-    return f"None of the {len(hosts)} hosts can take this guest ({parts})."
+        words = ", ".join(str(words) for kind, words in KIND_WORDS.items() if counts[kind])
+        return _("%(host)s cannot take this guest: it is %(reasons)s.") % {"host": hosts[0].name, "reasons": words}
+    parts = ", ".join(KIND_COUNTS[kind] % {"n": counts[kind]} for kind in KIND_COUNTS if counts[kind])
+    return _("None of the %(n)s hosts can take this guest (%(reasons)s).") % {"n": len(hosts), "reasons": parts}
 
 
 class _Inventory:
@@ -181,37 +194,43 @@ class _Inventory:
             found.append((kind, f"{host.name}: {words}"))
 
         if not host.enabled:
-            refuse("disabled", "disabled")
+            refuse("disabled", _("disabled"))
         if host.reachable is not True:
-            refuse("unreachable", "not checked yet" if host.reachable is None else "not reachable")
+            refuse("unreachable", _("not checked yet") if host.reachable is None else _("not reachable"))
         if host.in_maintenance:
-            reason = f" ({host.maintenance_reason})" if host.maintenance_reason else ""
-            refuse("maintenance", f"in maintenance{reason}")
+            if host.maintenance_reason:
+                refuse("maintenance", _("in maintenance (%(reason)s)") % {"reason": host.maintenance_reason})
+            else:
+                refuse("maintenance", _("in maintenance"))
         pools = self.pools[host.pk]
         for name in sorted(demand.pool_names):
             if name not in pools:
-                refuse("pool", f"has no storage pool named {name}")
+                refuse("pool", _("has no storage pool named %(pool)s") % {"pool": name})
             elif pools[name]["state"] != "active":
-                refuse("pool", f"storage pool {name} is not active")
+                refuse("pool", _("storage pool %(pool)s is not active") % {"pool": name})
         networks = self.networks[host.pk]
         for name in sorted(demand.network_names):
             if name not in networks:
-                refuse("network", f"has no network named {name}")
+                refuse("network", _("has no network named %(network)s") % {"network": name})
             elif not networks[name]:
-                refuse("network", f"network {name} is not active")
+                refuse("network", _("network %(network)s is not active") % {"network": name})
         if demand.template_path and demand.template_path not in self.paths[host.pk]:
-            refuse("volume", f"has no volume {demand.template_path}")
+            refuse("volume", _("has no volume %(path)s") % {"path": demand.template_path})
         for pool_name, name in sorted(demand.volumes):
             if (pool_name, name) not in self.volumes[host.pk]:
-                refuse("volume", f"has no volume {name} in a pool named {pool_name}")
+                refuse(
+                    "volume",
+                    _("has no volume %(volume)s in a pool named %(pool)s") % {"volume": name, "pool": pool_name},
+                )
         cpu_room, memory_room = self.room(host)
         if demand.vcpus > cpu_room:
-            ratio = host.cpu_allocation_ratio
-            refuse("vcpus", f"not enough vCPUs (needs {demand.vcpus}, {max(0, cpu_room)} free under ratio {ratio})")
+            words = {"needs": demand.vcpus, "free": max(0, cpu_room), "ratio": host.cpu_allocation_ratio}
+            refuse("vcpus", _("not enough vCPUs (needs %(needs)s, %(free)s free under ratio %(ratio)s)") % words)
         if demand.memory_mib > memory_room:
-            free, ratio = max(0, memory_room), host.memory_allocation_ratio
-            needs = demand.memory_mib
-            refuse("memory", f"not enough memory (needs {needs} MiB, {free} MiB free under ratio {ratio})")
+            words = {"needs": demand.memory_mib, "free": max(0, memory_room), "ratio": host.memory_allocation_ratio}
+            refuse(
+                "memory", _("not enough memory (needs %(needs)s MiB, %(free)s MiB free under ratio %(ratio)s)") % words
+            )
         if demand.disk_bytes:
             self._disk(host, demand, refuse)
         return found
@@ -223,18 +242,26 @@ class _Inventory:
             named = [active[name] for name in sorted(demand.pool_names) if name in active]
             if not named:
                 return  # refused above for the pools themselves
-            where = "pool " + ", ".join(pool["name"] for pool in named)
+            where = ", ".join(pool["name"] for pool in named)
             room = sum(self.pool_room(host, pool) for pool in named)
         elif active:
             roomiest = max(active.values(), key=lambda pool: self.pool_room(host, pool))
-            where, room = f"pool {roomiest['name']}", self.pool_room(host, roomiest)
+            where, room = roomiest["name"], self.pool_room(host, roomiest)
         else:
-            refuse("disk", "has no active storage pool")
+            refuse("disk", _("has no active storage pool"))
             return
         if demand.disk_bytes > room:
-            needs, free = f"{demand.disk_bytes / GIB:.1f} GiB", f"{max(0, room) / GIB:.1f} GiB"
-            ratio = host.disk_allocation_ratio
-            refuse("disk", f"not enough space in {where} (needs {needs}, {free} free under ratio {ratio})")
+            words = {
+                "pool": where,
+                "needs": f"{demand.disk_bytes / GIB:.1f}",
+                "free": f"{max(0, room) / GIB:.1f}",
+                "ratio": host.disk_allocation_ratio,
+            }
+            refuse(
+                "disk",
+                _("not enough space in pool %(pool)s (needs %(needs)s GiB, %(free)s GiB free under ratio %(ratio)s)")
+                % words,
+            )
 
     def score(self, host, demand):
         vcpus, memory, _ = self.shares[host.pk]

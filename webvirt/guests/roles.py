@@ -5,11 +5,20 @@ in; each role includes the ones before it, and each guest action names the least
 """
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from webvirt.core import policy
 
 ROLES = ("viewer", "console", "operator", "editor", "owner")
 RANK = {role: rank for rank, role in enumerate(ROLES)}
+ROLE_LABELS = {
+    "viewer": gettext_lazy("viewer"),
+    "console": gettext_lazy("console"),
+    "operator": gettext_lazy("operator"),
+    "editor": gettext_lazy("editor"),
+    "owner": gettext_lazy("owner"),
+}
 
 GUEST_ACTIONS = {
     "view": "viewer",
@@ -67,7 +76,9 @@ def _rule(least):
         ).distinct()
 
     def refusal(guest):
-        return f"This needs the {least} role on {guest or 'the guest'}."
+        if guest is None:
+            return _("This needs the %(role)s role on the guest.") % {"role": ROLE_LABELS[least]}
+        return _("This needs the %(role)s role on %(guest)s.") % {"role": ROLE_LABELS[least], "guest": guest}
 
     return policy.Rule(allows=allows, restrict=restrict, refusal=refusal)
 

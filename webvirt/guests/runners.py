@@ -5,6 +5,8 @@ import contextlib
 import io
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from webvirt import hypervisor
 from webvirt.core.operations import report_progress
@@ -21,10 +23,14 @@ from .models import Guest
 def _guest(operation):
     guest = operation.guest
     if guest is None:
-        raise HypervisorError("The guest was removed from webvirt before this ran.")
+        raise HypervisorError(_("The guest was removed from webvirt before this ran."))
     if guest.is_gone:
-        raise HypervisorError(f"{guest.name} no longer exists on {guest.host.name}.")
+        raise HypervisorError(_gone(guest))
     return guest
+
+
+def _gone(guest):
+    return _("%(name)s no longer exists on %(host)s.") % {"name": guest.name, "host": guest.host.name}
 
 
 def power(action):
@@ -35,7 +41,7 @@ def power(action):
             return hypervisor.power(spec, guest.uuid, action, shutdown_timeout=settings.WEBVIRT_SHUTDOWN_TIMEOUT)
         except GuestNotFound:
             mark_gone(guest)
-            raise HypervisorError(f"{guest.name} no longer exists on {guest.host.name}.") from None
+            raise HypervisorError(_gone(guest)) from None
         finally:
             if not guest.is_gone:
                 # The action's own outcome is what the operation reports; beat resyncs what this misses.
@@ -112,10 +118,10 @@ def create(operation, params):
     """Disk, (seed image,) definition, start; a failure at any step removes what was made."""
     p, host = params, operation.host
     if host is None:
-        raise HypervisorError("The host was removed before the guest could be created.")
+        raise HypervisorError(_("The host was removed before the guest could be created."))
     spec = connection_spec(host)
     undo = _Undo(spec)
-    step = "creating its disk"
+    step = _("creating its disk")
     try:
         disk_path, disk_format = _make_disk(spec, p, undo, operation)
         disks = [hypervisor.DiskSpec(disk_path, format=disk_format)]
@@ -123,7 +129,7 @@ def create(operation, params):
         if p.source == "iso":
             disks.append(hypervisor.DiskSpec(p.iso_path, device="cdrom", format="raw"))
         if p.source == "cloud":
-            step = "writing its cloud-init seed image"
+            step = _("writing its cloud-init seed image")
             seed = build_seed_iso(hostname=p.name, ssh_keys=p.ssh_keys, user_data=p.user_data)
             seed_name = f"{p.name}-seed.iso"
             seed_path = storage.upload_volume(
@@ -131,7 +137,7 @@ def create(operation, params):
             )
             undo.volume(p.pool_uuid, seed_name)
             disks.append(hypervisor.DiskSpec(seed_path, device="cdrom", format="raw"))
-        step = "defining it"
+        step = _("defining it")
         xml = hypervisor.build_domain(
             name=p.name,
             domain_type=host.preferred_domain_type or "qemu",
@@ -147,7 +153,7 @@ def create(operation, params):
         uuid = hypervisor.define_guest(spec, xml)
         undo.guest(uuid)
         if p.start:
-            step = "starting it"
+            step = _("starting it")
             hypervisor.power(spec, uuid, "start")
         facts = hypervisor.read_guest(spec, uuid)
     except HypervisorError as exc:
@@ -155,7 +161,9 @@ def create(operation, params):
         with contextlib.suppress(HypervisorError):
             refresh_storage(host)
         raise HypervisorError(
-            f"Creating {p.name} failed while {step}: {exc} Everything it had made was removed.", detail=exc.detail
+            _("Creating %(name)s failed while %(step)s: %(error)s Everything it had made was removed.")
+            % {"name": p.name, "step": step, "error": exc},
+            detail=exc.detail,
         ) from None
     apply_guests(host, [facts], complete=False)
     refresh_storage(host)
@@ -163,7 +171,9 @@ def create(operation, params):
     operation.guest.owner_id = operation.params.get("owner_id") or operation.actor_id
     operation.guest.save(update_fields=["owner"])
     operation.save(update_fields=["guest"])
-    return f"Created {p.name} ({'started' if p.start else 'not started'})."
+    if p.start:
+        return _("Created %(name)s (started).") % {"name": p.name}
+    return _("Created %(name)s (not started).") % {"name": p.name}
 
 
 def _change(*, touches_storage=False):
@@ -196,7 +206,7 @@ def configure(spec, guest, p):
         autostart=p.autostart,
         boot=p.boot,
     )
-    return " ".join(notes) or "Nothing to change."
+    return " ".join(notes) or _("Nothing to change.")
 
 
 @_change()
@@ -212,29 +222,40 @@ def add_disk(spec, guest, p):
     except HypervisorError:
         storage.delete_volume(spec, p.pool_uuid, p.volume_name)
         raise
-    return f"Attached {path} as {target}."
+    return _("Attached %(path)s as %(target)s.") % {"path": path, "target": target}
 
 
 @_change()
 def attach_volume(spec, guest, p):
     path, target = config.attach_volume(spec, guest.uuid, pool_uuid=p.pool_uuid, name=p.volume_name)
-    return f"Attached {path} as {target}."
+    return _("Attached %(path)s as %(target)s.") % {"path": path, "target": target}
 
 
 @_change(touches_storage=True)
 def detach_disk(spec, guest, p):
     path, released = config.detach_disk(spec, guest.uuid, p.target)
     if not released:
-        return f"Detaching {p.target}. {config.PENDING_UNPLUG} Its volume {path} was kept."
+        return _("Detaching %(target)s. %(pending)s Its volume %(path)s was kept.") % {
+            "target": p.target,
+            "pending": config.PENDING_UNPLUG,
+            "path": path,
+        }
     if p.delete_volume and path:
-        return f"Detached {p.target}. " + storage.delete_volume_at(spec, path)
-    return f"Detached {p.target} ({path} kept)."
+        return _("Detached %(target)s. %(outcome)s") % {
+            "target": p.target,
+            "outcome": storage.delete_volume_at(spec, path),
+        }
+    return _("Detached %(target)s (%(path)s kept).") % {"target": p.target, "path": path}
 
 
 @_change(touches_storage=True)
 def grow_disk(spec, guest, p):
     path = config.grow_disk(spec, guest.uuid, p.target, p.capacity)
-    return f"{p.target} ({path}) is now {p.capacity / 2**30:.2f} GiB."
+    return _("%(target)s (%(path)s) is now %(size)s GiB.") % {
+        "target": p.target,
+        "path": path,
+        "size": f"{p.capacity / 2**30:.2f}",
+    }
 
 
 @_change()
@@ -257,22 +278,22 @@ def change_nic(spec, guest, p):
     return config.change_nic(spec, guest.uuid, p.mac, kind=p.kind, source=p.source, portgroup=p.portgroup)
 
 
-def _file_systems(count):
-    return f"{count} file system{'' if count == 1 else 's'}"
-
-
 @_change()
 def fs_freeze(spec, guest, p):
     count = config.freeze_filesystems(spec, guest.uuid)
     Guest.objects.filter(pk=guest.pk).update(filesystems_frozen=True)
-    return f"{_file_systems(count)} frozen. Thaw them once the snapshot is taken: writes wait meanwhile."
+    return ngettext(
+        "%(n)s file system frozen. Thaw them once the snapshot is taken: writes wait meanwhile.",
+        "%(n)s file systems frozen. Thaw them once the snapshot is taken: writes wait meanwhile.",
+        count,
+    ) % {"n": count}
 
 
 @_change()
 def fs_thaw(spec, guest, p):
     count = config.thaw_filesystems(spec, guest.uuid)
     Guest.objects.filter(pk=guest.pk).update(filesystems_frozen=False)
-    return f"{_file_systems(count)} thawed."
+    return ngettext("%(n)s file system thawed.", "%(n)s file systems thawed.", count) % {"n": count}
 
 
 @_change()
@@ -332,7 +353,9 @@ def clone(operation, params):
             with contextlib.suppress(HypervisorError):
                 storage.delete_volume(spec, pool_uuid, name)
         raise HypervisorError(
-            f"Cloning {source.name} failed: {exc} The copies made so far were removed.", detail=exc.detail
+            _("Cloning %(name)s failed: %(error)s The copies made so far were removed.")
+            % {"name": source.name, "error": exc},
+            detail=exc.detail,
         ) from None
     facts = hypervisor.read_guest(spec, uuid)
     apply_guests(source.host, [facts], complete=False)
@@ -342,4 +365,21 @@ def clone(operation, params):
     copy.save(update_fields=["owner"])
     operation.params = {**operation.params, "clone_id": copy.pk}
     operation.save(update_fields=["params"])
-    return f"Cloned {source.name} to {p.name} ({p.mode} copies of {len(disks)} disk(s))."
+    words = {"source": source.name, "name": p.name, "n": len(disks)}
+    if p.mode == "linked":
+        return (
+            ngettext(
+                "Cloned %(source)s to %(name)s (linked copy of its %(n)s disk).",
+                "Cloned %(source)s to %(name)s (linked copies of its %(n)s disks).",
+                len(disks),
+            )
+            % words
+        )
+    return (
+        ngettext(
+            "Cloned %(source)s to %(name)s (full copy of its %(n)s disk).",
+            "Cloned %(source)s to %(name)s (full copies of its %(n)s disks).",
+            len(disks),
+        )
+        % words
+    )

@@ -3,10 +3,13 @@ libvirt drops a disk added after the snapshot without a word, so the user is tol
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 STATE_AFTER = {
-    "running": "running, resumed where it was when the snapshot was taken",
-    "paused": "paused, where it was when the snapshot was taken",
-    "shut off": "shut off",
+    "running": gettext_lazy("running, resumed where it was when the snapshot was taken"),
+    "paused": gettext_lazy("paused, where it was when the snapshot was taken"),
+    "shut off": gettext_lazy("shut off"),
 }
 
 
@@ -27,7 +30,12 @@ class RevertPreview:
 def revert_preview(guest, snapshot):
     preview = RevertPreview(
         known=snapshot.vcpus is not None,
-        state_after=STATE_AFTER.get(snapshot.state, f"{snapshot.state or 'as it was'} when the snapshot was taken"),
+        state_after=STATE_AFTER.get(snapshot.state)
+        or (
+            _("%(state)s when the snapshot was taken") % {"state": snapshot.state}
+            if snapshot.state
+            else _("as it was when the snapshot was taken")
+        ),
     )
     if not preview.known:
         return preview
@@ -41,7 +49,9 @@ def revert_preview(guest, snapshot):
         if now[target] != then[target]
     ]
     if snapshot.vcpus != guest.vcpus:
-        preview.sizes.append(f"vCPUs: {guest.vcpus} → {snapshot.vcpus}")
+        preview.sizes.append(_("vCPUs: %(now)s → %(then)s") % {"now": guest.vcpus, "then": snapshot.vcpus})
     if snapshot.memory_mib != guest.memory_mib:
-        preview.sizes.append(f"Memory: {guest.memory_mib} MiB → {snapshot.memory_mib} MiB")
+        preview.sizes.append(
+            _("Memory: %(now)s MiB → %(then)s MiB") % {"now": guest.memory_mib, "then": snapshot.memory_mib}
+        )
     return preview

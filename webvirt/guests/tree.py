@@ -23,11 +23,12 @@ def tree(request):
         .values_list("pk", "name", "state", "host_id", "host__name")
     )
     branches = {}
+    states = dict(Guest.State.choices)  # the words of the reader's language, on hover
     for pk, name, state, host_id, host_name in guests:
         branch = branches.setdefault(host_id, {"name": host_name, "guests": [], "count": 0})
         branch["count"] += 1
         if len(branch["guests"]) < GUESTS_PER_HOST:
-            branch["guests"].append({"pk": pk, "name": name, "state": state})
+            branch["guests"].append({"pk": pk, "name": name, "state": state, "state_label": states.get(state, state)})
     hosts = []
     if policy.can(user, "host.view"):
         present = Q(pools__gone_at__isnull=True)

@@ -6,6 +6,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 from django.views.decorators.http import require_POST
 
 from webvirt.core import flash, policy
@@ -74,12 +76,12 @@ def _inserted_iso(guest):
 
 # The guest page's tabs: (label, the action needed to see it beyond "view", if any).
 TABS = {
-    "summary": ("Summary", None),
-    "console": ("Console", None),
-    "hardware": ("Hardware", None),
-    "snapshots": ("Snapshots", "snapshot"),
-    "access": ("Access", "share"),
-    "operations": ("Operations", None),
+    "summary": (gettext_lazy("Summary"), None),
+    "console": (gettext_lazy("Console"), None),
+    "hardware": (gettext_lazy("Hardware"), None),
+    "snapshots": (gettext_lazy("Snapshots"), "snapshot"),
+    "access": (gettext_lazy("Access"), "share"),
+    "operations": (gettext_lazy("Operations"), None),
 }
 # The change forms each tab shows; a change returns to the tab of its form.
 TAB_FORMS = {
@@ -159,11 +161,11 @@ def guest_detail(request, pk):
     guest = _guest(request, pk)
     tab = request.GET.get("tab") or "summary"
     if tab not in TABS:
-        raise Http404("No such tab.")
+        raise Http404(_("No such tab."))
     tabs = _tabs(request.user, guest)
     if tab not in tabs:
         if guest.is_gone:
-            raise Http404("This guest no longer exists.")
+            raise Http404(_("This guest no longer exists."))
         policy.require(request.user, TABS[tab][1], guest)
     context = {"guest": guest, "tab": tab, "tabs": tabs, "tab_template": f"guests/_tab_{tab}.html"}
     context |= _tab_context(request, guest, tab)
@@ -177,7 +179,7 @@ def guest_change(request, pk, what):
     """Validate one of the change forms and queue its Operation; errors come back as messages."""
     factory = CHANGE_FORMS.get(what)
     if factory is None:
-        raise Http404("No such change.")
+        raise Http404(_("No such change."))
     guest = _guest(request, pk)
     form = factory(request.POST, guest=guest, user=request.user)
     policy.require(request.user, action(form.kind).permission, guest)
@@ -197,7 +199,7 @@ def guest_migrate(request, pk):
     """Where the guest may go and why other hosts cannot take it; POST queues the move."""
     guest = _guest(request, pk, "migrate")
     if guest.is_gone:
-        raise Http404("The guest no longer exists.")
+        raise Http404(_("The guest no longer exists."))
     form = MigrateForm(request.POST or None, guest=guest, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -220,7 +222,10 @@ def migration_cancel(request, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.info(request, f"Cancelling the move of {guest.name}: it stays on {guest.host.name}.")
+        messages.info(
+            request,
+            _("Cancelling the move of %(name)s: it stays on %(host)s.") % {"name": guest.name, "host": guest.host.name},
+        )
         flash.queued(request, operation, guest.name)
     return redirect(guest)
 
@@ -229,7 +234,7 @@ def snapshot_revert(request, pk, snapshot_id):
     """GET says what reverting will change (disks detached or back, size, state); POST queues it."""
     guest = _guest(request, pk, "snapshot")
     if guest.is_gone:
-        raise Http404("The guest no longer exists, and nor do its snapshots.")
+        raise Http404(_("The guest no longer exists, and nor do its snapshots."))
     snapshot = get_object_or_404(guest.snapshots, pk=snapshot_id)
     if request.method == "POST":
         try:
@@ -253,7 +258,7 @@ def guest_xml(request, pk):
 def guest_power(request, pk, action):
     if action not in actions.POWER:
         guest = _guest(request, pk)
-        messages.error(request, f"Unknown power action {action!r}.")
+        messages.error(request, _("Unknown power action %(action)s.") % {"action": repr(action)})
         return redirect(guest)
     guest = _guest(request, pk, action)
     try:
@@ -275,7 +280,7 @@ def guest_delete(request, pk):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.info(request, f"Deleting {guest.name}.")
+            messages.info(request, _("Deleting %(name)s.") % {"name": guest.name})
         return redirect(guest)
     context = {"guest": guest, "disks": guest.disks.all(), "form": form}
     return render(request, "guests/guest_confirm_delete.html", context, status=400 if form.errors else 200)
@@ -292,14 +297,20 @@ def guest_access(request, pk):
                 raise ValidationError(form_problems(form))
             grant = form.cleaned_data["remove"]
             perform("grant.remove", actor=request.user, target=guest, params=actions.GrantRef(grant))
-            messages.info(request, f"Revoked {grant.role} for {grant.grantee}.")
+            messages.info(
+                request,
+                _("Revoked %(role)s for %(grantee)s.") % {"role": grant.get_role_display(), "grantee": grant.grantee},
+            )
         elif "new_owner" in request.POST:
             form = TransferForm(request.POST)
             if not form.is_valid():
                 raise ValidationError(form_problems(form))
             new_owner = form.cleaned_data["new_owner"]
             perform("guest.transfer", actor=request.user, target=guest, params=actions.NewOwner(new_owner))
-            messages.info(request, f"{guest.name} now belongs to {new_owner.get_username()}.")
+            messages.info(
+                request,
+                _("%(name)s now belongs to %(user)s.") % {"name": guest.name, "user": new_owner.get_username()},
+            )
         else:
             form = GrantForm(request.POST)
             if not form.is_valid():
@@ -307,7 +318,8 @@ def guest_access(request, pk):
             data = form.cleaned_data
             params = actions.NewGrant(role=data["role"], user=data.get("user"), team=data.get("team"))
             grant = perform("grant.add", actor=request.user, target=guest, params=params)
-            messages.info(request, f"{grant.grantee} is now {grant.role} of {guest.name}.")
+            words = {"grantee": grant.grantee, "role": grant.get_role_display(), "name": guest.name}
+            messages.info(request, _("%(grantee)s is now %(role)s of %(name)s.") % words)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(tab_url(guest, "access"))
@@ -339,7 +351,8 @@ def guest_bulk(request):
     queued, refused = [], []
     for guest in guests:
         if not policy.can(request.user, action, guest):
-            refused.append(f"{guest.name} (you need the {roles.GUEST_ACTIONS[action]} role)")
+            role = roles.ROLE_LABELS[roles.GUEST_ACTIONS[action]]
+            refused.append(_("%(name)s (you need the %(role)s role)") % {"name": guest.name, "role": role})
             continue
         try:
             perform(f"guest.{action}", actor=request.user, target=guest, params=params)
@@ -347,13 +360,26 @@ def guest_bulk(request):
             refused.append(f"{guest.name} ({' '.join(exc.messages)})")
         else:
             queued.append(guest)
-    verb, summary = BulkForm.VERBS[action], []
-    if queued:
-        summary.append(f"Queued {verb} for {len(queued)} guest{'' if len(queued) == 1 else 's'}")
+    done = BULK_QUEUED[action] % {"n": len(queued)} if queued else ""
     if refused:
-        summary.append(f"refused for {len(refused)}: {', '.join(refused)}")
-    text = "; ".join(summary)
-    (messages.info if not refused else messages.warning if queued else messages.error)(
-        request, text[0].upper() + text[1:]
-    )
+        words = {"n": len(refused), "guests": ", ".join(refused)}
+        if done:
+            text = _("%(queued)s; %(refused)s") % {
+                "queued": done,
+                "refused": ngettext("refused for %(n)s: %(guests)s", "refused for %(n)s: %(guests)s", len(refused))
+                % words,
+            }
+        else:
+            text = ngettext("Refused for %(n)s: %(guests)s", "Refused for %(n)s: %(guests)s", len(refused)) % words
+    else:
+        text = done
+    (messages.info if not refused else messages.warning if queued else messages.error)(request, text)
     return redirect(_list_url(request))
+
+
+BULK_QUEUED = {
+    "start": ngettext_lazy("Queued start for %(n)s guest", "Queued start for %(n)s guests", "n"),
+    "shutdown": ngettext_lazy("Queued shut down for %(n)s guest", "Queued shut down for %(n)s guests", "n"),
+    "destroy": ngettext_lazy("Queued force off for %(n)s guest", "Queued force off for %(n)s guests", "n"),
+    "delete": ngettext_lazy("Queued delete for %(n)s guest", "Queued delete for %(n)s guests", "n"),
+}
