@@ -88,3 +88,9 @@ def test_catalogues_are_complete():
     """Every string marked in Python, templates and scripts is in the zh-hans catalogues, translated,
     not fuzzy, and none is left over from code that is gone."""
     call_command("catalogues", "--check")
+
+
+def test_a_request_leaves_the_thread_in_its_own_language(client, db):
+    before = translation.get_language()
+    client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert translation.get_language() == before

@@ -25,9 +25,9 @@ class LanguageMiddleware:
     def __call__(self, request):
         chosen = supported_language(request.session.get(LANGUAGE_SESSION_KEY))
         language = chosen or translation.get_language_from_request(request)
-        translation.activate(language)
-        request.LANGUAGE_CODE = translation.get_language()
-        response = self.get_response(request)
+        with translation.override(language):  # for this request only: a thread's next one starts afresh
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
