@@ -282,3 +282,13 @@ def test_disabling_revokes_tokens_and_ends_sessions(admin_client, api, make_toke
     admin_client.post(reverse("accounts:user-action", args=[tess.pk, "enable"]))
     assert api(key).get(reverse("api:me")).status_code == 401  # enabling brings no token back
     assert client.get(reverse("accounts:account")).status_code == 302  # signed out
+
+
+def test_members_consoles_ask_again_when_their_team_goes(admin, monkeypatch):
+    team = Team.objects.create(name="ops")
+    nina = UserFactory(username="nina")
+    team.members.add(nina)
+    sent = []
+    monkeypatch.setattr(events, "publish", lambda event, **kw: sent.append((event, kw.get("user_id"))))
+    perform("team.delete", actor=admin, target=team)
+    assert ("access.changed", nina.pk) in sent
