@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from tests.conftest import UserFactory
 from webvirt.accounts.actions import KeyRef, UserDeletion
-from webvirt.accounts.models import ApiToken, Quota, SSHKey, Team
+from webvirt.accounts.models import ApiToken, Profile, Quota, SSHKey, Team
 from webvirt.core import events
 from webvirt.core.actions import perform
 from webvirt.core.models import AuditEvent, Operation
@@ -292,3 +292,12 @@ def test_members_consoles_ask_again_when_their_team_goes(admin, monkeypatch):
     monkeypatch.setattr(events, "publish", lambda event, **kw: sent.append((event, kw.get("user_id"))))
     perform("team.delete", actor=admin, target=team)
     assert ("access.changed", nina.pk) in sent
+
+
+@pytest.mark.parametrize("directory", ["oidc", "ldap"])
+def test_tokens_work_for_directory_users(api, make_token, directory):
+    """A token is a credential of its own: how its user signs in to pages does not matter."""
+    sam = UserFactory(username="sam")
+    Profile.objects.create(user=sam, directory=directory)
+    _, key = make_token(sam)
+    assert api(key).get(reverse("api:me")).json()["username"] == "sam"

@@ -17,8 +17,14 @@ class PublicationSerializer(serializers.Serializer):
     """To whom an object is open: everyone, teams (ids) and single users (ids)."""
 
     public = serializers.BooleanField()
-    teams = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    users = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    teams = serializers.SerializerMethodField()
+    users = serializers.SerializerMethodField()
+
+    def get_teams(self, obj) -> list[int]:
+        return sorted(obj.teams.values_list("pk", flat=True))
+
+    def get_users(self, obj) -> list[int]:
+        return sorted(obj.users.values_list("pk", flat=True))
 
 
 class Publishing:
