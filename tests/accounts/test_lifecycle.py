@@ -56,7 +56,7 @@ def test_deleting_a_user_gives_their_guests_to_the_new_owner(admin_client, admin
     assert ("guests", 2, 5) in usage and ("vCPUs", 2, 8) in usage  # now counted against bob
     assert AuditEvent.objects.filter(action="token.revoke", target__startswith="ci (", actor_name="admin").exists()
     deleted = AuditEvent.objects.get(action="user.delete")
-    assert deleted.target == "alice (what they owned went to bob)" and deleted.details == {"new_owner": bob.pk}
+    assert deleted.target == "alice (guests to bob)" and deleted.details == {"new_owner": bob.pk}
     assert AuditEvent.objects.filter(action="guest.transfer").count() == 2
 
 

@@ -140,12 +140,10 @@ def _delete_user(actor, user, params):
 
 
 def _describe_user_deletion(user, params):
+    """The audit's target: who, and who took over (the log is not translated)."""
     if params.new_owner is None:
-        return str(user.get_username())
-    return _("%(name)s (what they owned went to %(new)s)") % {
-        "name": user.get_username(),
-        "new": params.new_owner.get_username(),
-    }
+        return user.get_username()
+    return f"{user.get_username()} (guests to {params.new_owner.get_username()})"
 
 
 def team_deletion_summary(team):
