@@ -10,6 +10,7 @@ Tasks do not run here (no transaction commits), so every request meets the same 
 
 import pytest
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from tests.conftest import UserFactory
 from webvirt.accounts.models import Team
 from webvirt.consoles import urls as console_urls_module
 from webvirt.core import policy
+from webvirt.core.actions import catalogue
 from webvirt.core.converters import DatabaseIdConverter
 from webvirt.core.models import Operation
 from webvirt.guests import roles
@@ -315,3 +317,44 @@ def test_api_permission_matrix(api, make_token, people, persona):
             Grant.objects.create(guest=guest, user=users["viewer"], role="viewer")
     wrong = {request: pair for request, pair in answers.items() if pair[0] != pair[1]}
     assert not wrong, f"{persona}: (got, expected) {wrong}"
+
+
+# Account actions on people and teams (accounts/actions.py): admins only, whatever one's roles on guests.
+# (policy action, method, URL name, URL args, data); "LEAVER", "TEAM", "HOST" and "OWNER" are ids.
+ACCOUNT_REQUESTS = [
+    ("user.delete", "get", "accounts:user-delete", ("LEAVER",), None),
+    ("user.delete", "post", "accounts:user-delete", ("LEAVER",), {}),
+    ("user.disable", "post", "accounts:user-action", ("LEAVER", "disable"), {}),
+    ("team.delete", "get", "accounts:team-delete", ("TEAM",), None),
+    ("team.delete", "post", "accounts:team-delete", ("TEAM",), {}),
+    ("host.publish", "post", "accounts:publish", ("host", "HOST"), {"users": "OWNER"}),
+    ("user.delete", "get", "api:user-deletion", ("LEAVER",), None),
+    ("user.delete", "delete", "api:user-detail", ("LEAVER",), {}),
+    ("team.delete", "get", "api:team-deletion", ("TEAM",), None),
+    ("team.delete", "delete", "api:team-detail", ("TEAM",), {}),
+    ("host.publish", "post", "api:host-publish", ("HOST",), {"users": ["OWNER"]}),
+]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_account_actions_are_for_admins_only(client, api, make_token, people, persona):
+    guest, users = people
+    client.force_login(users[persona])
+    _, key = make_token(users[persona])
+    answers = {}
+    for action, method, name, args, data in ACCOUNT_REQUESTS:
+        get_user_model().objects.filter(username="leaver").delete()  # a fresh account and team each time
+        Team.objects.filter(name="temp").delete()
+        ids = {"LEAVER": UserFactory(username="leaver").pk, "TEAM": Team.objects.create(name="temp").pk}
+        ids |= {"HOST": guest.host.pk, "OWNER": users["owner"].pk}
+        url = reverse(name, args=[ids.get(arg, arg) for arg in args])
+        data = {
+            k: [ids[v] for v in value] if isinstance(value, list) else ids[value] for k, value in (data or {}).items()
+        }
+        sender = api(key) if name.startswith("api:") else client
+        response = getattr(sender, method)(url, data, **({"format": "json"} if name.startswith("api:") else {}))
+        got = "allowed" if response.status_code in (200, 204, 302) else response.status_code
+        answers[(action, method, name)] = (got, "allowed" if persona == "admin" else 403)
+    wrong = {request: pair for request, pair in answers.items() if pair[0] != pair[1]}
+    assert not wrong, f"{persona}: (got, expected) {wrong}"
+    assert {action for action, *_ in ACCOUNT_REQUESTS} <= set(catalogue())

@@ -4,15 +4,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from webvirt.core import events, policy
-from webvirt.core.actions import Action, declare
+from webvirt.core.actions import Action, declare, perform
+from webvirt.core.models import Operation
 
-from . import tokens, two_factor
-from .models import ApiToken, Quota, SSHKey, Team
+from . import ownership, quotas, sessions, throttle, tokens, two_factor
+from .models import PUBLISHABLE, ApiToken, Quota, SSHKey, Team
 
 
 def access_changed(user_ids):
@@ -48,10 +50,115 @@ def _set_active(active):
         user.is_active = active
         user.save(update_fields=["is_active"])
         if not active:
-            access_changed([user.pk])
+            _sign_out_everywhere(actor, user)
         return user
 
     return apply
+
+
+def _sign_out_everywhere(actor, user):
+    """Revoke every API token (each audited by name: enabling the account again does not bring
+    them back), end the web sessions, and close open consoles."""
+    for token in list(user.api_tokens.all()):
+        perform(TOKEN_REVOKE.name, actor=actor, target=user, params=TokenRef(token))
+    sessions.end_sessions(user)
+    access_changed([user.pk])
+
+
+# Deleting users and teams (admins): what they own changes hands first; the audit keeps names.
+
+
+@dataclass(frozen=True)
+class UserDeletion:
+    new_owner: object = None  # a user, who takes over the deleted user's guests
+
+
+def _may_delete_user(actor, user, params):
+    name = user.get_username()
+    if user == actor:
+        raise ValidationError(_("Use another admin account to delete your own."))
+    if user.is_staff and user.is_active and not _other_active_admins(user).exists():
+        raise ValidationError(_("%(name)s is the last active admin.") % {"name": name})
+    owned = ownership.counts(user)
+    new_owner = params.new_owner
+    if owned and new_owner is None:
+        words = {"name": name, "what": _counted(owned)}
+        raise ValidationError({"new_owner": _("%(name)s owns %(what)s: choose who takes them over.") % words})
+    if new_owner is not None and new_owner == user:
+        raise ValidationError({"new_owner": _("Choose another user than the one deleted to take over.")})
+    if new_owner is not None and not new_owner.is_active:
+        words = {"new": new_owner.get_username()}
+        raise ValidationError({"new_owner": _("%(new)s is disabled: choose an active user to take over.") % words})
+    problems = ownership.busy(user) + _queued_work(user)
+    if problems:
+        raise ValidationError(" ".join(problems))
+    if owned:
+        quotas.check_takeover(user, new_owner)
+
+
+def _other_active_admins(user):
+    return get_user_model().objects.filter(is_staff=True, is_active=True).exclude(pk=user.pk)
+
+
+def _counted(owned):
+    return ", ".join(f"{number} {kind.noun}" for kind, number in owned)
+
+
+def _queued_work(user):
+    """Work queued for the user's quota (a new guest being made) would land on a deleted owner."""
+    pending = Operation.objects.filter(
+        status__in=[Operation.Status.QUEUED, Operation.Status.RUNNING], params__owner_id=user.pk
+    )
+    return [
+        _("%(label)s %(target)s is still %(status)s for %(name)s; wait until it ends.")
+        % {"label": op.label, "target": op.target, "status": op.status, "name": user.get_username()}
+        for op in pending
+    ]
+
+
+def user_deletion_summary(user):
+    """What deleting `user` does, in counts, for the confirm page and the API."""
+    return {
+        "owned": {kind.name: number for kind, number in ownership.counts(user)},
+        "api_tokens": user.api_tokens.count(),
+        "ssh_keys": user.ssh_keys.count(),
+        "teams": user.teams.count(),
+        "two_factor": two_factor.has_device(user),
+    }
+
+
+def _delete_user(actor, user, params):
+    if params.new_owner is not None:
+        ownership.transfer(actor, user, params.new_owner)
+    _sign_out_everywhere(actor, user)
+    throttle.forget(user.get_username())
+    # Cascades: quota, profile, SSH keys, two-factor devices, grants to the user, memberships,
+    # publications to the user. The audit log and operations keep the name (actor_name, target).
+    name = user.get_username()
+    user.delete()
+    return name
+
+
+def _describe_user_deletion(user, params):
+    """The audit's target: who, and who took over (the log is not translated)."""
+    if params.new_owner is None:
+        return user.get_username()
+    return f"{user.get_username()} (guests to {params.new_owner.get_username()})"
+
+
+def team_deletion_summary(team):
+    """What deleting `team` removes, in counts (teams own nothing: grants and publications go)."""
+    publications = sum(
+        apps.get_model(model).objects.filter(teams=team).count() for model, _permission in PUBLISHABLE.values()
+    )
+    return {"members": team.members.count(), "grants": team.grants.count(), "publications": publications}
+
+
+def _delete_team(actor, team, params):
+    """Its members lose what it gave them: open consoles ask the policy again."""
+    members = list(team.members.values_list("pk", flat=True))
+    team.delete()
+    access_changed(members)
 
 
 def _reset_password(actor, user, params):
@@ -103,19 +210,21 @@ def _unique_team_name(actor, team, params):
         raise ValidationError(f"There is already a team named {params.name}.")
 
 
-# Publication: what admins open to everyone or to teams for self-service.
+# Publication: what admins open to everyone, to teams or to single users for self-service.
 
 
 @dataclass(frozen=True)
 class Publication:
     public: bool
     teams: tuple = ()  # teams
+    users: tuple = ()  # users
 
 
 def _publish(actor, obj, params):
     obj.public = params.public
     obj.save(update_fields=["public"])
     obj.teams.set(params.teams)
+    obj.users.set(params.users)
     return obj
 
 
@@ -186,6 +295,17 @@ USER_DISABLE = declare(
     Action("user.disable", "Disable user", "user.manage", check=_not_yourself, apply=_set_active(False))
 )
 USER_ENABLE = declare(Action("user.enable", "Enable user", "user.manage", check=_not_yourself, apply=_set_active(True)))
+USER_DELETE = declare(
+    Action(
+        "user.delete",
+        _("Delete user"),
+        "user.manage",
+        params=UserDeletion,
+        check=_may_delete_user,
+        apply=_delete_user,
+        describe=_describe_user_deletion,
+    )
+)
 USER_RESET_PASSWORD = declare(
     Action("user.reset_password", "Reset password", "user.manage", check=_not_yourself, apply=_reset_password)
 )
@@ -193,12 +313,22 @@ QUOTA_CHANGE = declare(Action("quota.change", "Change quota", "user.manage", par
 TEAM_SAVE = declare(
     Action("team.save", "Save team", "user.manage", params=TeamParams, check=_unique_team_name, apply=_save_team)
 )
+TEAM_DELETE = declare(Action("team.delete", _("Delete team"), "user.manage", apply=_delete_team))
 SSHKEY_ADD = declare(
     Action("sshkey.add", "Add SSH key", "account.edit", params=NewSSHKey, check=_new_key_only, apply=_add_ssh_key)
 )
 SSHKEY_REMOVE = declare(Action("sshkey.remove", "Remove SSH key", "account.edit", params=KeyRef, apply=_remove_ssh_key))
 TOKEN_CREATE = declare(Action("token.create", "Create API token", "account.edit", params=NewToken, apply=_create_token))
-TOKEN_REVOKE = declare(Action("token.revoke", "Revoke API token", "account.edit", params=TokenRef, apply=_revoke_token))
+TOKEN_REVOKE = declare(
+    Action(
+        "token.revoke",
+        "Revoke API token",
+        "account.edit",
+        params=TokenRef,
+        apply=_revoke_token,
+        describe=lambda user, params: f"{params.token} of {user.get_username()}",
+    )
+)
 
 
 # Two-factor sign-in (accounts/two_factor.py): your own, or an admin's reset of anyone's.

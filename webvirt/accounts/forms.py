@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from webvirt.core import audit
 from webvirt.core.forms import ModelIdsField
@@ -48,6 +49,27 @@ class QuotaForm(forms.ModelForm):
         return actions.QuotaLimits(**{name: self.cleaned_data[f"max_{name}"] for name in Quota.LIMITS})
 
 
+class UserDeletionForm(forms.Form):
+    """Who takes over what the deleted user owns (any other active user; needed when they own guests)."""
+
+    new_owner = forms.ModelChoiceField(
+        get_user_model().objects.none(),
+        required=False,
+        label=_("New owner of their guests"),
+        help_text=_("Any other active user; their quota must hold the guests (admins have no quota)."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["new_owner"]
+        field.queryset = get_user_model().objects.exclude(pk=user.pk)  # the action says why a disabled one won't do
+        active = field.queryset.filter(is_active=True).order_by("username")
+        field.widget.choices = [("", "---------"), *((each.pk, each.get_username()) for each in active)]
+
+    def params(self):
+        return actions.UserDeletion(new_owner=self.cleaned_data["new_owner"])
+
+
 class TeamForm(forms.ModelForm):
     class Meta:
         model = Team
@@ -60,14 +82,23 @@ class TeamForm(forms.ModelForm):
 
 
 class PublishForm(forms.Form):
-    """Open something to everyone or to chosen teams (hosts, pools, volumes, networks, flavors)."""
+    """Open something to everyone, to chosen teams or to chosen users (hosts, pools, volumes,
+    networks, flavors)."""
 
-    public = forms.BooleanField(required=False, label="Open to everyone")
-    teams = ModelIdsField(Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple)
+    public = forms.BooleanField(required=False, label=_("Open to everyone"))
+    teams = ModelIdsField(Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, label=_("Teams"))
+    users = ModelIdsField(
+        get_user_model().objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Users"),
+        help_text=_("User ids; only active accounts."),
+    )
     next = forms.CharField(required=False, max_length=2000)
 
     def params(self):
-        return actions.Publication(public=self.cleaned_data["public"], teams=tuple(self.cleaned_data["teams"]))
+        data = self.cleaned_data
+        return actions.Publication(public=data["public"], teams=tuple(data["teams"]), users=tuple(data["users"]))
 
 
 class ThrottledLoginForm(AuthenticationForm):

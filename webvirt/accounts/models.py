@@ -79,10 +79,13 @@ class SSHKey(models.Model):
 
 
 class Publishable(models.Model):
-    """Something admins open to users for self-service: to everyone, or to some teams."""
+    """Something admins open to users for self-service: to everyone, to some teams, or to some users."""
 
     public = models.BooleanField("open to everyone", default=False)
     teams = models.ManyToManyField(Team, blank=True, related_name="published_%(app_label)s_%(class)s")
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="published_%(app_label)s_%(class)s"
+    )
 
     class Meta:
         abstract = True

@@ -36,12 +36,18 @@ def usage_rows(user):
     return [(LABELS[name], used[name], limits[name]) for name in Quota.LIMITS]
 
 
+def owned(user):
+    """What the user owns now (not counting queued work)."""
+    used = dict.fromkeys(Quota.LIMITS, 0)
+    for owned_by in _OWNED:
+        for name, amount in owned_by(user).items():
+            used[name] += amount
+    return used
+
+
 def usage(user):
     """What the user owns now, plus what their queued and running operations will add."""
-    used = dict.fromkeys(Quota.LIMITS, 0)
-    for owned in _OWNED:
-        for name, amount in owned(user).items():
-            used[name] += amount
+    used = owned(user)
     pending = Operation.objects.filter(
         status__in=[Operation.Status.QUEUED, Operation.Status.RUNNING], params__owner_id=user.pk
     ).values_list("params", flat=True)
@@ -75,3 +81,23 @@ def reserve(user, request):
         message = _("Over %(user)s's quota — %(over)s.") % {"user": user.get_username(), "over": listed}
         raise QuotaExceeded(message, code="quota_exceeded")
     return request
+
+
+def check_takeover(user, new_owner):
+    """Refuse, naming each limit, unless `new_owner`'s quota holds all that `user` owns (under the
+    row lock, like reserve()). Admins are not limited."""
+    needed = {name: amount for name, amount in owned(user).items() if amount > 0}
+    if new_owner.is_staff or not needed:
+        return
+    limits = Quota.for_user(new_owner, lock=True).limits()
+    used = usage(new_owner)
+    words = {"new": new_owner.get_username(), "old": user.get_username()}
+    over = [
+        _("%(new)s's quota allows %(free)d more %(what)s, %(old)s's guests need %(need)d")
+        % (words | {"free": max(limits[name] - used[name], 0), "what": LABELS[name], "need": amount})
+        for name, amount in needed.items()
+        if used[name] + amount > limits[name]
+    ]
+    if over:
+        listed = pgettext("between the items of a list", "; ").join(over)
+        raise QuotaExceeded(_("%(limits)s.") % {"limits": listed}, code="quota_exceeded")

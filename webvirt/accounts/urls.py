@@ -22,8 +22,10 @@ urlpatterns = [
     ),
     path("users/", views.user_list, name="users"),
     path("users/<id:pk>/", views.user_detail, name="user"),
+    path("users/<id:pk>/delete/", views.user_delete, name="user-delete"),
     path("users/<id:pk>/<slug:action>/", views.user_action, name="user-action"),
     path("teams/", views.team_list, name="teams"),
     path("teams/<id:pk>/", views.team_list, name="team"),
+    path("teams/<id:pk>/delete/", views.team_delete, name="team-delete"),
     path("publish/<slug:kind>/<id:pk>/", views.publish, name="publish"),
 ]

@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import match_token
@@ -18,7 +19,7 @@ from webvirt.core import policy
 from webvirt.core.forms import form_problems
 
 from . import actions as account_actions
-from . import oidc, quotas, two_factor
+from . import oidc, ownership, quotas, two_factor
 from .forms import (
     ApiTokenForm,
     NewUserForm,
@@ -28,6 +29,7 @@ from .forms import (
     TeamForm,
     ThrottledLoginForm,
     TwoFactorCodeForm,
+    UserDeletionForm,
 )
 from .models import PUBLISHABLE, ApiToken, Profile, Quota, Team
 
@@ -225,6 +227,37 @@ def user_action(request, pk, action):
     return redirect("accounts:user", pk=user.pk)
 
 
+def user_delete(request, pk):
+    """Confirm page: what deleting the account does (counts), and who takes over its guests."""
+    policy.require(request.user, "user.manage")
+    user = get_object_or_404(get_user_model(), pk=pk)
+    form = UserDeletionForm(request.POST if request.method == "POST" else None, user=user)
+    if request.method == "POST" and form.is_valid():
+        name = user.get_username()
+        if _perform(request, form, "user.delete", target=user, success=_("Deleted %(name)s.") % {"name": name}):
+            return redirect("accounts:users")
+    context = {
+        "account": user,
+        "form": form,
+        "summary": account_actions.user_deletion_summary(user),
+        "owned": [(kind.noun, number) for kind, number in ownership.counts(user)],
+    }
+    return render(request, "accounts/user_delete.html", context, status=400 if form.errors else 200)
+
+
+def team_delete(request, pk):
+    """Confirm page: the team's memberships, grants and publications go with it."""
+    policy.require(request.user, "user.manage")
+    team = get_object_or_404(Team, pk=pk)
+    if request.method == "POST":
+        name = team.name
+        core_actions.perform("team.delete", actor=request.user, target=team)
+        messages.success(request, _("Deleted team %(name)s.") % {"name": name})
+        return redirect("accounts:teams")
+    context = {"team": team, "summary": account_actions.team_deletion_summary(team)}
+    return render(request, "accounts/team_delete.html", context)
+
+
 def team_list(request, pk=None):
     policy.require(request.user, "user.manage")
     team = get_object_or_404(Team, pk=pk) if pk else None
@@ -253,11 +286,14 @@ def publish(request, kind, pk):
     policy.require(request.user, _permission, obj)
     form = PublishForm(request.POST)
     if form.is_valid() and _perform(request, form, f"{kind}.publish", target=obj):
-        teams = [team.name for team in form.cleaned_data["teams"]]
-        audience = "everyone" if obj.public else ", ".join(teams) or "admins only"
-        messages.success(request, f"{kind.capitalize()} {obj} is open to {audience}.")
+        names = [team.name for team in form.cleaned_data["teams"]]
+        names += [each.get_username() for each in form.cleaned_data["users"]]
+        audience = _("everyone") if obj.public else ", ".join(names) or _("admins only")
+        words = {"kind": kind.capitalize(), "obj": obj, "audience": audience}
+        messages.success(request, _("%(kind)s %(obj)s is open to %(audience)s.") % words)
     else:
-        messages.error(request, f"{kind.capitalize()} {obj} is unchanged: {form_problems(form)}")
+        words = {"kind": kind.capitalize(), "obj": obj, "problems": form_problems(form)}
+        messages.error(request, _("%(kind)s %(obj)s is unchanged: %(problems)s") % words)
     back = form.cleaned_data.get("next", "")
     ours = back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
     return HttpResponseRedirect(back if ours else _page_of(kind, obj))

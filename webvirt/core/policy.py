@@ -58,10 +58,10 @@ def _active(user):
 
 
 def published_to(queryset, user):
-    """What admins opened to `user` (Publishable rows): to everyone, or to one of their teams."""
+    """What admins opened to `user` (Publishable rows): to everyone, to one of their teams, or to them."""
     if user.is_staff:
         return queryset
-    return queryset.filter(Q(public=True) | Q(teams__members=user)).distinct()
+    return queryset.filter(Q(public=True) | Q(teams__members=user) | Q(users=user)).distinct()
 
 
 def can(user, action, obj=None):

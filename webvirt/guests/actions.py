@@ -14,16 +14,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
-from webvirt.accounts import quotas
+from webvirt.accounts import ownership, quotas
 from webvirt.accounts.actions import access_changed, publication
-from webvirt.core.actions import Action, NoParams, declare
+from webvirt.core.actions import Action, NoParams, declare, perform
 from webvirt.core.definitions import declare_define_xml
+from webvirt.core.models import Operation
 from webvirt.core.policy import published_to
 from webvirt.hosts.models import Host
 from webvirt.storage.models import Volume
 
 from . import evacuation, migration, runners
-from .models import Disk, Flavor, Grant
+from .models import Disk, Flavor, Grant, Guest
 
 GIB = 2**30
 
@@ -507,6 +508,32 @@ def _transfer(actor, guest, params):
     guest.save(update_fields=["owner"])
     access_changed([previous] if previous else [])
     return guest
+
+
+def _busy_guests(user):
+    """A guest with work queued or running cannot change owner: the work's quota is the old owner's."""
+    busy = Guest.objects.filter(owner=user, operations__status__in=[Operation.Status.QUEUED, Operation.Status.RUNNING])
+    return [
+        _("%(guest)s has work queued or running; wait until it ends.") % {"guest": name}
+        for name in busy.values_list("name", flat=True).distinct().order_by("name")
+    ]
+
+
+def _transfer_all(actor, user, new_owner):
+    """Each present guest through guest.transfer (audited, its quota checked); those gone from
+    their hosts count in no quota and only keep their history, so they simply follow."""
+    for guest in Guest.objects.present().filter(owner=user):
+        perform(GUEST_TRANSFER.name, actor=actor, target=guest, params=NewOwner(new_owner))
+    Guest.objects.filter(owner=user).update(owner=new_owner)
+
+
+OWNED_GUESTS = ownership.Owned(
+    name="guests",
+    noun=gettext_lazy("guests"),
+    count=lambda user: Guest.objects.present().filter(owner=user).count(),
+    busy=_busy_guests,
+    transfer=_transfer_all,
+)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,28 @@ from webvirt.core.api.base import ApiView, ReadOnlyViewSet, ViewSet
 from webvirt.core.api.forms import params_from, request_schema
 
 from .. import quotas
-from ..actions import NewToken, TokenRef
-from ..forms import NewUserForm, QuotaForm, TeamForm
+from ..actions import NewToken, TokenRef, team_deletion_summary, user_deletion_summary
+from ..forms import NewUserForm, QuotaForm, TeamForm, UserDeletionForm
 from ..models import ApiToken, Quota, Team
 
 TEAM = request_schema(TeamForm, "TeamRequest")
+
+
+USER_DELETION = request_schema(UserDeletionForm, "UserDeletionRequest")
+
+
+class UserDeletionSerializer(serializers.Serializer):
+    owned = serializers.DictField(child=serializers.IntegerField(), help_text="What goes to the new owner, by kind.")
+    api_tokens = serializers.IntegerField(help_text="Revoked.")
+    ssh_keys = serializers.IntegerField(help_text="Removed.")
+    teams = serializers.IntegerField(help_text="Left.")
+    two_factor = serializers.BooleanField(help_text="Devices removed.")
+
+
+class TeamDeletionSerializer(serializers.Serializer):
+    members = serializers.IntegerField()
+    grants = serializers.IntegerField(help_text="Grants on guests to the team, removed.")
+    publications = serializers.IntegerField(help_text="Hosts, pools, volumes, networks and flavors opened to it.")
 
 
 class NewPasswordSerializer(serializers.Serializer):
@@ -110,6 +127,23 @@ class UserViewSet(ReadOnlyViewSet):
         perform("quota.change", actor=request.user, target=user, params=params_from(form))
         return Response(quota_of(user))
 
+    @extend_schema(request=USER_DELETION, responses={204: None})
+    def destroy(self, request, pk=None):
+        """Delete the account; `new_owner` (a user id) takes over its guests first (needed when it owns
+        any). GET .../deletion/ says what will happen."""
+        policy.require(request.user, "user.manage")  # before the body is read: no hints for others
+        user = self.get_object()
+        params = params_from(UserDeletionForm(request.data, user=user))
+        perform("user.delete", actor=request.user, target=user, params=params)
+        return Response(status=204)
+
+    @extend_schema(responses={200: UserDeletionSerializer})
+    @action(detail=True, methods=["get"])
+    def deletion(self, request, pk=None):
+        """What deleting this account would do, in counts."""
+        policy.require(request.user, "user.manage")
+        return Response(user_deletion_summary(self.get_object()))
+
 
 class MeView(ApiView):
     """Who you are, with your quota and what you use of it."""
@@ -155,6 +189,21 @@ class TeamViewSet(ReadOnlyViewSet):
     def update(self, request, pk=None):
         """Name and members (user ids); members who leave lose what the team gave them."""
         return self._save(request, self.get_object(), 200)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        """Delete the team: its memberships, grants and publications go with it. GET .../deletion/
+        says how many."""
+        policy.require(request.user, "user.manage")
+        perform("team.delete", actor=request.user, target=self.get_object())
+        return Response(status=204)
+
+    @extend_schema(responses={200: TeamDeletionSerializer})
+    @action(detail=True, methods=["get"])
+    def deletion(self, request, pk=None):
+        """What deleting this team would remove, in counts."""
+        policy.require(request.user, "user.manage")
+        return Response(team_deletion_summary(self.get_object()))
 
 
 class TokenSerializer(serializers.ModelSerializer):
