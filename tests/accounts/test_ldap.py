@@ -199,10 +199,13 @@ def test_a_disabled_account_is_refused_with_the_usual_message(client, db, with_l
     erin = get_user_model().objects.get(username="erin")
     client.logout()
     erin.is_active = False
+    erin.first_name = "Renamed"
     erin.save()
     response = sign_in(client, "erin", "erin-pw")
     assert response.status_code == 200 and "_auth_user_id" not in client.session
     assert "Please enter a correct username and password" in response.content.decode()
+    erin.refresh_from_db()
+    assert erin.first_name == "Renamed"  # refused before the directory's data is written
 
 
 def test_a_session_ends_when_the_account_is_disabled(client, db, with_ldap):
