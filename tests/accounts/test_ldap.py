@@ -166,6 +166,8 @@ def test_the_password_page_says_where_passwords_are_managed(client, db, settings
     sign_in(client, "carol", "carol-pw")
     page = client.get(reverse("accounts:password")).content.decode()
     assert "directory (LDAP): change it there" in page and 'name="new_password1"' not in page
+    account = client.get(reverse("accounts:account")).content.decode()
+    assert "directory (LDAP): change it there" in account and reverse("accounts:password") not in account
     refused = client.post(reverse("accounts:password"), {"old_password": "x", "new_password1": "y" * 12})
     assert refused.status_code == 403
     settings.WEBVIRT_LOCAL_PASSWORDS = "admins"
@@ -173,6 +175,7 @@ def test_the_password_page_says_where_passwords_are_managed(client, db, settings
     page = client.get(reverse("accounts:password")).content.decode()
     assert "managed by its admins" in page and 'name="new_password1"' not in page
     client.force_login(UserFactory(username="boss", is_staff=True))
+    assert reverse("accounts:password") in client.get(reverse("accounts:account")).content.decode()
     assert 'name="new_password1"' in client.get(reverse("accounts:password")).content.decode()
 
 

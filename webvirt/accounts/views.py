@@ -76,6 +76,7 @@ def account(request):
         "api_tokens": request.user.api_tokens.all(),
         "usage": quotas.usage_rows(request.user),
         "two_factor_on": two_factor.has_device(request.user),
+        "password_elsewhere": backends.password_managed_elsewhere(request.user),
         "chosen_language": Profile.objects.filter(user=request.user).values_list("language", flat=True).first() or "",
     }
     failed = (key_form.is_bound and key_form.errors) or token_form.errors
