@@ -21,7 +21,7 @@ def login_page(browser, base_url):
 def sign_in(page, username, password):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("form button")
+    page.click("main form button")
     page.wait_for_load_state()
 
 
