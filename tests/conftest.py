@@ -26,6 +26,7 @@ from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 
 PASSWORD = "a-Long-test-passw0rd"
+pytest_plugins = ["tests.slapd"]  # the `slapd` fixture: a real LDAP server
 
 
 class UserFactory(factory.django.DjangoModelFactory):

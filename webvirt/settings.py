@@ -131,7 +131,55 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "webvirt.accounts.backends.LocalPasswordBackend"]
+# Who may sign in with a password kept in webvirt's database: "everyone", or "admins" (everybody
+# else signs in through a directory). Directory users never do (accounts/backends.py).
+WEBVIRT_LOCAL_PASSWORDS = env("WEBVIRT_LOCAL_PASSWORDS", "everyone")
+if WEBVIRT_LOCAL_PASSWORDS not in {"everyone", "admins"}:
+    raise ImproperlyConfigured("WEBVIRT_LOCAL_PASSWORDS must be 'everyone' or 'admins'.")
+
+
+def ldap_settings(read):
+    """django-auth-ldap's settings from WEBVIRT_LDAP_* variables (docs/identity.md), read with `read`
+    (env, or a dict's get in tests). A function, so the tests check the same translation."""
+    import ldap
+    from django_auth_ldap import config
+
+    group_types = {
+        "groupOfNames": config.GroupOfNamesType,
+        "groupOfUniqueNames": config.GroupOfUniqueNamesType,
+        "posixGroup": config.PosixGroupType,
+    }
+    group_type = read("WEBVIRT_LDAP_GROUP_TYPE") or "groupOfNames"
+    if group_type not in group_types:
+        raise ImproperlyConfigured(f"WEBVIRT_LDAP_GROUP_TYPE must be one of {', '.join(group_types)}.")
+    timeout = int(read("WEBVIRT_LDAP_TIMEOUT") or "5")
+    return {
+        "AUTH_LDAP_SERVER_URI": read("WEBVIRT_LDAP_SERVER_URI"),
+        "AUTH_LDAP_BIND_DN": read("WEBVIRT_LDAP_BIND_DN") or "",
+        "AUTH_LDAP_BIND_PASSWORD": read("WEBVIRT_LDAP_BIND_PASSWORD") or "",
+        "AUTH_LDAP_USER_SEARCH": config.LDAPSearch(
+            read("WEBVIRT_LDAP_USER_SEARCH_BASE") or "",
+            ldap.SCOPE_SUBTREE,
+            read("WEBVIRT_LDAP_USER_FILTER") or "(uid=%(user)s)",
+        ),
+        "AUTH_LDAP_GROUP_SEARCH": config.LDAPSearch(
+            read("WEBVIRT_LDAP_GROUP_SEARCH_BASE") or "",
+            ldap.SCOPE_SUBTREE,
+            read("WEBVIRT_LDAP_GROUP_FILTER") or f"(objectClass={group_type})",
+        ),
+        "AUTH_LDAP_GROUP_TYPE": group_types[group_type](),
+        "AUTH_LDAP_USER_ATTR_MAP": {"first_name": "givenName", "last_name": "sn"},
+        "AUTH_LDAP_CONNECTION_OPTIONS": {ldap.OPT_NETWORK_TIMEOUT: timeout, ldap.OPT_TIMEOUT: timeout},
+        "WEBVIRT_LDAP_ADMIN_GROUP": read("WEBVIRT_LDAP_ADMIN_GROUP") or "",
+        "WEBVIRT_LDAP_TEAM_PREFIX": read("WEBVIRT_LDAP_TEAM_PREFIX") or "",
+    }
+
+
+# LDAP sign-in (accounts/backends.py), off unless a server is named.
+if env("WEBVIRT_LDAP_SERVER_URI"):
+    globals().update(ldap_settings(env))
+    AUTHENTICATION_BACKENDS.insert(1, "webvirt.accounts.backends.LDAPBackend")
 # Login throttling: five failures lock the username from that address for 15 minutes.
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_HOURS", "0.25"))

@@ -5,6 +5,8 @@ packages=(
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
   qemu-system-x86 qemu-utils ipxe ovmf dnsmasq-base iptables redis-server openssh-server openssh-client
   sasl2-bin libsasl2-modules
+  # LDAP sign-in: python-ldap builds against these; the tests start their own slapd (never the system's).
+  libldap2-dev libsasl2-dev slapd ldap-utils
   gcc python3-dev python3-venv chromium
   # Translations: msgfmt compiles the catalogues, xgettext (makemessages) checks they are complete.
   gettext
@@ -29,5 +31,9 @@ if ((${#missing[@]})); then
   if [[ " ${missing[*]} " == *" nfs-ganesha "* ]] && [ -d /run/systemd/system ]; then
     # Its service would hold the NFS port the tests' own server needs.
     systemctl disable --now nfs-ganesha.service >/dev/null 2>&1 || true
+  fi
+  if [[ " ${missing[*]} " == *" slapd "* ]] && [ -d /run/systemd/system ]; then
+    # Debian's postinst starts an empty directory on port 389; webvirt's tests run their own.
+    systemctl disable --now slapd.service >/dev/null 2>&1 || true
   fi
 fi

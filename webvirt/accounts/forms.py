@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from webvirt.core import audit
@@ -120,6 +121,11 @@ class ThrottledLoginForm(AuthenticationForm):
             cleaned = super().clean()
         except forms.ValidationError:
             throttle.record_failure(username)
+            if getattr(self.request, "directory_unreachable", False):  # set by accounts/backends.py
+                raise forms.ValidationError(
+                    gettext("The sign-in directory (LDAP) cannot be reached just now. Try again in a few minutes."),
+                    code="directory_unreachable",
+                ) from None
             raise
         throttle.forget(username)
         return cleaned

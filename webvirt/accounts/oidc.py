@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 DIRECTORY = Profile.Directory.OIDC
 NEXT = "oidc_next"  # session key: where to go once signed in
-BACKEND = "django.contrib.auth.backends.ModelBackend"  # keeps the session; refuses it once disabled
+BACKEND = "webvirt.accounts.backends.LocalPasswordBackend"  # keeps the session; refuses it once disabled
 
 
 class Refused(Exception):

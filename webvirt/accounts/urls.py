@@ -1,5 +1,4 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
 from . import language, oidc, views
 
@@ -13,13 +12,7 @@ urlpatterns = [
     path("login/verify/", views.two_factor_verify, name="two-factor-verify"),
     path("account/keys/<id:pk>/delete/", views.ssh_key_delete, name="ssh-key-delete"),
     path("account/tokens/<id:pk>/revoke/", views.token_revoke, name="token-revoke"),
-    path(
-        "account/password/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="accounts/password_change.html", success_url=reverse_lazy("accounts:account")
-        ),
-        name="password",
-    ),
+    path("account/password/", views.password_change, name="password"),
     path("users/", views.user_list, name="users"),
     path("users/<id:pk>/", views.user_detail, name="user"),
     path("users/<id:pk>/delete/", views.user_delete, name="user-delete"),

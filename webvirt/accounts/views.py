@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,7 +19,7 @@ from webvirt.core import policy
 from webvirt.core.forms import form_problems
 
 from . import actions as account_actions
-from . import oidc, ownership, quotas, two_factor
+from . import backends, oidc, ownership, quotas, two_factor
 from .forms import (
     ApiTokenForm,
     NewUserForm,
@@ -78,10 +78,26 @@ def account(request):
         "api_tokens": request.user.api_tokens.all(),
         "usage": quotas.usage_rows(request.user),
         "two_factor_on": two_factor.has_device(request.user),
+        "password_elsewhere": backends.password_managed_elsewhere(request.user),
         "chosen_language": Profile.objects.filter(user=request.user).values_list("language", flat=True).first() or "",
     }
     failed = (key_form.is_bound and key_form.errors) or token_form.errors
     return render(request, "accounts/account.html", context, status=400 if failed else 200)
+
+
+def password_change(request):
+    """Django's page for changing your password, or, for accounts whose password lives elsewhere
+    (a directory, or admins under WEBVIRT_LOCAL_PASSWORDS = "admins"), a word on where it does."""
+    elsewhere = backends.password_managed_elsewhere(request.user)
+    if elsewhere:
+        status = 403 if request.method == "POST" else 200
+        return render(request, "accounts/password_change.html", {"elsewhere": elsewhere}, status=status)
+    return _PASSWORD_CHANGE(request)
+
+
+_PASSWORD_CHANGE = auth_views.PasswordChangeView.as_view(
+    template_name="accounts/password_change.html", success_url=reverse_lazy("accounts:account")
+)
 
 
 @require_POST
