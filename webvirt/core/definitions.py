@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from webvirt.hypervisor import HypervisorError
 from webvirt.hypervisor import definitions as xml_definitions
@@ -33,12 +34,17 @@ class NewDefinition:
 def refuse_bad(kind, target, params):
     """Raise ValidationError, in words, for an edit that must not reach libvirt."""
     if target.is_gone:
-        raise ValidationError(f"{target.name} no longer exists on {target.host.name}.")
+        raise ValidationError(
+            _("%(name)s no longer exists on %(host)s.") % {"name": target.name, "host": target.host.name}
+        )
     if not target.definition:
-        raise ValidationError(f"{target.name} is transient: it has no persistent definition to edit.")
+        raise ValidationError(
+            _("%(name)s is transient: it has no persistent definition to edit.") % {"name": target.name}
+        )
     if params.base != xml_definitions.digest(target.definition):
         raise ValidationError(
-            f"The definition of {target.name} changed since it was shown; review the current one and edit again."
+            _("The definition of %(name)s changed since it was shown; review the current one and edit again.")
+            % {"name": target.name}
         )
     try:
         xml_definitions.check(kind, params.xml, name=target.name, uuid=target.uuid)

@@ -4,8 +4,9 @@ It is tagged with the Operation's id, so that static/webvirt/tasks.js can turn i
 outcome when the Operation ends: a failure never stays under a "queued" line."""
 
 from django.contrib import messages
+from django.utils.translation import gettext as _
 
 
 def queued(request, operation, name=None):
-    text = f"{operation.label} {name or operation.target}: queued."
+    text = _("%(action)s %(target)s: queued.") % {"action": operation.label, "target": name or operation.target}
     messages.info(request, text, extra_tags=f"operation-{operation.pk}")
