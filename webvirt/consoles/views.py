@@ -23,7 +23,8 @@ def _guest(request, pk):
 
 def console_page(request, pk, kind):
     guest = _guest(request, pk)
-    context = {"guest": guest, "kind": kind, "popout": request.GET.get("popout") == "1"}
+    title = _("Console") if kind == "vnc" else _("Serial console")
+    context = {"guest": guest, "kind": kind, "title": title, "popout": request.GET.get("popout") == "1"}
     response = render(request, PAGES[kind], context)
     response.csp_inline_styles = kind == "serial"  # xterm writes <style> elements (core/middleware.py)
     return response

@@ -5,8 +5,14 @@ outcome when the Operation ends: a failure never stays under a "queued" line."""
 
 from django.contrib import messages
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 
 def queued(request, operation, name=None):
-    text = _("%(action)s %(target)s: queued.") % {"action": operation.label, "target": name or operation.target}
+    # The state ends the line, said as tasks.js says the states it puts in its place.
+    text = _("%(action)s %(target)s: %(state)s") % {
+        "action": operation.label,
+        "target": name or operation.target,
+        "state": pgettext("operation state", "queued."),
+    }
     messages.info(request, text, extra_tags=f"operation-{operation.pk}")

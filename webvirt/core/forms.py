@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .audit import OUTCOMES as OUTCOME_LABELS
 from .converters import is_database_id
 from .models import Operation
 
@@ -77,13 +78,13 @@ class OperationFilterForm(FilterForm):
 
 
 class AuditFilterForm(FilterForm):
-    OUTCOMES = ("ok", "requested", "succeeded", "failed")
+    OUTCOMES = tuple(OUTCOME_LABELS)
 
     actor = forms.CharField(required=False, max_length=150, label=gettext_lazy("Who"))
     action = forms.CharField(required=False, max_length=64, label=gettext_lazy("Action"))
     target = forms.CharField(required=False, max_length=255, label=gettext_lazy("Target"))
     outcome = forms.ChoiceField(
-        choices=[("", gettext_lazy("Any outcome"))] + [(o, o) for o in OUTCOMES],
+        choices=[("", gettext_lazy("Any outcome"))] + [(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
         required=False,
         label=gettext_lazy("Outcome"),
     )
