@@ -185,7 +185,7 @@ PAGES = {
     "account": ("admin", lambda w: reverse("accounts:account"), 200),
     "login": ("anonymous", lambda w: reverse("login"), 200),
     "not-found": ("admin", lambda w: "/no-such-page/", 404),
-    "forbidden": ("outsider", lambda w: reverse("hosts:list"), 403),
+    "forbidden": ("outsider", lambda w: reverse("accounts:users"), 403),
 }
 
 

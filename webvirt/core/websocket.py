@@ -3,6 +3,7 @@ Origin check."""
 
 from urllib.parse import urlsplit
 
+from channels.db import database_sync_to_async
 from channels.sessions import InstanceSessionWrapper, SessionMiddleware
 from django.conf import settings
 from django.http.request import validate_host
@@ -57,5 +58,6 @@ class WebSocketSessionMiddleware(SessionMiddleware):
     async def __call__(self, scope, receive, send):
         wrapper = InstanceSessionWrapper(scope, send)
         await wrapper.resolve_session()
-        with translation.override(scope_language(wrapper.scope)):
+        language = await database_sync_to_async(scope_language)(wrapper.scope)  # reads the session
+        with translation.override(language):
             return await self.inner(wrapper.scope, receive, send)
