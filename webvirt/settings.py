@@ -150,6 +150,18 @@ if WEBVIRT_REQUIRE_2FA not in {"none", "admins", "everyone"}:
     raise ImproperlyConfigured("WEBVIRT_REQUIRE_2FA must be 'none', 'admins' or 'everyone'.")
 if env_bool("WEBVIRT_FAST_PASSWORD_HASHING", False):  # tests only: hashing dominates their set-up
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Single sign-on with OpenID Connect (accounts/oidc.py, docs/identity.md): on when an issuer is set.
+WEBVIRT_OIDC_ISSUER = env("WEBVIRT_OIDC_ISSUER", "").rstrip("/")
+WEBVIRT_OIDC_CLIENT_ID = env("WEBVIRT_OIDC_CLIENT_ID", "")
+WEBVIRT_OIDC_CLIENT_SECRET = env("WEBVIRT_OIDC_CLIENT_SECRET", "")
+WEBVIRT_OIDC_NAME = env("WEBVIRT_OIDC_NAME", "SSO")  # the button says "Sign in with <name>"
+WEBVIRT_OIDC_SCOPES = env("WEBVIRT_OIDC_SCOPES", "openid email profile")
+WEBVIRT_OIDC_USERNAME_CLAIM = env("WEBVIRT_OIDC_USERNAME_CLAIM", "preferred_username")
+WEBVIRT_OIDC_TEAMS_CLAIM = env("WEBVIRT_OIDC_TEAMS_CLAIM", "groups")
+WEBVIRT_OIDC_TEAM_PREFIX = env("WEBVIRT_OIDC_TEAM_PREFIX", "")  # only such values become teams, prefix removed
+WEBVIRT_OIDC_ADMIN_GROUP = env("WEBVIRT_OIDC_ADMIN_GROUP", "")  # a value of the teams claim that makes an admin
+if WEBVIRT_OIDC_ISSUER and not (WEBVIRT_OIDC_CLIENT_ID and WEBVIRT_OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("Set WEBVIRT_OIDC_CLIENT_ID and WEBVIRT_OIDC_CLIENT_SECRET with WEBVIRT_OIDC_ISSUER.")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

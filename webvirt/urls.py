@@ -1,17 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from webvirt.accounts.forms import ThrottledLoginForm
+from webvirt.accounts.views import SignInView
 from webvirt.api_urls import docs_urlpatterns
 from webvirt.dashboard.views import dashboard
 
 urlpatterns = [
     path("", dashboard, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=ThrottledLoginForm),
-        name="login",
-    ),
+    path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("guests/", include("webvirt.guests.urls")),
     path("guests/", include("webvirt.consoles.urls")),

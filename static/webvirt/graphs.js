@@ -1,14 +1,23 @@
 // Usage graphs (uPlot). Each section with data-graphs-url fetches its series (JSON, one column per
 // measure) and draws a chart per [data-graph] child. The range buttons fetch again; so does each
 // `live` event (metrics.sampled) for the section's host: the page's socket says when, no timers.
+// Words come from the page's catalogue (gettext); numbers, dates and times follow the page's language.
 (function () {
   "use strict";
 
   const BYTE_UNITS = ["B/s", "KiB/s", "MiB/s", "GiB/s", "TiB/s"];
   const COLORS = ["#2458c6", "#c2410c", "#1c7c3a"];
+  const LANGUAGE = document.documentElement.lang || undefined;
+  const DIGITS = [0, 1, 2].map(
+    (digits) => new Intl.NumberFormat(LANGUAGE, { minimumFractionDigits: digits, maximumFractionDigits: digits }),
+  );
+  const CLOCK = new Intl.DateTimeFormat(LANGUAGE, { hour: "2-digit", minute: "2-digit" });
+  const DAY = new Intl.DateTimeFormat(LANGUAGE, { month: "short", day: "numeric" });
+  const MOMENT = new Intl.DateTimeFormat(LANGUAGE, { dateStyle: "medium", timeStyle: "medium" });
 
   function rounded(value) {
-    return Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2);
+    const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+    return DIGITS[digits].format(value);
   }
 
   function perSecond(value) {
@@ -24,56 +33,71 @@
     percent: (value) => `${rounded(value)} %`,
     mib: (value) => (value >= 1024 ? `${rounded(value / 1024)} GiB` : `${rounded(value)} MiB`),
     bytes: perSecond,
-    iops: (value) => `${rounded(value)} /s`,
+    iops: (value) => interpolate(gettext("%(count)s /s"), { count: rounded(value) }, true),
   };
+
+  // The time axis: the clock within a day, the date at midnight and when ticks are days apart.
+  function timeTicks(_, splits, axisIndex, space, increment) {
+    return splits.map((seconds) => {
+      const date = new Date(seconds * 1000);
+      const midnight = date.getHours() === 0 && date.getMinutes() === 0;
+      return increment >= 86400 || midnight ? DAY.format(date) : CLOCK.format(date);
+    });
+  }
 
   // What each graph shows: its title, the axis label with its unit, and [measure, label] per line.
   const GRAPHS = {
-    cpu: { title: "CPU", axis: "CPU use (%)", format: "percent", max: 100, series: [["cpu_percent", "CPU"]] },
+    cpu: {
+      title: gettext("CPU"),
+      axis: gettext("CPU use (%)"),
+      format: "percent",
+      max: 100,
+      series: [["cpu_percent", gettext("CPU")]],
+    },
     memory: {
-      title: "Memory",
-      axis: "Memory",
+      title: gettext("Memory"),
+      axis: gettext("Memory"),
       format: "mib",
       series: [
-        ["memory_mib", "Allocated"],
-        ["memory_used_mib", "Used in guest"],
-        ["memory_rss_mib", "Resident on host"],
+        ["memory_mib", gettext("Allocated")],
+        ["memory_used_mib", gettext("Used in guest")],
+        ["memory_rss_mib", gettext("Resident on host")],
       ],
     },
     host_memory: {
-      title: "Memory",
-      axis: "Memory",
+      title: gettext("Memory"),
+      axis: gettext("Memory"),
       format: "mib",
       series: [
-        ["memory_total_mib", "Total"],
-        ["memory_used_mib", "Used"],
+        ["memory_total_mib", gettext("Total")],
+        ["memory_used_mib", gettext("Used")],
       ],
     },
     disk: {
-      title: "Disk throughput",
-      axis: "Bytes per second",
+      title: gettext("Disk throughput"),
+      axis: gettext("Bytes per second"),
       format: "bytes",
       series: [
-        ["disk_read_bps", "Read"],
-        ["disk_write_bps", "Write"],
+        ["disk_read_bps", gettext("Read")],
+        ["disk_write_bps", gettext("Write")],
       ],
     },
     iops: {
-      title: "Disk operations",
-      axis: "Requests per second",
+      title: gettext("Disk operations"),
+      axis: gettext("Requests per second"),
       format: "iops",
       series: [
-        ["disk_read_iops", "Read"],
-        ["disk_write_iops", "Write"],
+        ["disk_read_iops", gettext("Read")],
+        ["disk_write_iops", gettext("Write")],
       ],
     },
     net: {
-      title: "Network",
-      axis: "Bytes per second",
+      title: gettext("Network"),
+      axis: gettext("Bytes per second"),
       format: "bytes",
       series: [
-        ["net_rx_bps", "Received"],
-        ["net_tx_bps", "Sent"],
+        ["net_rx_bps", gettext("Received")],
+        ["net_tx_bps", gettext("Sent")],
       ],
     },
   };
@@ -107,7 +131,10 @@
         y: { range: (_, min, max) => [0, spec.max || (max > 0 ? max * 1.1 : 1)] },
       },
       series: [
-        { value: (_, seconds) => (seconds == null ? "—" : new Date(seconds * 1000).toLocaleString()) },
+        {
+          label: gettext("Time"),
+          value: (_, seconds) => (seconds == null ? "—" : MOMENT.format(new Date(seconds * 1000))),
+        },
         ...spec.series.map(([, label], index) => ({
           label,
           stroke: COLORS[index],
@@ -117,7 +144,7 @@
         })),
       ],
       axes: [
-        { label: "Time", labelSize: 18, stroke: ink, grid, ticks: grid },
+        { label: gettext("Time"), labelSize: 18, stroke: ink, grid, ticks: grid, values: timeTicks },
         {
           label: spec.axis,
           labelSize: 18,
@@ -166,12 +193,15 @@
       try {
         const url = `${section.dataset.graphsUrl}?range=${encodeURIComponent(state.range)}`;
         const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-        if (!response.ok) throw new Error(`the server answered ${response.status}`);
+        if (!response.ok) {
+          throw new Error(interpolate(gettext("the server answered %(status)s"), { status: response.status }, true));
+        }
         state.data = await response.json();
         failed.hidden = true;
         draw();
       } catch (error) {
-        failed.textContent = `Could not load the graphs: ${error.message}.`;
+        const reason = { reason: error.message };
+        failed.textContent = interpolate(gettext("Could not load the graphs: %(reason)s."), reason, true);
         failed.hidden = false;
       } finally {
         state.loading = false;

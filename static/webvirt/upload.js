@@ -13,7 +13,7 @@
     request.upload.addEventListener("progress", function (e) {
       if (e.lengthComputable) {
         bar.value = Math.round((100 * e.loaded) / e.total);
-        status.textContent = `${bar.value}% sent`;
+        status.textContent = interpolate(gettext("%(percent)s sent"), { percent: `${bar.value}%` }, true);
       }
     });
     request.addEventListener("load", function () {
@@ -24,7 +24,7 @@
       history.replaceState(null, "", request.responseURL);
     });
     request.addEventListener("error", function () {
-      status.textContent = "The upload was interrupted; nothing was kept.";
+      status.textContent = gettext("The upload was interrupted; nothing was kept.");
     });
     request.send(new FormData(form));
   });

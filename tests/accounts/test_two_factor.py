@@ -207,3 +207,17 @@ def test_guessing_codes_meets_the_accounts_sign_in_delay(client, db):
     LoginThrottle.objects.update(next_attempt_at=timezone.now())  # the delay has passed
     assert give_code(client, app_code(secret)).status_code == 302
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_the_code_page_gets_its_scripts_words_and_its_fragments_are_refused_not_redirected(client, db):
+    """Before the code, the scripts' catalogue still loads, and the sidebar's and the tasks tray's
+    fragments (htmx) are refused: redirected, they would each be swapped for the whole code page,
+    which loads the same fragments again, without end."""
+    enrolled(UserFactory(username="ivy"))
+    sign_in(client, "ivy")
+    catalogue = client.get(reverse("core:javascript-catalog"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert catalogue.status_code == 200 and "javascript" in catalogue["Content-Type"]
+    for fragment in (reverse("guests:tree"), reverse("core:task-pane")):
+        response = client.get(fragment, HTTP_HX_REQUEST="true")
+        assert response.status_code == 403 and "Location" not in response
+    assert client.get(reverse("guests:tree")).status_code == 302  # a page still leads to the code page

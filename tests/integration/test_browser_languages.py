@@ -12,7 +12,7 @@ from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 
 from .conftest import ARTIFACTS
-from .test_browser_shell import main_pages, shell, wait_until  # noqa: F401  (shell is a fixture)
+from .test_browser_shell import main_pages, wait_until
 
 pytestmark = [pytest.mark.e2e]
 

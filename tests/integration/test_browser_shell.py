@@ -10,36 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import INTERFACES, OVS_NETWORK, host_file_xml
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
-from webvirt.hosts.models import Host
-from webvirt.hosts.sync import sync_host
 from webvirt.storage.inventory import refresh_storage
 
 from .conftest import ARTIFACTS, virsh
 from .test_browser_consoles import log_in
 
 pytestmark = [pytest.mark.e2e]
-
-
-@pytest.fixture
-def shell(start_app, browser, tmp_path):
-    """The app and a worker, a test-driver host with guests, and a signed-in admin's page."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = tmp_path / "shell-host.xml"
-    guests = [{"name": "alpha"}, {"name": "web1", "state": "shutoff"}, {"name": "web2", "state": "shutoff"}]
-    # Bridges for VLAN networks, and an Open vSwitch network with a portgroup per VLAN.
-    path.write_text(host_file_xml(guests).replace("</node>", f"{INTERFACES}{OVS_NETWORK}</node>"))
-    host = Host.objects.create(name="testhost", transport="test", test_path=str(path))
-    sync_host(host)
-    base_url = start_app()
-    page = log_in(browser, base_url)
-    problems = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
-    # Besides uncaught errors and console errors, CSP refusals (window.__problems, see log_in).
-    return {"base_url": base_url, "page": page, "host": host, "problems": problems}
 
 
 def wait_until(predicate, timeout=20):

@@ -3,12 +3,19 @@ under a lock on the owner's quota row, so parallel requests are checked one afte
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from webvirt.core.models import Operation
 
 from .models import Quota
 
-LABELS = {"guests": "guests", "vcpus": "vCPUs", "memory_mib": "MiB of memory", "disk_gib": "GiB of disk"}
+LABELS = {
+    "guests": gettext_lazy("guests"),
+    "vcpus": gettext_lazy("vCPUs"),
+    "memory_mib": gettext_lazy("MiB of memory"),
+    "disk_gib": gettext_lazy("GiB of disk"),
+}
 
 
 class QuotaExceeded(ValidationError):
@@ -58,10 +65,13 @@ def reserve(user, request):
     limits = Quota.for_user(user, lock=True).limits()
     used = usage(user)
     over = [
-        f"{LABELS[name]}: limit {limits[name]}, in use {used[name]} (counting queued work), requested {amount}"
+        _("%(kind)s: limit %(limit)s, in use %(used)s (counting queued work), requested %(requested)s")
+        % {"kind": LABELS[name], "limit": limits[name], "used": used[name], "requested": amount}
         for name, amount in request.items()
         if used[name] + amount > limits[name]
     ]
     if over:
-        raise QuotaExceeded(f"Over {user.get_username()}'s quota — {'; '.join(over)}.", code="quota_exceeded")
+        listed = pgettext("between the items of a list", "; ").join(over)
+        message = _("Over %(user)s's quota — %(over)s.") % {"user": user.get_username(), "over": listed}
+        raise QuotaExceeded(message, code="quota_exceeded")
     return request

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from .models import LoginThrottle
 
@@ -29,6 +30,15 @@ def delay_after(failures):
     if extra < 0:
         return 0
     return min(2 ** (extra + 1), settings.WEBVIRT_LOGIN_MAX_DELAY)
+
+
+def refusal(wait):
+    """What an attempt that must still wait `wait` seconds is told."""
+    return ngettext(
+        "Too many failed sign-ins for this account. Try again in %(wait)s second.",
+        "Too many failed sign-ins for this account. Try again in %(wait)s seconds.",
+        wait,
+    ) % {"wait": wait}
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import ApiToken
 
@@ -26,9 +27,9 @@ def _hash(key):
 def issue(*, user, name, scope, expires_at=None):
     """A new token for `user`: returns (row, the whole key). Called by the token.create action."""
     if user.api_tokens.filter(name=name).exists():
-        raise ValidationError(f"You already have a token named {name}.")
+        raise ValidationError(_("You already have a token named %(name)s.") % {"name": name})
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError("The expiry must be in the future.")
+        raise ValidationError(_("The expiry must be in the future."))
     prefix = secrets.token_hex(6)
     key = f"{PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(

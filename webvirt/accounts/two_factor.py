@@ -15,6 +15,7 @@ from django.dispatch import receiver
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_otp import devices_for_user, match_token
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -27,6 +28,9 @@ from . import throttle
 RECOVERY_CODES = 10
 ISSUER = "webvirt"
 ASKED = "two_factor_asked"  # session key: this sign-in had a device, so it owes a code
+# Session key: signed in through single sign-on (accounts/oidc.py), whose provider asks its own
+# second factor; webvirt's codes and WEBVIRT_REQUIRE_2FA are for password sign-ins.
+PROVIDER_CHECKED = "two_factor_by_provider"
 
 
 def has_device(user):
@@ -73,12 +77,12 @@ def check_code(user, code):
     wait = throttle.claim(username)
     if wait:
         audit.record(None, "login", username, outcome="failed", reason="throttled", wait_s=wait)
-        return None, f"Too many failed sign-ins for this account. Try again in {wait} second{'' if wait == 1 else 's'}."
+        return None, throttle.refusal(wait)
     device = match_token(user, code.strip().replace(" ", ""))
     if device is None:
         throttle.record_failure(username)
         audit.record(None, "login", username, outcome="failed", reason="wrong two-factor code")
-        return None, "That code is not right (or was already used). Try the current one from your app."
+        return None, _("That code is not right (or was already used). Try the current one from your app.")
     throttle.forget(username)
     return device, ""
 
@@ -110,7 +114,7 @@ class TwoFactorMiddleware:
     enrolment page): every other page, and the API through the session, waits for the code.
     API tokens do not pass here as a signed-in user; they are a factor of their own."""
 
-    OPEN = ("/logout/", "/static/")
+    OPEN = ("/logout/", "/static/", "/jsi18n/")  # /jsi18n/: the scripts' words, on the code page too
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -118,6 +122,8 @@ class TwoFactorMiddleware:
     def __call__(self, request):
         user = request.user
         if not user.is_authenticated or user.is_verified() or request.path_info.startswith(self.OPEN):
+            return self.get_response(request)
+        if request.session.get(PROVIDER_CHECKED):
             return self.get_response(request)
         if request.session.get(ASKED) and has_device(user):
             target = reverse("accounts:two-factor-verify")
@@ -127,6 +133,8 @@ class TwoFactorMiddleware:
             return self.get_response(request)
         if request.path_info == target:
             return self.get_response(request)
-        if request.path_info.startswith("/api/"):
-            return JsonResponse({"detail": "Two-factor sign-in is not complete for this session."}, status=403)
+        # Scripts and page fragments are refused, not redirected: a fragment swapped for the whole
+        # code page would load the same fragments again, without end.
+        if request.path_info.startswith("/api/") or request.headers.get("HX-Request"):
+            return JsonResponse({"detail": _("Two-factor sign-in is not complete for this session.")}, status=403)
         return redirect(f"{target}?next={quote(request.get_full_path())}")

@@ -3,6 +3,7 @@
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,9 +18,28 @@ from webvirt.core import policy
 from webvirt.core.forms import form_problems
 
 from . import actions as account_actions
-from . import quotas, two_factor
-from .forms import ApiTokenForm, NewUserForm, PublishForm, QuotaForm, SSHKeyForm, TeamForm, TwoFactorCodeForm
+from . import oidc, quotas, two_factor
+from .forms import (
+    ApiTokenForm,
+    NewUserForm,
+    PublishForm,
+    QuotaForm,
+    SSHKeyForm,
+    TeamForm,
+    ThrottledLoginForm,
+    TwoFactorCodeForm,
+)
 from .models import PUBLISHABLE, ApiToken, Profile, Quota, Team
+
+
+class SignInView(auth_views.LoginView):
+    """The local sign-in form (throttled), and a button for single sign-on when it is configured."""
+
+    redirect_authenticated_user = True
+    authentication_form = ThrottledLoginForm
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs, sso_name=oidc.provider_name() if oidc.enabled() else "")
 
 
 def _perform(request, form, name, *, target=None, success=""):

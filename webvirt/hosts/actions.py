@@ -5,6 +5,8 @@ from dataclasses import dataclass, fields
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from webvirt import hypervisor
 from webvirt.accounts.actions import publication
@@ -44,7 +46,7 @@ class HostSettings:
 
 def _name_free(actor, host, params):
     if Host.objects.filter(name=params.name).exclude(pk=host.pk if host else None).exists():
-        raise ValidationError(f"There is already a host named {params.name}.")
+        raise ValidationError(_("There is already a host named %(name)s.") % {"name": params.name})
 
 
 def _save_host(actor, host, params):
@@ -74,12 +76,12 @@ class Maintenance:
 
 def _not_in_maintenance(actor, host, params):
     if host.in_maintenance:
-        raise ValidationError(f"{host.name} is already in maintenance.")
+        raise ValidationError(_("%(host)s is already in maintenance.") % {"host": host.name})
 
 
 def _in_maintenance(actor, host, params):
     if not host.in_maintenance:
-        raise ValidationError(f"{host.name} is not in maintenance.")
+        raise ValidationError(_("%(host)s is not in maintenance.") % {"host": host.name})
 
 
 def _enter_maintenance(actor, host, params):
@@ -101,7 +103,7 @@ def _set_maintenance(host, since, reason):
 
 def _resync(operation, params):
     if operation.host is None:
-        raise HypervisorError("The host was removed before the refresh ran.")
+        raise HypervisorError(_("The host was removed before the refresh ran."))
     return sync_host(operation.host)
 
 
@@ -120,13 +122,13 @@ policy.register(
     policy.Rule(
         allows=_may_create_guests_on,
         restrict=lambda hosts, user: policy.published_to(hosts.filter(enabled=True), user),
-        refusal=lambda host: "No host is open to you for new guests yet; an admin can open one.",
+        refusal=lambda host: _("No host is open to you for new guests yet; an admin can open one."),
     ),
 )
 HOST_SAVE = declare(
     Action(
         "host.save",
-        "Save host",
+        gettext_lazy("Save host"),
         "host.manage",
         params=HostSettings,
         check=_name_free,
@@ -134,14 +136,16 @@ HOST_SAVE = declare(
         describe=lambda host, params: params.name,
     )
 )
-HOST_DELETE = declare(Action("host.delete", "Remove host", "host.manage", params=NoParams, apply=_delete_host))
+HOST_DELETE = declare(
+    Action("host.delete", gettext_lazy("Remove host"), "host.manage", params=NoParams, apply=_delete_host)
+)
 HOST_RESYNC = declare(
-    Action("host.resync", "Refresh inventory", "host.manage", params=NoParams, run=_resync, timeout=600)
+    Action("host.resync", gettext_lazy("Refresh inventory"), "host.manage", params=NoParams, run=_resync, timeout=600)
 )
 HOST_MAINTENANCE_ENTER = declare(
     Action(
         "host.maintenance-enter",
-        "Enter maintenance",
+        gettext_lazy("Enter maintenance"),
         "host.manage",
         params=Maintenance,
         check=_not_in_maintenance,
@@ -151,7 +155,7 @@ HOST_MAINTENANCE_ENTER = declare(
 HOST_MAINTENANCE_LEAVE = declare(
     Action(
         "host.maintenance-leave",
-        "Leave maintenance",
+        gettext_lazy("Leave maintenance"),
         "host.manage",
         params=NoParams,
         check=_in_maintenance,

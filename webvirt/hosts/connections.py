@@ -2,6 +2,7 @@
 model, so that models (and the web processes that only read them) never load libvirt."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from webvirt import hypervisor
 
@@ -28,7 +29,7 @@ def connection_spec(host):
 def operation_spec(operation):
     """The connection spec of an Operation's host, or a clear failure if it was removed meanwhile."""
     if operation.host is None:
-        raise hypervisor.HypervisorError("The host was removed before this ran.")
+        raise hypervisor.HypervisorError(_("The host was removed before this ran."))
     return connection_spec(operation.host)
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_ssh_private_key
 from cryptography.x509 import load_pem_x509_certificate
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from webvirt import hypervisor
 from webvirt.core.actions import get as catalogue_action
@@ -11,7 +12,7 @@ from webvirt.core.actions import get as catalogue_action
 from . import actions
 from .models import MAX_RATIOS, SECRET_FIELDS, Host
 
-SECRET_HELP = "Stored encrypted and never shown again; leave blank to keep the current one."
+SECRET_HELP = _("Stored encrypted and never shown again; leave blank to keep the current one.")
 
 
 class SecretTextarea(forms.Textarea):
@@ -24,19 +25,22 @@ class SecretTextarea(forms.Textarea):
 class HostForm(forms.ModelForm):
     """Connection fields per transport; the URI is built from them, never typed in."""
 
-    transport = forms.ChoiceField(choices=list(hypervisor.TRANSPORTS.items()))
+    transport = forms.ChoiceField(label=_("Transport"), choices=list(hypervisor.TRANSPORTS.items()))
 
     password = forms.CharField(
-        label="SASL password", required=False, widget=forms.PasswordInput(render_value=False), help_text=SECRET_HELP
+        label=_("SASL password"), required=False, widget=forms.PasswordInput(render_value=False), help_text=SECRET_HELP
     )
     ssh_private_key = forms.CharField(
-        label="SSH private key",
+        label=_("SSH private key"),
         required=False,
         widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off"}),
-        help_text="OpenSSH or PEM format, without a passphrase. " + SECRET_HELP,
+        help_text=_(
+            "OpenSSH or PEM format, without a passphrase. "
+            "Stored encrypted and never shown again; leave blank to keep the current one."
+        ),
     )
     tls_client_key = forms.CharField(
-        label="TLS client key",
+        label=_("TLS client key"),
         required=False,
         widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off"}),
         help_text=SECRET_HELP,
@@ -104,23 +108,34 @@ class HostForm(forms.ModelForm):
             "enabled",
             *MAX_RATIOS,
         ]
-        error_messages = {"port": {"max_value": "The port must be between 1 and 65535."}}
+        error_messages = {"port": {"max_value": _("The port must be between 1 and 65535.")}}
         widgets = {
             "ssh_known_hosts": forms.Textarea(attrs={"rows": 2}),
             "tls_ca_cert": forms.Textarea(attrs={"rows": 3}),
             "tls_client_cert": forms.Textarea(attrs={"rows": 3}),
         }
         labels = {
-            "hostname": "Host name",
-            "username": "User name",
-            "ssh_verify_host_key": "Verify the SSH host key",
-            "ssh_known_hosts": "SSH known_hosts lines",
+            "name": _("Name"),
+            "hostname": _("Host name"),
+            "port": _("Port"),
+            "username": _("User name"),
+            "test_path": _("Test driver file"),
+            "ssh_verify_host_key": _("Verify the SSH host key"),
+            "ssh_known_hosts": _("SSH known_hosts lines"),
+            "tls_ca_cert": _("TLS CA certificate"),
+            "tls_client_cert": _("TLS client certificate"),
+            "console_address": _("Console address"),
+            "vnc_listen": _("VNC listen address"),
+            "enabled": _("Enabled"),
+            "cpu_allocation_ratio": _("vCPU allocation ratio"),
+            "memory_allocation_ratio": _("Memory allocation ratio"),
+            "disk_allocation_ratio": _("Disk allocation ratio"),
         }
         help_texts = {
-            "hostname": "Host name or IPv4 address of the libvirt host.",
-            "port": "Leave blank for the transport's default (SSH 22, TCP 16509, TLS 16514).",
-            "test_path": "Absolute path of a test driver XML file; blank for test:///default.",
-            "ssh_known_hosts": "Lines for known_hosts; blank uses the worker's own known_hosts.",
+            "hostname": _("Host name or IPv4 address of the libvirt host."),
+            "port": _("Leave blank for the transport's default (SSH 22, TCP 16509, TLS 16514)."),
+            "test_path": _("Absolute path of a test driver XML file; blank for test:///default."),
+            "ssh_known_hosts": _("Lines for known_hosts; blank uses the worker's own known_hosts."),
         }
 
     def _secret(self, name):
@@ -171,7 +186,7 @@ class HostForm(forms.ModelForm):
                     load_pem_private_key(key.encode(), password=None)
             except (ValueError, TypeError):
                 raise forms.ValidationError(
-                    "This is not an unencrypted private key in OpenSSH or PEM format."
+                    _("This is not an unencrypted private key in OpenSSH or PEM format.")
                 ) from None
         return key
 
@@ -181,7 +196,7 @@ class HostForm(forms.ModelForm):
             try:
                 load_pem_private_key(key.encode(), password=None)
             except (ValueError, TypeError):
-                raise forms.ValidationError("This is not an unencrypted private key in PEM format.") from None
+                raise forms.ValidationError(_("This is not an unencrypted private key in PEM format.")) from None
         return key
 
     def _check_certificate(self, name):
@@ -190,7 +205,7 @@ class HostForm(forms.ModelForm):
             try:
                 load_pem_x509_certificate(text.encode())
             except ValueError:
-                self.add_error(name, "This is not a PEM certificate.")
+                self.add_error(name, _("This is not a PEM certificate."))
 
     def clean(self):
         data = super().clean()
@@ -205,13 +220,13 @@ class HostForm(forms.ModelForm):
         if transport != "test":
             data["test_path"] = ""
         if remote and not data["hostname"] and "hostname" not in self.errors:
-            self.add_error("hostname", "A host name is required for this connection type.")
+            self.add_error("hostname", _("A host name is required for this connection type."))
         if transport == "ssh" and not self._secret("ssh_private_key"):
-            self.add_error("ssh_private_key", "An SSH private key is required for SSH connections.")
+            self.add_error("ssh_private_key", _("An SSH private key is required for SSH connections."))
         if transport == "ssh" and not data["username"] and "username" not in self.errors:
-            self.add_error("username", "A user name is required for SSH connections.")
+            self.add_error("username", _("A user name is required for SSH connections."))
         if transport == "tcp" and not (data["username"] and self._secret("password")):
-            self.add_error("password", "TCP connections need a SASL user name and password.")
+            self.add_error("password", _("TCP connections need a SASL user name and password."))
         if transport == "tls":
             self._check_certificate("tls_ca_cert")
             self._check_certificate("tls_client_cert")
@@ -221,11 +236,11 @@ class HostForm(forms.ModelForm):
                 bool(self._secret("tls_client_key")),
             ]
             if any(given) and not all(given):
-                self.add_error("tls_ca_cert", "Give the CA certificate, client certificate and client key together.")
+                self.add_error("tls_ca_cert", _("Give the CA certificate, client certificate and client key together."))
         if transport == "test" and data["test_path"]:
             path = Path(data["test_path"])
             if not path.is_absolute() or not path.is_file():
-                self.add_error("test_path", "No such file on this server.")
+                self.add_error("test_path", _("No such file on this server."))
         if self.errors:
             return data
         try:
@@ -250,9 +265,9 @@ class HostForm(forms.ModelForm):
 
 class EvacuateForm(forms.Form):
     include_stopped = forms.BooleanField(
-        label="Also move the guests that are shut off",
+        label=_("Also move the guests that are shut off"),
         required=False,
-        help_text="They move offline: their definitions, and their disks where the new host does not share them.",
+        help_text=_("They move offline: their definitions, and their disks where the new host does not share them."),
     )
 
     def params(self):
@@ -262,7 +277,10 @@ class EvacuateForm(forms.Form):
 
 class MaintenanceForm(forms.Form):
     reason = forms.CharField(
-        required=False, max_length=200, help_text="Optional; shown with the host, e.g. “new disks, back Monday”."
+        label=_("Reason"),
+        required=False,
+        max_length=200,
+        help_text=_("Optional; shown with the host, e.g. “new disks, back Monday”."),
     )
 
     def params(self):

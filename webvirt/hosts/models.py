@@ -3,6 +3,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from webvirt.accounts.models import Publishable
 from webvirt.core.crypto import decrypt_json, encrypt_json
@@ -25,7 +27,7 @@ class RatioValidator:
 
     def __call__(self, value):
         if value is None or not 0 < value <= self.maximum:
-            raise ValidationError(f"Give a ratio above 0 and at most {self.maximum}.")
+            raise ValidationError(gettext("Give a ratio above 0 and at most %(maximum)s.") % {"maximum": self.maximum})
 
     def __eq__(self, other):
         return isinstance(other, RatioValidator) and other.maximum == self.maximum
@@ -46,38 +48,38 @@ class Host(Publishable):
         null=True, blank=True, validators=[MaxValueValidator(65535), MinValueValidator(1)]
     )
     username = models.CharField(max_length=32, blank=True)
-    test_path = models.CharField("test driver file", max_length=255, blank=True)
+    test_path = models.CharField(_("test driver file"), max_length=255, blank=True)
     ssh_known_hosts = models.TextField(blank=True)
     ssh_verify_host_key = models.BooleanField(default=True)
-    tls_ca_cert = models.TextField("TLS CA certificate", blank=True)
-    tls_client_cert = models.TextField("TLS client certificate", blank=True)
+    tls_ca_cert = models.TextField(_("TLS CA certificate"), blank=True)
+    tls_client_cert = models.TextField(_("TLS client certificate"), blank=True)
     vnc_listen = models.GenericIPAddressField(
-        "VNC listen address",
+        _("VNC listen address"),
         default="127.0.0.1",
-        help_text="Where new guests' displays listen on this host; the loopback keeps them private to the proxy.",
+        help_text=_("Where new guests' displays listen on this host; the loopback keeps them private to the proxy."),
     )
     console_address = models.CharField(
         max_length=253,
         blank=True,
-        help_text="Address the console proxy uses for displays that listen on all addresses; blank: the host name.",
+        help_text=_("Address the console proxy uses for displays that listen on all addresses; blank: the host name."),
     )
     credentials = models.TextField(blank=True, editable=False, help_text="Fernet-encrypted JSON of the secrets.")
     enabled = models.BooleanField(default=True)
     cpu_allocation_ratio = models.FloatField(
-        "vCPU allocation ratio",
+        _("vCPU allocation ratio"),
         default=4.0,
         validators=[RatioValidator(MAX_RATIOS["cpu_allocation_ratio"])],
-        help_text="New guests are placed here while all guests' vCPUs stay within the host's CPUs times this.",
+        help_text=_("New guests are placed here while all guests' vCPUs stay within the host's CPUs times this."),
     )
     memory_allocation_ratio = models.FloatField(
         default=1.0,
         validators=[RatioValidator(MAX_RATIOS["memory_allocation_ratio"])],
-        help_text="The same for memory; above 1 counts on guests not using all theirs (ballooning, KSM).",
+        help_text=_("The same for memory; above 1 counts on guests not using all theirs (ballooning, KSM)."),
     )
     disk_allocation_ratio = models.FloatField(
         default=1.0,
         validators=[RatioValidator(MAX_RATIOS["disk_allocation_ratio"])],
-        help_text="The same for pool space, against the volumes' full sizes (thin qcow2 files grow later).",
+        help_text=_("The same for pool space, against the volumes' full sizes (thin qcow2 files grow later)."),
     )
     maintenance_since = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="While set, no new guest is placed here."
@@ -100,7 +102,7 @@ class Host(Publishable):
     memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
     domain_types = models.JSONField(default=list, blank=True)
     preferred_domain_type = models.CharField(max_length=16, blank=True)
-    uefi = models.BooleanField("UEFI firmware available", default=False)
+    uefi = models.BooleanField(_("UEFI firmware available"), default=False)
 
     objects = HostQuerySet.as_manager()
 
@@ -124,7 +126,9 @@ class Host(Publishable):
     def acceleration(self):
         if not self.domain_types:
             return ""
-        return {"kvm": "KVM", "qemu": "TCG (no KVM)", "test": "test driver"}.get(self.preferred_domain_type, "")
+        return {"kvm": "KVM", "qemu": gettext("TCG (no KVM)"), "test": gettext("test driver")}.get(
+            self.preferred_domain_type, ""
+        )
 
     def get_secrets(self):
         return decrypt_json(self.credentials)

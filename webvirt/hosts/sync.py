@@ -5,6 +5,8 @@ host and how they write it (`register_inventory`), so hosts need not know them.
 """
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from webvirt import hypervisor
 from webvirt.core import events
@@ -76,4 +78,5 @@ def sync_host(host):
     )
     _publish_if_changed(host, was)
     summaries = [apply(host, listing) for apply, listing in listings]
-    return f"{host.name}: {'; '.join(summary for summary in summaries if summary)}."
+    summary = pgettext("list separator", "; ").join(str(summary) for summary in summaries if summary)
+    return _("%(host)s: %(summary)s.") % {"host": host.name, "summary": summary}

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from webvirt.core import flash, policy
@@ -59,7 +60,7 @@ def host_form(request, pk=None):
     form = HostForm(request.POST or None, instance=host)
     if request.method == "POST" and form.is_valid():
         host = perform("host.save", actor=request.user, target=host, params=form.params())
-        messages.success(request, f"Saved {host.name}; its inventory is being refreshed.")
+        messages.success(request, _("Saved %(host)s; its inventory is being refreshed.") % {"host": host.name})
         return redirect(host)
     return render(request, "hosts/host_form.html", {"form": form, "host": host})
 
@@ -69,7 +70,9 @@ def host_delete(request, pk):
     if request.method == "POST":
         name = host.name
         perform("host.delete", actor=request.user, target=host)
-        messages.success(request, f"Removed host {name} from webvirt. Its guests were not touched.")
+        messages.success(
+            request, _("Removed host %(host)s from webvirt. Its guests were not touched.") % {"host": name}
+        )
         return redirect("hosts:list")
     return render(request, "hosts/host_confirm_delete.html", {"host": host})
 
@@ -78,7 +81,7 @@ def host_delete(request, pk):
 def host_resync(request, pk):
     host = _host(request, pk, "host.manage")
     perform("host.resync", actor=request.user, target=host)
-    messages.info(request, f"Refreshing {host.name}.")
+    messages.info(request, _("Refreshing %(host)s.") % {"host": host.name})
     return redirect(host)
 
 
@@ -89,13 +92,13 @@ def host_maintenance_enter(request, pk):
     form = MaintenanceForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, host, maintenance_form=form, status=400)
-    return _perform_and_return(request, "host.maintenance-enter", host, form.params(), "is in maintenance")
+    return _perform_and_return(request, "host.maintenance-enter", host, form.params(), _("%(host)s is in maintenance."))
 
 
 @require_POST
 def host_maintenance_leave(request, pk):
     host = _host(request, pk, "host.manage")
-    return _perform_and_return(request, "host.maintenance-leave", host, None, "takes new guests again")
+    return _perform_and_return(request, "host.maintenance-leave", host, None, _("%(host)s takes new guests again."))
 
 
 @require_POST
@@ -119,5 +122,5 @@ def _perform_and_return(request, name, host, params, done):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"{host.name} {done}.")
+        messages.success(request, done % {"host": host.name})
     return redirect(host)

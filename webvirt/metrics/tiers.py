@@ -8,6 +8,8 @@ rolled up from the one before, so each resolution divides the next.
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.utils.translation import gettext_lazy as _
+
 
 @dataclass(frozen=True)
 class Tier:
@@ -27,4 +29,4 @@ TIERS = (
     Tier(3600, timedelta(days=30)),  # 720 points: 30 days
 )
 RANGES = {"1h": TIERS[0], "1d": TIERS[1], "1w": TIERS[2], "30d": TIERS[3]}
-RANGE_LABELS = {"1h": "1 hour", "1d": "1 day", "1w": "1 week", "30d": "30 days"}
+RANGE_LABELS = {"1h": _("1 hour"), "1d": _("1 day"), "1w": _("1 week"), "30d": _("30 days")}

@@ -1,6 +1,7 @@
 """Series as JSON for the graphs on the guest and host pages (the same data as the REST API's)."""
 
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from webvirt.core.shortcuts import get_for_user_or_404
@@ -14,7 +15,8 @@ from .series import guest_series, host_series
 def _answer(request, read, owner):
     form = RangeForm(request.GET)
     if not form.is_valid():
-        message = "Choose a range: " + ", ".join(value for value, _ in form.fields["range"].choices) + "."
+        ranges = ", ".join(value for value, label in form.fields["range"].choices)
+        message = _("Choose a range: %(ranges)s.") % {"ranges": ranges}
         return JsonResponse({"code": "invalid", "message": message, "fields": form.errors}, status=400)
     return JsonResponse(read(owner, form.range_name()))
 

@@ -3,6 +3,9 @@ then re-reads the host's networks into the inventory."""
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from webvirt.accounts.actions import publication
 from webvirt.core.actions import Action, NoParams, declare
 from webvirt.core.definitions import declare_define_xml
@@ -41,7 +44,7 @@ def _create_network(operation, params):
     )
     nets.define_network(spec, xml, autostart=params.autostart)
     refresh_networks(operation.host)
-    return f"Network {params.name} created and started."
+    return _("Network %(network)s created and started.") % {"network": params.name}
 
 
 def _network_action(action):
@@ -59,20 +62,20 @@ def _network_action(action):
 NETWORK_CREATE = declare(
     Action(
         "network.create",
-        "Create network",
+        gettext_lazy("Create network"),
         "network.manage",
         params=NewNetwork,
         run=_create_network,
-        describe=lambda host, params: f"{params.name} on {host.name}",
+        describe=lambda host, params: _("%(network)s on %(host)s") % {"network": params.name, "host": host.name},
         timeout=600,
     )
 )
 NETWORK_ACTIONS = {
-    "start": "Start network",
-    "stop": "Stop network",
-    "autostart": "Enable autostart of network",
-    "no-autostart": "Disable autostart of network",
-    "delete": "Remove network",
+    "start": gettext_lazy("Start network"),
+    "stop": gettext_lazy("Stop network"),
+    "autostart": gettext_lazy("Enable autostart of network"),
+    "no-autostart": gettext_lazy("Disable autostart of network"),
+    "delete": gettext_lazy("Remove network"),
 }
 for _name, _label in NETWORK_ACTIONS.items():
     declare(Action(f"network.{_name}", _label, "network.manage", params=NoParams, run=_network_action(_name)))

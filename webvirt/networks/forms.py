@@ -2,6 +2,8 @@ import ipaddress
 import re
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from webvirt.core.forms import NewOnHostForm
 from webvirt.core.validators import validate_object_name
@@ -14,43 +16,47 @@ _VLAN_ID = re.compile(r"^[0-9]{1,4}$")
 MAX_PORTGROUPS = 64
 # Networks on a host bridge with VLANs (docs/vlans.md): libvirt's bridge mode, plus how VLANs are had.
 VLAN_KINDS = {
-    "vlan": "VLAN on a Linux host bridge (built by the host on a VLAN sub-interface)",
-    "ovs": "VLANs on an Open vSwitch bridge (a portgroup per VLAN)",
+    "vlan": gettext_lazy("VLAN on a Linux host bridge (built by the host on a VLAN sub-interface)"),
+    "ovs": gettext_lazy("VLANs on an Open vSwitch bridge (a portgroup per VLAN)"),
 }
 
 
 class NetworkForm(NewOnHostForm):
     host_relation, noun = "networks", "network"
 
-    name = forms.CharField(max_length=100, validators=[validate_object_name])
-    mode = forms.ChoiceField(choices=[*FORWARD_MODES.items(), *VLAN_KINDS.items()], initial="nat")
-    ipv4_cidr = forms.CharField(
-        label="Host address and prefix",
-        required=False,
-        help_text="The host's address on the network, e.g. 10.20.0.1/24.",
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100, validators=[validate_object_name])
+    mode = forms.ChoiceField(
+        label=gettext_lazy("Mode"), choices=[*FORWARD_MODES.items(), *VLAN_KINDS.items()], initial="nat"
     )
-    dhcp_start = forms.GenericIPAddressField(label="DHCP from", protocol="IPv4", required=False)
-    dhcp_end = forms.GenericIPAddressField(label="DHCP to", protocol="IPv4", required=False)
-    bridge = forms.CharField(
-        label="Host bridge",
+    ipv4_cidr = forms.CharField(
+        label=gettext_lazy("Host address and prefix"),
         required=False,
-        help_text="For bridge and VLAN modes: an existing bridge of the host, e.g. br0 or br-vlan100.",
+        help_text=gettext_lazy("The host's address on the network, e.g. 10.20.0.1/24."),
+    )
+    dhcp_start = forms.GenericIPAddressField(label=gettext_lazy("DHCP from"), protocol="IPv4", required=False)
+    dhcp_end = forms.GenericIPAddressField(label=gettext_lazy("DHCP to"), protocol="IPv4", required=False)
+    bridge = forms.CharField(
+        label=gettext_lazy("Host bridge"),
+        required=False,
+        help_text=gettext_lazy("For bridge and VLAN modes: an existing bridge of the host, e.g. br0 or br-vlan100."),
     )
     vlans = forms.CharField(
-        label="VLAN ids",
+        label=gettext_lazy("VLAN ids"),
         required=False,
-        help_text="For VLAN modes, 1 to 4094. A Linux bridge: the one VLAN the host gives it (recorded for display). "
-        "Open vSwitch: one or more, comma-separated, each a portgroup vlan<id> (the first the default). "
-        "Give the network the same name on every host a guest may migrate to.",
+        help_text=gettext_lazy(
+            "For VLAN modes, 1 to 4094. A Linux bridge: the one VLAN the host gives it (recorded for display). "
+            "Open vSwitch: one or more, comma-separated, each a portgroup vlan<id> (the first the default). "
+            "Give the network the same name on every host a guest may migrate to."
+        ),
     )
-    autostart = forms.BooleanField(required=False, initial=True)
+    autostart = forms.BooleanField(label=gettext_lazy("Autostart"), required=False, initial=True)
 
     def clean(self):
         data = super().clean()
         mode = data.get("mode")
         if mode == "bridge" or mode in VLAN_KINDS:
             if not _BRIDGE.match(data.get("bridge") or ""):
-                self.add_error("bridge", "Name the host bridge (up to 15 letters, digits, '.', '_' or '-').")
+                self.add_error("bridge", _("Name the host bridge (up to 15 letters, digits, '.', '_' or '-')."))
             vlans = self._vlan_ids(mode, data.get("vlans")) if mode in VLAN_KINDS else ()
             data.update(ipv4_cidr="", dhcp_start=None, dhcp_end=None, vlan_ids=vlans)
             return data
@@ -58,27 +64,32 @@ class NetworkForm(NewOnHostForm):
         try:
             interface = ipaddress.IPv4Interface((data.get("ipv4_cidr") or "").strip())
         except ValueError:
-            self.add_error("ipv4_cidr", "Give the host's IPv4 address with a prefix, e.g. 10.20.0.1/24.")
+            self.add_error("ipv4_cidr", _("Give the host's IPv4 address with a prefix, e.g. 10.20.0.1/24."))
             return data
         network = interface.network
         if not 8 <= network.prefixlen <= 30 or interface.ip in (network.network_address, network.broadcast_address):
-            self.add_error("ipv4_cidr", "Use a prefix from /8 to /30 and a host address inside the subnet.")
+            self.add_error("ipv4_cidr", _("Use a prefix from /8 to /30 and a host address inside the subnet."))
             return data
         for other in self.host.networks.present().exclude(ipv4_cidr=""):
             if ipaddress.IPv4Interface(other.ipv4_cidr).network.overlaps(network):
-                self.add_error("ipv4_cidr", f"{network} overlaps network {other.name} ({other.ipv4_cidr}).")
+                problem = _("%(subnet)s overlaps network %(network)s (%(cidr)s).")
+                self.add_error(
+                    "ipv4_cidr", problem % {"subnet": network, "network": other.name, "cidr": other.ipv4_cidr}
+                )
                 return data
         data["ipv4_cidr"] = str(interface)
         start, end = data.get("dhcp_start"), data.get("dhcp_end")
         if bool(start) != bool(end):
-            self.add_error("dhcp_end", "Give both ends of the DHCP range, or neither.")
+            self.add_error("dhcp_end", _("Give both ends of the DHCP range, or neither."))
         elif start:
             first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
             hosts = set(network.hosts())
             if first not in hosts or last not in hosts or first > last:
-                self.add_error("dhcp_start", f"The DHCP range must run upwards inside {network}.")
+                self.add_error(
+                    "dhcp_start", _("The DHCP range must run upwards inside %(subnet)s.") % {"subnet": network}
+                )
             elif first <= interface.ip <= last:
-                self.add_error("dhcp_start", "The DHCP range must not include the host's own address.")
+                self.add_error("dhcp_start", _("The DHCP range must not include the host's own address."))
         return data
 
     def _vlan_ids(self, mode, text):
@@ -88,15 +99,17 @@ class NetworkForm(NewOnHostForm):
         ids = [] if bad is not None else [int(part) for part in parts]
         repeated = next((vlan for vlan in ids if ids.count(vlan) > 1), None)
         if not parts:
-            self.add_error("vlans", "Give the VLAN id, from 1 to 4094.")
+            self.add_error("vlans", _("Give the VLAN id, from 1 to 4094."))
         elif bad is not None:
-            self.add_error("vlans", f"{bad[:10]} is not a VLAN id: use whole numbers from 1 to 4094.")
+            self.add_error(
+                "vlans", _("%(value)s is not a VLAN id: use whole numbers from 1 to 4094.") % {"value": bad[:10]}
+            )
         elif repeated is not None:
-            self.add_error("vlans", f"VLAN {repeated} is given twice.")
+            self.add_error("vlans", _("VLAN %(vlan)s is given twice.") % {"vlan": repeated})
         elif mode == "vlan" and len(ids) > 1:
-            self.add_error("vlans", "A Linux bridge carries one VLAN: make a bridge and a network per VLAN.")
+            self.add_error("vlans", _("A Linux bridge carries one VLAN: make a bridge and a network per VLAN."))
         elif len(ids) > MAX_PORTGROUPS:
-            self.add_error("vlans", f"At most {MAX_PORTGROUPS} VLANs per network.")
+            self.add_error("vlans", _("At most %(count)s VLANs per network.") % {"count": MAX_PORTGROUPS})
         else:
             return tuple(ids)
         return ()
@@ -130,6 +143,8 @@ def check_portgroup(network, portgroup):
     if not portgroup:
         return
     if network is None:
-        raise forms.ValidationError("A portgroup belongs to a network: choose the network too.")
+        raise forms.ValidationError(_("A portgroup belongs to a network: choose the network too."))
     if portgroup not in {group["name"] for group in network.portgroups}:
-        raise forms.ValidationError(f"Network {network.name} has no portgroup {portgroup}.")
+        raise forms.ValidationError(
+            _("Network %(network)s has no portgroup %(portgroup)s.") % {"network": network.name, "portgroup": portgroup}
+        )

@@ -2,6 +2,7 @@ from dataclasses import asdict
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from webvirt.core import events
 from webvirt.hosts.connections import connection_spec
@@ -46,4 +47,4 @@ def refresh_networks(host):
 
 def apply_listing(host, networks):
     apply_networks(host, networks)
-    return f"{len(networks)} networks"
+    return ngettext("%(count)d network", "%(count)d networks", len(networks)) % {"count": len(networks)}

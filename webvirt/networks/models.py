@@ -1,5 +1,6 @@
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from webvirt.accounts.models import Publishable
 from webvirt.core.querysets import InventoryQuerySet
@@ -44,7 +45,7 @@ class Network(Publishable):
         return self.name
 
     def audit_name(self):
-        return f"{self.name} on {self.host.name}"
+        return gettext("%(network)s on %(host)s") % {"network": self.name, "host": self.host.name}
 
     def operation_links(self):
         return {"host": self.host}

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from webvirt.core import flash
@@ -49,7 +50,7 @@ def network_xml(request, host_id, network_id):
 def network_action(request, host_id, network_id, action):
     network = get_object_or_404(Network, pk=network_id, host=_host(request, host_id))
     if action not in NETWORK_ACTIONS:
-        messages.error(request, f"Unknown network action {action!r}.")
+        messages.error(request, _("Unknown network action %(action)r.") % {"action": action})
     else:
         operation = perform(f"network.{action}", actor=request.user, target=network)
         flash.queued(request, operation)

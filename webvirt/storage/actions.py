@@ -6,6 +6,9 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from webvirt.accounts.actions import publication
 from webvirt.core.actions import Action, NoParams, declare
@@ -23,7 +26,7 @@ from .models import Pool
 
 
 def _guests(names):
-    return f"guest {names[0]}" if len(names) == 1 else f"guests {', '.join(names)}"
+    return ngettext("guest %(names)s", "guests %(names)s", len(names)) % {"names": ", ".join(names)}
 
 
 def _guests_using(host, disks):
@@ -42,9 +45,13 @@ def _in_pool(pool):
 def _usable(pool):
     """Volumes of a pool that is stopped or gone are kept in the inventory, but nothing can act on them."""
     if pool.is_gone:
-        raise ValidationError(f"Pool {pool.name} is no longer on {pool.host.name}.")
+        raise ValidationError(
+            _("Pool %(pool)s is no longer on %(host)s.") % {"pool": pool.name, "host": pool.host.name}
+        )
     if not pool.is_active:
-        raise ValidationError(f"Pool {pool.name} is {pool.state}: start it first.")
+        raise ValidationError(
+            _("Pool %(pool)s is %(state)s: start it first.") % {"pool": pool.name, "state": pool.state_label}
+        )
 
 
 def _pool_usable(actor, pool, params):
@@ -57,17 +64,26 @@ def _volume_usable(actor, volume, params):
 
 def _pool_not_in_use(actor, pool, params):
     if guests := _guests_using(pool.host, _in_pool(pool)):
-        raise ValidationError(f"Pool {pool.name} holds volumes in use by {_guests(guests)}: detach them first.")
+        raise ValidationError(
+            _("Pool %(pool)s holds volumes in use by %(guests)s: detach them first.")
+            % {"pool": pool.name, "guests": _guests(guests)}
+        )
 
 
 def _volume_deletable(actor, volume, params):
     """A volume a guest uses, or that linked clones are built on, is never deleted."""
     _usable(volume.pool)
     if guests := volume.guests_using():
-        raise ValidationError(f"{volume.name} is in use by {_guests(guests)}: detach it first.")
+        raise ValidationError(
+            _("%(volume)s is in use by %(guests)s: detach it first.")
+            % {"volume": volume.name, "guests": _guests(guests)}
+        )
     if overlays := volume.overlays():
         names = ", ".join(sorted(f"{overlay.pool.name}/{overlay.name}" for overlay in overlays))
-        raise ValidationError(f"{volume.name} is the backing file of {names}: delete those first.")
+        raise ValidationError(
+            _("%(volume)s is the backing file of %(names)s: delete those first.")
+            % {"volume": volume.name, "names": names}
+        )
 
 
 # Runners: in a worker; `operation.params["target"]` names the pool (and volume) acted on.
@@ -103,7 +119,7 @@ def _create_pool(operation, params):
         nfs_path=params.nfs_path,
     )
     pools.define_pool(operation_spec(operation), xml, autostart=params.autostart)
-    return _then_refresh(operation, f"Pool {params.name} created and started.")
+    return _then_refresh(operation, _("Pool %(pool)s created and started.") % {"pool": params.name})
 
 
 def _pool_action(action):
@@ -119,7 +135,7 @@ def _pool_action(action):
 def _find_shared(operation, params):
     pool = Pool.objects.select_related("host").filter(host=operation.host, uuid=_pool_uuid(operation)).first()
     if pool is None:
-        raise InvalidState("The pool was removed before this ran.")
+        raise InvalidState(_("The pool was removed before this ran."))
     return sharing.find_shared(pool)
 
 
@@ -134,7 +150,7 @@ def _create_volume(operation, params):
     path = pools.create_volume(
         operation_spec(operation), _pool_uuid(operation), name=params.name, capacity=params.capacity, fmt=params.format
     )
-    return _then_refresh(operation, f"Created {path}.")
+    return _then_refresh(operation, _("Created %(path)s.") % {"path": path})
 
 
 @dataclass(frozen=True)
@@ -145,7 +161,8 @@ class VolumeSize:
 def _resize_volume(operation, params):
     target = operation.params["target"]
     capacity = pools.resize_volume(operation_spec(operation), target["pool_uuid"], target["volume"], params.capacity)
-    return _then_refresh(operation, f"{target['volume']} is now {capacity / 2**30:.2f} GiB.")
+    size = formats.number_format(capacity / 2**30, 2)
+    return _then_refresh(operation, _("%(volume)s is now %(size)s GiB.") % {"volume": target["volume"], "size": size})
 
 
 @dataclass(frozen=True)
@@ -162,7 +179,7 @@ def _clone_volume(operation, params):
         name=params.new_name,
         progress=lambda fraction: report_progress(operation, fraction),
     )
-    return _then_refresh(operation, f"Copied to {path}.")
+    return _then_refresh(operation, _("Copied to %(path)s.") % {"path": path})
 
 
 def _delete_volume(operation, params):
@@ -191,7 +208,13 @@ def _upload_volume(operation, params):
             size=params.size,
             progress=lambda fraction: report_progress(operation, fraction),
         )
-    return _then_refresh(operation, f"Uploaded {params.size / 2**20:.1f} MiB to {path}.")
+    size = formats.number_format(params.size / 2**20, 1)
+    return _then_refresh(operation, _("Uploaded %(size)s MiB to %(path)s.") % {"size": size, "path": path})
+
+
+def _new_volume_name(pool, params):
+    """How a volume still to be made is named on its Operation."""
+    return _("%(pool)s/%(volume)s on %(host)s") % {"pool": pool.name, "volume": params.name, "host": pool.host.name}
 
 
 def _remove_upload(operation):
@@ -201,21 +224,21 @@ def _remove_upload(operation):
 POOL_CREATE = declare(
     Action(
         "pool.create",
-        "Create pool",
+        gettext_lazy("Create pool"),
         "storage.manage",
         params=NewPool,
         run=_create_pool,
-        describe=lambda host, params: f"{params.name} on {host.name}",
+        describe=lambda host, params: _("%(pool)s on %(host)s") % {"pool": params.name, "host": host.name},
         timeout=600,
     )
 )
 LIBVIRT_POOL_ACTIONS = {
-    "start": "Start pool",
-    "stop": "Stop pool",
-    "refresh": "Refresh pool",
-    "autostart": "Enable autostart of pool",
-    "no-autostart": "Disable autostart of pool",
-    "delete": "Remove pool",
+    "start": gettext_lazy("Start pool"),
+    "stop": gettext_lazy("Stop pool"),
+    "refresh": gettext_lazy("Refresh pool"),
+    "autostart": gettext_lazy("Enable autostart of pool"),
+    "no-autostart": gettext_lazy("Disable autostart of pool"),
+    "delete": gettext_lazy("Remove pool"),
 }
 for _name, _label in LIBVIRT_POOL_ACTIONS.items():
     declare(
@@ -232,7 +255,7 @@ for _name, _label in LIBVIRT_POOL_ACTIONS.items():
 POOL_FIND_SHARED = declare(
     Action(
         "pool.find-shared",
-        "Find other hosts sharing pool",
+        gettext_lazy("Find other hosts sharing pool"),
         "storage.manage",
         params=NoParams,
         check=sharing.check_probe,
@@ -244,36 +267,55 @@ POOL_ACTIONS = {**LIBVIRT_POOL_ACTIONS, "find-shared": POOL_FIND_SHARED.label}  
 VOLUME_CREATE = declare(
     Action(
         "volume.create",
-        "Create volume",
+        gettext_lazy("Create volume"),
         "storage.manage",
         params=NewVolume,
         check=_pool_usable,
         run=_create_volume,
-        describe=lambda pool, params: f"{pool.name}/{params.name} on {pool.host.name}",
+        describe=_new_volume_name,
         timeout=600,
     )
 )
 VOLUME_RESIZE = declare(
     Action(
-        "volume.resize", "Resize volume", "storage.manage", params=VolumeSize, check=_volume_usable, run=_resize_volume
+        "volume.resize",
+        gettext_lazy("Resize volume"),
+        "storage.manage",
+        params=VolumeSize,
+        check=_volume_usable,
+        run=_resize_volume,
     )
 )
 VOLUME_CLONE = declare(
-    Action("volume.clone", "Copy volume", "storage.manage", params=VolumeCopy, check=_volume_usable, run=_clone_volume)
+    Action(
+        "volume.clone",
+        gettext_lazy("Copy volume"),
+        "storage.manage",
+        params=VolumeCopy,
+        check=_volume_usable,
+        run=_clone_volume,
+    )
 )
 VOLUME_DELETE = declare(
-    Action("volume.delete", "Delete volume", "storage.manage", check=_volume_deletable, run=_delete_volume, timeout=600)
+    Action(
+        "volume.delete",
+        gettext_lazy("Delete volume"),
+        "storage.manage",
+        check=_volume_deletable,
+        run=_delete_volume,
+        timeout=600,
+    )
 )
 VOLUME_UPLOAD = declare(
     Action(
         "volume.upload",
-        "Upload volume",
+        gettext_lazy("Upload volume"),
         "storage.manage",
         params=Upload,
         check=_pool_usable,
         run=_upload_volume,
         cleanup=_remove_upload,
-        describe=lambda pool, params: f"{pool.name}/{params.name} on {pool.host.name}",
+        describe=_new_volume_name,
     )
 )
 POOL_PUBLISH = publication("pool", "storage.manage")

@@ -2,6 +2,9 @@ from pathlib import PurePosixPath
 
 from django import forms
 from django.conf import settings
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from webvirt import hypervisor
 from webvirt.core.forms import NewOnHostForm
@@ -14,31 +17,39 @@ ISO_MAGIC = (0x8001, b"CD001")
 QCOW2_MAGIC = b"QFI\xfb"
 
 
-def _size_field(label="Size (GiB)"):
+def _size_field(label):
     return forms.DecimalField(label=label, min_value=0.001, max_digits=12, decimal_places=3)
 
 
 class PoolForm(NewOnHostForm):
     host_relation, noun = "pools", "pool"
 
-    KINDS = [("dir", "Directory"), ("logical", "LVM volume group (existing)"), ("netfs", "NFS export")]
+    KINDS = [
+        ("dir", gettext_lazy("Directory")),
+        ("logical", gettext_lazy("LVM volume group (existing)")),
+        ("netfs", gettext_lazy("NFS export")),
+    ]
 
-    name = forms.CharField(max_length=100, validators=[validate_object_name])
-    kind = forms.ChoiceField(choices=KINDS, initial="dir")
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100, validators=[validate_object_name])
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=KINDS, initial="dir")
     target_path = forms.CharField(
-        label="Directory or mount point", required=False, help_text="On the host, below an allowed base directory."
+        label=gettext_lazy("Directory or mount point"),
+        required=False,
+        help_text=gettext_lazy("On the host, below an allowed base directory."),
     )
-    volume_group = forms.CharField(required=False, validators=[validate_object_name])
-    nfs_host = forms.CharField(label="NFS server", required=False)
-    nfs_path = forms.CharField(label="NFS export path", required=False)
-    autostart = forms.BooleanField(required=False, initial=True)
+    volume_group = forms.CharField(
+        label=gettext_lazy("Volume group"), required=False, validators=[validate_object_name]
+    )
+    nfs_host = forms.CharField(label=gettext_lazy("NFS server"), required=False)
+    nfs_path = forms.CharField(label=gettext_lazy("NFS export path"), required=False)
+    autostart = forms.BooleanField(label=gettext_lazy("Autostart"), required=False, initial=True)
 
     def _allowed_path(self, raw):
         path = PurePosixPath(raw or "")
         bases = [PurePosixPath(base) for base in settings.WEBVIRT_POOL_BASE_DIRS]
         if not path.is_absolute() or ".." in path.parts or not any(base in path.parents for base in bases):
             allowed = ", ".join(settings.WEBVIRT_POOL_BASE_DIRS)
-            raise forms.ValidationError(f"Pool directories must be below one of: {allowed}.")
+            raise forms.ValidationError(_("Pool directories must be below one of: %(allowed)s.") % {"allowed": allowed})
         return str(path)
 
     def clean(self):
@@ -50,14 +61,14 @@ class PoolForm(NewOnHostForm):
         except forms.ValidationError as exc:
             self.add_error("target_path", exc)
         if kind == "logical" and not data.get("volume_group"):
-            self.add_error("volume_group", "Name the existing volume group.")
+            self.add_error("volume_group", _("Name the existing volume group."))
         if kind == "netfs":
             try:
                 hypervisor.validate_hostname(data.get("nfs_host") or "")
             except hypervisor.HypervisorError as exc:
                 self.add_error("nfs_host", str(exc))
             if not PurePosixPath(data.get("nfs_path") or "").is_absolute():
-                self.add_error("nfs_path", "Give the export's absolute path.")
+                self.add_error("nfs_path", _("Give the export's absolute path."))
         return data
 
     def params(self):
@@ -75,14 +86,18 @@ class VolumeNameMixin:
     def _new_name(self, name):
         validate_object_name(name)
         if self.pool.volumes.filter(name=name).exists():
-            raise forms.ValidationError(f"Pool {self.pool.name} already has a volume named {name}.")
+            raise forms.ValidationError(
+                _("Pool %(pool)s already has a volume named %(name)s.") % {"pool": self.pool.name, "name": name}
+            )
         return name
 
 
 class VolumeForm(VolumeNameMixin, forms.Form):
-    name = forms.CharField(max_length=100)
-    format = forms.ChoiceField(choices=[("qcow2", "qcow2 (thin, snapshots)"), ("raw", "raw")])
-    size_gib = _size_field()
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    format = forms.ChoiceField(
+        label=gettext_lazy("Format"), choices=[("qcow2", gettext_lazy("qcow2 (thin, snapshots)")), ("raw", "raw")]
+    )
+    size_gib = _size_field(gettext_lazy("Size (GiB)"))
 
     def __init__(self, *args, pool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,16 +116,21 @@ class VolumeForm(VolumeNameMixin, forms.Form):
             data["capacity"] = int(data["size_gib"] * GIB)
             # qcow2 grows on demand, so it may promise more than is free; raw takes it all at once.
             thin = data["format"] == "qcow2"
-            limit, what = (self.pool.capacity, "capacity") if thin else (self.pool.available, "free space")
-            if data["capacity"] > limit:
-                self.add_error(
-                    "size_gib", f"{data['size_gib']} GiB is more than the pool's {what} ({limit / GIB:.2f} GiB)."
+            if thin:
+                limit, problem = self.pool.capacity, _("%(size)s GiB is more than the pool's capacity (%(limit)s GiB).")
+            else:
+                limit, problem = (
+                    self.pool.available,
+                    _("%(size)s GiB is more than the pool's free space (%(limit)s GiB)."),
                 )
+            if data["capacity"] > limit:
+                size = formats.number_format(data["size_gib"])
+                self.add_error("size_gib", problem % {"size": size, "limit": formats.number_format(limit / GIB, 2)})
         return data
 
 
 class ResizeForm(forms.Form):
-    size_gib = _size_field("New size (GiB)")
+    size_gib = _size_field(gettext_lazy("New size (GiB)"))
 
     def __init__(self, *args, volume, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,9 +139,12 @@ class ResizeForm(forms.Form):
     def clean_size_gib(self):
         capacity = int(self.cleaned_data["size_gib"] * GIB)
         if capacity <= self.volume.capacity:
-            raise forms.ValidationError(f"Volumes only grow: give more than {self.volume.capacity / GIB:.3f} GiB.")
+            raise forms.ValidationError(
+                _("Volumes only grow: give more than %(size)s GiB.")
+                % {"size": formats.number_format(self.volume.capacity / GIB, 3)}
+            )
         if capacity - self.volume.capacity > self.volume.pool.capacity:
-            raise forms.ValidationError("That is larger than the pool.")
+            raise forms.ValidationError(_("That is larger than the pool."))
         self.cleaned_data["capacity"] = capacity
         return self.cleaned_data["size_gib"]
 
@@ -130,7 +153,7 @@ class ResizeForm(forms.Form):
 
 
 class CloneForm(VolumeNameMixin, forms.Form):
-    new_name = forms.CharField(max_length=100)
+    new_name = forms.CharField(label=gettext_lazy("New name"), max_length=100)
 
     def __init__(self, *args, volume, **kwargs):
         super().__init__(*args, **kwargs)
@@ -139,7 +162,7 @@ class CloneForm(VolumeNameMixin, forms.Form):
     def clean_new_name(self):
         name = self._new_name(self.cleaned_data["new_name"])
         if self.volume.allocation > self.pool.available:
-            raise forms.ValidationError("The pool has too little free space for a copy.")
+            raise forms.ValidationError(_("The pool has too little free space for a copy."))
         return name
 
     def params(self):
@@ -163,10 +186,19 @@ def detect_format(uploaded_file):
 
 class UploadForm(VolumeNameMixin, forms.Form):
     file = forms.FileField(
-        help_text="An ISO image, a qcow2 disk, or a raw disk image (.img/.raw).",
-        error_messages={"required": "Choose the file to upload.", "empty": "The file is empty."},
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy("An ISO image, a qcow2 disk, or a raw disk image (.img/.raw)."),
+        error_messages={
+            "required": gettext_lazy("Choose the file to upload."),
+            "empty": gettext_lazy("The file is empty."),
+        },
     )
-    name = forms.CharField(max_length=100, required=False, help_text="Blank: the file's own name.")
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=100,
+        required=False,
+        help_text=gettext_lazy("Blank: the file's own name."),
+    )
 
     def __init__(self, *args, pool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -179,14 +211,15 @@ class UploadForm(VolumeNameMixin, forms.Form):
             return data
         data["format"] = detect_format(uploaded)
         if data["format"] is None:
-            self.add_error("file", "This is not an ISO image, a qcow2 disk or a raw disk image (.img or .raw).")
+            self.add_error("file", _("This is not an ISO image, a qcow2 disk or a raw disk image (.img or .raw)."))
             return data
         try:
             data["name"] = self._new_name(data.get("name") or uploaded.name)
         except forms.ValidationError as exc:
             self.add_error("name", exc)
         if uploaded.size > self.pool.available:
-            self.add_error("file", f"The pool has {self.pool.available / GIB:.2f} GiB free; the file needs more.")
+            free = formats.number_format(self.pool.available / GIB, 2)
+            self.add_error("file", _("The pool has %(free)s GiB free; the file needs more.") % {"free": free})
         return data
 
     def params(self, staged_path):

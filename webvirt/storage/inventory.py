@@ -9,6 +9,7 @@ rendered before a refresh still points at the same volumes.
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from webvirt.core import events
 from webvirt.hosts.connections import connection_spec
@@ -84,4 +85,4 @@ def refresh_storage(host):
 
 def apply_listing(host, pools):
     apply_pools(host, pools)
-    return f"{len(pools)} pools"
+    return ngettext("%(count)d pool", "%(count)d pools", len(pools)) % {"count": len(pools)}

@@ -1,8 +1,19 @@
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from webvirt.accounts.models import Publishable
 from webvirt.core.querysets import InventoryQuerySet
+
+# How a pool's state (as webvirt.hypervisor.storage reads it) reads on a page.
+POOL_STATE_LABELS = {
+    "inactive": _("inactive"),
+    "building": _("building"),
+    "active": _("active"),
+    "degraded": _("degraded"),
+    "inaccessible": _("inaccessible"),
+}
 
 
 class PoolQuerySet(InventoryQuerySet):
@@ -63,6 +74,10 @@ class Pool(Publishable):
         return self.state == "active"
 
     @property
+    def state_label(self):
+        return POOL_STATE_LABELS.get(self.state, self.state)
+
+    @property
     def is_gone(self):
         return self.gone_at is not None
 
@@ -71,7 +86,7 @@ class Pool(Publishable):
         return self.is_active and not self.is_gone
 
     def audit_name(self):
-        return f"{self.name} on {self.host.name}"
+        return gettext("%(pool)s on %(host)s") % {"pool": self.name, "host": self.host.name}
 
     def operation_links(self):
         return {"host": self.host}
@@ -106,7 +121,11 @@ class Volume(Publishable):
         return self.name
 
     def audit_name(self):
-        return f"{self.pool.name}/{self.name} on {self.pool.host.name}"
+        return gettext("%(pool)s/%(volume)s on %(host)s") % {
+            "pool": self.pool.name,
+            "volume": self.name,
+            "host": self.pool.host.name,
+        }
 
     def operation_links(self):
         return {"host": self.pool.host}
@@ -143,7 +162,8 @@ class Volume(Publishable):
         host2") on the hosts that share its storage."""
         names = self._guests_on_its_host()
         for twin in self.elsewhere():
-            names |= {f"{name} on {twin.pool.host.name}" for name in twin._guests_on_its_host()}
+            on = gettext("%(guest)s on %(host)s")
+            names |= {on % {"guest": name, "host": twin.pool.host.name} for name in twin._guests_on_its_host()}
         return sorted(names)
 
     def overlays(self):

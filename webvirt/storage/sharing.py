@@ -20,6 +20,7 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from webvirt.core import events
 from webvirt.hosts.connections import connection_spec
@@ -96,16 +97,24 @@ def may_probe(pool):
 
 
 def _nothing_to_compare(pool):
-    return f"No other host has an active {pool.type} pool at {pool.target_path or 'the same path'} to compare with."
+    if not pool.target_path:
+        return _("No other host has an active %(type)s pool at the same path to compare with.") % {"type": pool.type}
+    return _("No other host has an active %(type)s pool at %(path)s to compare with.") % {
+        "type": pool.type,
+        "path": pool.target_path,
+    }
 
 
 def check_probe(actor, pool, params):
     """Refusals of `pool.find-shared`, before anything is queued."""
     if pool.is_gone or not pool.is_active:
-        raise ValidationError(f"Pool {pool.name} is not active on {pool.host.name}: start it first.")
+        raise ValidationError(
+            _("Pool %(pool)s is not active on %(host)s: start it first.") % {"pool": pool.name, "host": pool.host.name}
+        )
     if rule_key(pool.type, pool.source):
         raise ValidationError(
-            f"Pool {pool.name} is an NFS export: pools of the same server and export are the same storage."
+            _("Pool %(pool)s is an NFS export: pools of the same server and export are the same storage.")
+            % {"pool": pool.name}
         )
     if not candidates(pool).exists():
         raise ValidationError(_nothing_to_compare(pool))
@@ -123,12 +132,22 @@ def find_shared(pool):
     apart = [other for other, saw in zip(others, seen, strict=True) if not saw]
     _record(pool, shared, apart)
     if not shared:
-        return f"{pool.name} is not the same storage as any of: {_named(apart)}."
-    return f"{pool.name} is the same storage as {_named(shared)}" + (f"; not as {_named(apart)}." if apart else ".")
+        return _("%(pool)s is not the same storage as any of: %(others)s.") % {
+            "pool": pool.name,
+            "others": _named(apart),
+        }
+    if apart:
+        return _("%(pool)s is the same storage as %(shared)s; not as %(apart)s.") % {
+            "pool": pool.name,
+            "shared": _named(shared),
+            "apart": _named(apart),
+        }
+    return _("%(pool)s is the same storage as %(shared)s.") % {"pool": pool.name, "shared": _named(shared)}
 
 
 def _named(pools):
-    return ", ".join(f"{other.host.name} (pool {other.name})" for other in pools)
+    each = _("%(host)s (pool %(pool)s)")
+    return ", ".join(each % {"host": other.host.name, "pool": other.name} for other in pools)
 
 
 @transaction.atomic

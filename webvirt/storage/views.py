@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from webvirt.core import flash
@@ -56,7 +57,7 @@ def pool_list(request, host_id):
 def pool_action(request, host_id, pool_id, action):
     pool = _pool(request, host_id, pool_id)
     if action not in actions.POOL_ACTIONS:
-        messages.error(request, f"Unknown pool action {action!r}.")
+        messages.error(request, _("Unknown pool action %(action)r.") % {"action": action})
         return redirect("storage:pools", host_id=pool.host_id)
     try:
         _queued(request, perform(f"pool.{action}", actor=request.user, target=pool))
@@ -120,7 +121,9 @@ def volume_action(request, host_id, pool_id, volume_id, action):
         operation = _queue_volume_action(request, volume, action)
     except ValidationError as exc:
         text = " ".join(exc.messages)
-        messages.error(request, text if text.startswith(volume.name) else f"{volume.name}: {text}")
+        if not text.startswith(volume.name):
+            text = _("%(volume)s: %(problem)s") % {"volume": volume.name, "problem": text}
+        messages.error(request, text)
     else:
         _queued(request, operation)
     return redirect(volume.pool)
@@ -132,7 +135,7 @@ def _queue_volume_action(request, volume, action):
         return perform("volume.delete", actor=request.user, target=volume)
     form_class = {"resize": ResizeForm, "clone": CloneForm}.get(action)
     if form_class is None:
-        raise ValidationError(f"Unknown volume action {action!r}.")
+        raise ValidationError(_("Unknown volume action %(action)r.") % {"action": action})
     form = form_class(request.POST, volume=volume)
     if not form.is_valid():
         raise ValidationError(form_problems(form))
