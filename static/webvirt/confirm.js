@@ -15,7 +15,7 @@
     const title = Object.assign(document.createElement("h2"), { id: "confirm-title" });
     const text = Object.assign(document.createElement("p"), { id: "confirm-text" });
     const buttons = Object.assign(document.createElement("form"), { method: "dialog", className: "dialog-buttons" });
-    const cancel = Object.assign(document.createElement("button"), { value: "cancel", textContent: "Cancel", autofocus: true });
+    const cancel = Object.assign(document.createElement("button"), { value: "cancel", textContent: gettext("Cancel"), autofocus: true });
     const confirm = Object.assign(document.createElement("button"), { value: "confirm", className: "danger" });
     buttons.append(cancel, confirm);
     dialog.append(title, text, buttons);
@@ -27,16 +27,18 @@
       const field = form.elements.namedItem(name);
       if (!field) return whole;
       if (field.tagName === "SELECT") return field.selectedOptions[0] ? field.selectedOptions[0].text : "";
-      return field.value.trim() || "(nobody)";
+      return field.value.trim() || gettext("(nobody)");
     });
   }
 
   function ask(message, verb) {
     if (!dialog) build();
-    const split = message.indexOf("? ");
-    dialog.querySelector("h2").textContent = split < 0 ? message : message.slice(0, split + 1);
-    dialog.querySelector("p").textContent = split < 0 ? "" : message.slice(split + 2);
-    dialog.querySelector("button[value=confirm]").textContent = verb || "Confirm";
+    // The question is the title, what follows it the text ("？" ends a question in Chinese).
+    const question = /\? |？/.exec(message);
+    const split = question ? question.index + 1 : -1;
+    dialog.querySelector("h2").textContent = split < 0 ? message : message.slice(0, split);
+    dialog.querySelector("p").textContent = split < 0 ? "" : message.slice(split).trim();
+    dialog.querySelector("button[value=confirm]").textContent = verb || gettext("Confirm");
     dialog.returnValue = "";
     dialog.showModal();
     return new Promise((resolve) => {

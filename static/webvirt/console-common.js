@@ -4,11 +4,11 @@ const badge = document.getElementById("console-state");
 
 // WebSocket close codes sent by webvirt (see webvirt/consoles/errors.py).
 const CLOSE_STATES = {
-  4100: "guest is not running",
-  4103: "access revoked",
-  4403: "access denied",
-  4410: "guest is not running",
-  4423: "in use by another session",
+  4100: gettext("guest is not running"),
+  4103: gettext("access revoked"),
+  4403: gettext("access denied"),
+  4410: gettext("guest is not running"),
+  4423: gettext("in use by another session"),
 };
 const RETRY_ONCE = new Set([4408, 4409]); // a ticket that expired or was spent: fetch a new one
 const MOVING = 4302; // the guest is moving to another host: follow it there
@@ -16,9 +16,17 @@ const FOLLOW_FOR_MS = 120000;
 const FOLLOW_EVERY_MS = 1000;
 let followingUntil = 0;
 
+// The badge's words for each state (the state itself stays in data-state, for styles and tests).
+const STATE_WORDS = {
+  connecting: gettext("connecting…"),
+  connected: gettext("connected"),
+  closed: gettext("disconnected"),
+  failed: gettext("failed"),
+};
+
 export function setState(state, text) {
   badge.dataset.state = state;
-  badge.textContent = text || state;
+  badge.textContent = text || STATE_WORDS[state] || state;
   badge.title = text || "";
 }
 
@@ -33,7 +41,9 @@ export async function fetchSocket(extraQuery = "") {
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error(body.reason || `The server refused a console ticket (${response.status}).`);
+    const error = new Error(
+      body.reason || interpolate(gettext("The server refused a console ticket (%(status)s)."), { status: response.status }, true),
+    );
     error.code = body.code;
     throw error;
   }
@@ -54,19 +64,21 @@ export function followed() {
 
 function follow(reason, connect) {
   if (!following()) followingUntil = Date.now() + FOLLOW_FOR_MS;
-  setState("connecting", `${reason} Reconnecting when it runs there…`);
+  setState("connecting", interpolate(gettext("%(reason)s Reconnecting when it runs there…"), { reason }, true));
   setTimeout(() => connect(), FOLLOW_EVERY_MS);
 }
 
 // Show why a socket closed; returns true when a fresh ticket should be tried at once.
 export function explainClose(event, { retried, connect }) {
   if (event.code === MOVING || (following() && event.code !== 1000)) {
-    follow(event.code === MOVING ? event.reason : "The guest is moving.", connect);
+    follow(event.code === MOVING ? event.reason : gettext("The guest is moving."), connect);
     return false;
   }
   if (RETRY_ONCE.has(event.code) && !retried) return true;
-  const summary = CLOSE_STATES[event.code] || (event.code === 1000 || event.code === 4101 ? "disconnected" : "failed");
-  setState(event.code === 1000 || event.code === 4101 ? "closed" : "failed", event.reason ? `${summary}: ${event.reason}` : summary);
+  const closed = event.code === 1000 || event.code === 4101;
+  const summary = CLOSE_STATES[event.code] || STATE_WORDS[closed ? "closed" : "failed"];
+  const text = event.reason ? interpolate(gettext("%(summary)s: %(reason)s"), { summary, reason: event.reason }, true) : summary;
+  setState(closed ? "closed" : "failed", text);
   return false;
 }
 

@@ -16,7 +16,7 @@ let socket = null;
 async function connect(retried = false, { takeover = false } = {}) {
   socket?.close();
   takeOver.hidden = true;
-  setState("connecting", "connecting…");
+  setState("connecting");
   let target;
   try {
     target = await fetchSocket(takeover ? "?takeover=1" : "");
@@ -25,14 +25,14 @@ async function connect(retried = false, { takeover = false } = {}) {
       explainClose({ code: 0 }, { retried, connect: () => connect(false, { takeover }) });
       return;
     }
-    setState("failed", error.code === 4410 ? "guest is not running" : error.message);
+    setState("failed", error.code === 4410 ? gettext("guest is not running") : error.message);
     return;
   }
   const current = new WebSocket(target.url, target.protocols);
   socket = current;
   current.binaryType = "arraybuffer";
   current.addEventListener("open", () => {
-    setState("connected", "connected");
+    setState("connected");
     terminal.focus();
   });
   current.addEventListener("message", (event) => {

@@ -16,7 +16,7 @@ async function connect(retried = false) {
     rfb = null;
   }
   screen.replaceChildren();
-  setState("connecting", "connecting…");
+  setState("connecting");
   let target;
   try {
     target = await fetchSocket();
@@ -25,7 +25,7 @@ async function connect(retried = false) {
       explainClose({ code: 0 }, { retried, connect: () => connect() });
       return;
     }
-    setState("failed", error.code === 4410 ? "guest is not running" : error.message);
+    setState("failed", error.code === 4410 ? gettext("guest is not running") : error.message);
     return;
   }
   // Our own socket, so that its close code and reason can be shown; noVNC speaks RFB over it.
@@ -40,10 +40,11 @@ async function connect(retried = false) {
   rfb.viewOnly = viewOnly.checked;
   rfb.addEventListener("connect", () => {
     followed();
-    setState("connected", "connected");
+    setState("connected");
     rfb.focus();
   });
-  rfb.addEventListener("securityfailure", (event) => setState("failed", `security failure: ${event.detail.reason || ""}`));
+  rfb.addEventListener("securityfailure", (event) => setState("failed", interpolate(gettext("security failure: %(reason)s"), { reason: event.detail.reason || "" }, true)),
+  );
 }
 
 // Keys of a combination come as "keysym:code" (e.g. "Control_L:ControlLeft"): with the physical key's

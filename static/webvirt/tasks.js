@@ -15,7 +15,9 @@
     const link = document.createElement("a");
     link.href = `/operations/${data.operation_id}/`;
     link.textContent = `${data.label} ${data.target}`;
-    item.append(link, document.createTextNode(failed ? " failed." : " succeeded."));
+    const outcome = failed ? gettext("%(operation)s failed.") : gettext("%(operation)s succeeded.");
+    const [before, after] = outcome.split("%(operation)s");
+    item.append(document.createTextNode(before), link, document.createTextNode(after));
     const close = document.createElement("button");
     close.type = "button";
     close.className = "link";
@@ -27,13 +29,21 @@
     if (!failed) setTimeout(() => item.remove(), SUCCESS_MS);
   }
 
-  const OUTCOMES = { running: "running.", succeeded: "done.", failed: "failed (see Tasks)." };
+  // The state at the end of a queued line (core/flash.py says "queued." the same way).
+  const QUEUED = pgettext("operation state", "queued.");
+  const OUTCOMES = {
+    running: pgettext("operation state", "running."),
+    succeeded: pgettext("operation state", "done."),
+    failed: pgettext("operation state", "failed (see Tasks)."),
+  };
 
   // "Start web1: queued." becomes "Start web1: running.", then "...: done." or "...: failed".
   function settleFlash(operationId, status) {
     const line = document.querySelector(`.flash.operation-${operationId}`);
     if (!line || !OUTCOMES[status]) return;
-    line.textContent = line.textContent.replace(/: [a-z ()]+\.$/i, `: ${OUTCOMES[status]}`);
+    const current = [QUEUED, OUTCOMES.running].find((state) => line.textContent.endsWith(state));
+    if (!current) return;
+    line.textContent = line.textContent.slice(0, -current.length) + OUTCOMES[status];
     if (status === "running") return;
     line.classList.remove("info");
     line.classList.add(status === "failed" ? "error" : "success");

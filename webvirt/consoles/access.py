@@ -1,6 +1,7 @@
 """Every check a console connection passes before it is accepted, in one synchronous function."""
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 
 from webvirt.core import policy
 from webvirt.core.websocket import origin_allowed
@@ -12,17 +13,17 @@ from .errors import ConsoleRefused
 
 def check_origin(headers, *, scheme):
     if not origin_allowed(headers, scheme=scheme):
-        raise ConsoleRefused(errors.BAD_ORIGIN, "Consoles open only from webvirt's own pages.")
+        raise ConsoleRefused(errors.BAD_ORIGIN, _("Consoles open only from webvirt's own pages."))
 
 
 def _permitted_guest(user, guest_id):
     if user is None or not user.is_authenticated or not user.is_active:
-        raise ConsoleRefused(errors.NOT_LOGGED_IN, "Log in to open consoles.")
+        raise ConsoleRefused(errors.NOT_LOGGED_IN, _("Log in to open consoles."))
     guest = Guest.objects.restrict(user, "view").select_related("host").filter(pk=guest_id).first()
     if guest is None:
-        raise ConsoleRefused(errors.NO_DISPLAY, "No such guest.")
+        raise ConsoleRefused(errors.NO_DISPLAY, _("No such guest."))
     if not policy.can(user, "console", guest):
-        raise ConsoleRefused(errors.FORBIDDEN, "You may not open this guest's console.")
+        raise ConsoleRefused(errors.FORBIDDEN, _("You may not open this guest's console."))
     return guest
 
 

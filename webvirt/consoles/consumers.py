@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils.translation import gettext as _
 
 from webvirt import hypervisor
 from webvirt.core import events
@@ -36,9 +37,9 @@ def _prepare_vnc(**kwargs):
 def _prepare_serial(**kwargs):
     guest = authorize(kind="serial", **kwargs)
     if guest.is_gone:
-        raise ConsoleRefused(errors.NO_DISPLAY, "The guest no longer exists.")
+        raise ConsoleRefused(errors.NO_DISPLAY, _("The guest no longer exists."))
     if not guest.is_active:
-        raise ConsoleRefused(errors.NOT_RUNNING, "The guest is not running.")
+        raise ConsoleRefused(errors.NOT_RUNNING, _("The guest is not running."))
     return guest, connection_spec(guest.host)
 
 
@@ -99,7 +100,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     async def display_closed(self, reason):
         """Closed for good, or, while the guest moves, with a code that has the page follow it."""
         if self.moving_to:
-            await self.close(code=errors.GUEST_MOVING, reason=f"The guest is moving to {self.moving_to}.")
+            await self.close(
+                code=errors.GUEST_MOVING, reason=_("The guest is moving to %(host)s.") % {"host": self.moving_to}
+            )
         else:
             await self.close(code=errors.DISPLAY_CLOSED, reason=reason)
 
@@ -109,9 +112,11 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if event["event"] == "guest.changed":
             self.moving_to = event.get("moving_to", "")
         if event["event"] == "guest.changed" and event.get("moved_to"):
-            await self.close(code=errors.GUEST_MOVING, reason=f"The guest moved to {event['moved_to']}.")
+            await self.close(
+                code=errors.GUEST_MOVING, reason=_("The guest moved to %(host)s.") % {"host": event["moved_to"]}
+            )
         elif event["event"] == "guest.changed" and (event["gone"] or not event["active"]):
-            reason = "The guest no longer exists." if event["gone"] else "The guest stopped."
+            reason = _("The guest no longer exists.") if event["gone"] else _("The guest stopped.")
             await self.close(code=errors.GUEST_STOPPED, reason=reason)
         elif event["event"] == "access.changed":
             try:
@@ -120,7 +125,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
                 log.warning(
                     "%s console of guest %s closed: %s lost access", self.kind, self.guest.pk, self.scope["user"]
                 )
-                await self.close(code=errors.ACCESS_REVOKED, reason="Your access to this console was revoked.")
+                await self.close(code=errors.ACCESS_REVOKED, reason=_("Your access to this console was revoked."))
 
     async def __call__(self, scope, receive, send):
         """Relay the browser's messages in the task that reads them.
@@ -158,7 +163,8 @@ class VncConsumer(ConsoleConsumer):
             self.reader, self.writer, self.cleanup = await open_endpoint(endpoint)
         except (OSError, TimeoutError) as exc:
             raise ConsoleRefused(
-                errors.UNREACHABLE, f"Cannot reach the guest's display: {exc or 'timed out'}"
+                errors.UNREACHABLE,
+                _("Cannot reach the guest's display: %(reason)s") % {"reason": exc or _("timed out")},
             ) from None
 
     def started(self):
@@ -168,7 +174,7 @@ class VncConsumer(ConsoleConsumer):
         with contextlib.suppress(ConnectionError, OSError):
             while data := await self.reader.read(CHUNK):
                 await self.send(bytes_data=data)
-        await self.display_closed("The guest's display closed.")
+        await self.display_closed(_("The guest's display closed."))
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data:
@@ -176,7 +182,7 @@ class VncConsumer(ConsoleConsumer):
             try:
                 await self.writer.drain()
             except (ConnectionError, OSError):
-                await self.display_closed("The guest's display closed.")
+                await self.display_closed(_("The guest's display closed."))
 
     async def stop(self):
         self.pump.cancel()
@@ -198,12 +204,14 @@ class SerialConsumer(ConsoleConsumer):
                 if self.query.get("takeover") != ["1"]:
                     raise ConsoleRefused(
                         errors.CONSOLE_BUSY,
-                        "Another session has this serial console open. Take it over to use it here.",
+                        _("Another session has this serial console open. Take it over to use it here."),
                     ) from None
                 await database_sync_to_async(serial_sessions.check_take_over)(self.scope["user"], guest)
                 self.console = await self._open_console(guest, spec, take_over=True)
         except hypervisor.HypervisorError as exc:
-            raise ConsoleRefused(errors.UNREACHABLE, f"Cannot open the serial console: {exc}") from None
+            raise ConsoleRefused(
+                errors.UNREACHABLE, _("Cannot open the serial console: %(error)s") % {"error": exc}
+            ) from None
         await sync_to_async(serial_sessions.hold)(guest.pk, self.scope["user"].pk, self.channel_name)
 
     async def _open_console(self, guest, spec, *, take_over):
@@ -222,7 +230,7 @@ class SerialConsumer(ConsoleConsumer):
     async def _pump(self):
         while data := await self.stream.read(CHUNK):
             await self.send(bytes_data=data)
-        await self.display_closed("The serial console closed: another session took it over, or the guest stopped.")
+        await self.display_closed(_("The serial console closed: another session took it over, or the guest stopped."))
 
     async def receive(self, text_data=None, bytes_data=None):
         data = bytes_data if bytes_data is not None else (text_data or "").encode()
@@ -231,7 +239,7 @@ class SerialConsumer(ConsoleConsumer):
             try:
                 await self.stream.drain()
             except ConnectionError:
-                await self.close(code=errors.DISPLAY_CLOSED, reason="The serial console closed.")
+                await self.close(code=errors.DISPLAY_CLOSED, reason=_("The serial console closed."))
 
     async def stop(self):
         self.pump.cancel()

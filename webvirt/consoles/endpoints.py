@@ -11,6 +11,7 @@ import collections
 from dataclasses import dataclass
 
 import asyncssh
+from django.utils.translation import gettext as _
 
 from webvirt.hosts.connections import connection_spec
 
@@ -52,11 +53,11 @@ def vnc_endpoint(guest):
     """The Endpoint of `guest`'s VNC display, or ConsoleRefused saying why there is none."""
     host = guest.host
     if guest.is_gone:
-        raise ConsoleRefused(errors.NO_DISPLAY, "The guest no longer exists.")
+        raise ConsoleRefused(errors.NO_DISPLAY, _("The guest no longer exists."))
     if not guest.is_active:
-        raise ConsoleRefused(errors.NOT_RUNNING, "The guest is not running.")
+        raise ConsoleRefused(errors.NOT_RUNNING, _("The guest is not running."))
     if not (guest.vnc_port or guest.vnc_socket):
-        raise ConsoleRefused(errors.NO_DISPLAY, "The guest has no VNC display.")
+        raise ConsoleRefused(errors.NO_DISPLAY, _("The guest has no VNC display."))
     listen = guest.vnc_listen
     if host.transport in {"local", "test"}:
         if guest.vnc_socket:
@@ -76,8 +77,10 @@ def vnc_endpoint(guest):
     if guest.vnc_socket or listen in LOOPBACK:
         raise ConsoleRefused(
             errors.NO_DISPLAY,
-            "This guest's display listens only on its host's loopback, which webvirt can reach through SSH "
-            "hosts only. Make the display listen on a reachable address, or connect to the host over SSH.",
+            _(
+                "This guest's display listens only on its host's loopback, which webvirt can reach through SSH "
+                "hosts only. Make the display listen on a reachable address, or connect to the host over SSH."
+            ),
         )
     address = (host.console_address or host.hostname) if listen in WILDCARD else listen
     return Endpoint(address=address, port=guest.vnc_port)

@@ -7,6 +7,8 @@ session webvirt did not open (virsh), needs the "console_takeover" action (opera
 person off a console they are typing into, which is as disruptive as resetting the guest.
 """
 
+from django.utils.translation import gettext as _
+
 from webvirt.core import policy
 
 from . import errors
@@ -42,7 +44,7 @@ def check_take_over(user, guest):
         return
     raise ConsoleRefused(
         errors.FORBIDDEN,
-        "Someone else is using this serial console. Taking it over needs the operator role on this guest.",
+        _("Someone else is using this serial console. Taking it over needs the operator role on this guest."),
     )
 
 

@@ -15,6 +15,7 @@ from functools import cache
 import redis
 from django.conf import settings
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from . import errors
 from .errors import ConsoleRefused
@@ -62,19 +63,19 @@ def redeem(token, *, kind, guest_id=None, user_id=None):
     checks both; websockify knows neither and takes them from the ticket.
     """
     if not token:
-        raise ConsoleRefused(errors.NOT_LOGGED_IN, "A console ticket is required.")
+        raise ConsoleRefused(errors.NOT_LOGGED_IN, _("A console ticket is required."))
     try:
         data = _signer().unsign_object(token, max_age=settings.WEBVIRT_CONSOLE_TICKET_TTL)
     except signing.SignatureExpired:
         raise ConsoleRefused(
-            errors.TICKET_EXPIRED, "The console ticket has expired; reconnect to get a new one."
+            errors.TICKET_EXPIRED, _("The console ticket has expired; reconnect to get a new one.")
         ) from None
     except signing.BadSignature:
-        raise ConsoleRefused(errors.FORBIDDEN, "The console ticket is not valid.") from None
+        raise ConsoleRefused(errors.FORBIDDEN, _("The console ticket is not valid.")) from None
     if (guest_id is not None and data.get("g") != guest_id) or data.get("k") != kind:
-        raise ConsoleRefused(errors.FORBIDDEN, "The console ticket is for another console.")
+        raise ConsoleRefused(errors.FORBIDDEN, _("The console ticket is for another console."))
     if user_id is not None and data.get("u") != user_id:
-        raise ConsoleRefused(errors.FORBIDDEN, "The console ticket belongs to another user.")
+        raise ConsoleRefused(errors.FORBIDDEN, _("The console ticket belongs to another user."))
     if not redis_client().delete(_key(data.get("n", ""))):
-        raise ConsoleRefused(errors.TICKET_USED, "The console ticket was already used; reconnect to get a new one.")
+        raise ConsoleRefused(errors.TICKET_USED, _("The console ticket was already used; reconnect to get a new one."))
     return data["u"], data["g"]

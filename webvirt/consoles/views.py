@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from webvirt.core.shortcuts import get_for_user_or_404
@@ -22,7 +23,8 @@ def _guest(request, pk):
 
 def console_page(request, pk, kind):
     guest = _guest(request, pk)
-    context = {"guest": guest, "kind": kind, "popout": request.GET.get("popout") == "1"}
+    title = _("Console") if kind == "vnc" else _("Serial console")
+    context = {"guest": guest, "kind": kind, "title": title, "popout": request.GET.get("popout") == "1"}
     response = render(request, PAGES[kind], context)
     response.csp_inline_styles = kind == "serial"  # xterm writes <style> elements (core/middleware.py)
     return response
@@ -35,7 +37,7 @@ def issue_ticket(user, guest, kind):
     if kind == "vnc":
         endpoint = vnc_endpoint(guest)
     elif not guest.is_active or guest.is_gone:
-        raise ConsoleRefused(NOT_RUNNING, "The guest is not running.")
+        raise ConsoleRefused(NOT_RUNNING, _("The guest is not running."))
     ticket = tickets.issue(user=user, guest=guest, kind=kind)
     # The page offers the ticket as a WebSocket subprotocol, beside "binary": never in the URL.
     protocols = ["binary", f"{tickets.PROTOCOL_PREFIX}{ticket}"]
@@ -49,7 +51,7 @@ def issue_ticket(user, guest, kind):
 def console_ticket(request, pk, kind):
     """For the console page, which fetches one per connection."""
     if kind not in PAGES:
-        raise Http404("No such console.")
+        raise Http404(_("No such console."))
     guest = _guest(request, pk)
     try:
         return JsonResponse(issue_ticket(request.user, guest, kind))

@@ -8,8 +8,17 @@ from contextvars import ContextVar
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
+from django.utils.translation import pgettext_lazy
 
 from .models import AuditEvent
+
+# An event's outcome (kept in English in the log) -> its words on pages.
+OUTCOMES = {
+    "ok": pgettext_lazy("audit outcome", "ok"),
+    "requested": pgettext_lazy("audit outcome", "requested"),
+    "succeeded": pgettext_lazy("audit outcome", "succeeded"),
+    "failed": pgettext_lazy("audit outcome", "failed"),
+}
 
 # Where the request came from: its address, and whether through the API (and with which token).
 _origin = ContextVar("webvirt_audit_origin", default=None)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from webvirt.hypervisor import HypervisorError
 from webvirt.hypervisor import definitions as xml_definitions
@@ -33,12 +35,17 @@ class NewDefinition:
 def refuse_bad(kind, target, params):
     """Raise ValidationError, in words, for an edit that must not reach libvirt."""
     if target.is_gone:
-        raise ValidationError(f"{target.name} no longer exists on {target.host.name}.")
+        raise ValidationError(
+            _("%(name)s no longer exists on %(host)s.") % {"name": target.name, "host": target.host.name}
+        )
     if not target.definition:
-        raise ValidationError(f"{target.name} is transient: it has no persistent definition to edit.")
+        raise ValidationError(
+            _("%(name)s is transient: it has no persistent definition to edit.") % {"name": target.name}
+        )
     if params.base != xml_definitions.digest(target.definition):
         raise ValidationError(
-            f"The definition of {target.name} changed since it was shown; review the current one and edit again."
+            _("The definition of %(name)s changed since it was shown; review the current one and edit again.")
+            % {"name": target.name}
         )
     try:
         xml_definitions.check(kind, params.xml, name=target.name, uuid=target.uuid)
@@ -61,7 +68,7 @@ def declare_define_xml(kind, *, find, refresh):
     return declare(
         Action(
             f"{kind}.define-xml",
-            "Edit XML",
+            gettext_lazy("Edit XML"),
             PERMISSION,
             params=NewDefinition,
             check=lambda actor, target, params: refuse_bad(kind, target, params),
@@ -73,7 +80,7 @@ def declare_define_xml(kind, *, find, refresh):
 
 class DefinitionForm(forms.Form):
     xml = forms.CharField(
-        label="libvirt XML",
+        label=gettext_lazy("libvirt XML"),
         strip=False,
         max_length=MAX_XML_CHARS,
         widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false", "class": "xml"}),
@@ -114,7 +121,14 @@ def definition_page(request, *, kind, target, back):
     policy.require(request.user, PERMISSION, target)
     initial = {"xml": target.definition, "base": xml_definitions.digest(target.definition)}
     form = DefinitionForm(request.POST or None, kind=kind, target=target, initial=initial)
-    context = {"kind": kind, "target": target, "back": back, "form": form, "diff": None}
+    context = {
+        "kind": kind,
+        "kind_word": _(xml_definitions.KIND_WORDS[kind]),
+        "target": target,
+        "back": back,
+        "form": form,
+        "diff": None,
+    }
     if request.method == "POST":
         if form.is_valid():
             diff = unified_diff(target.definition, form.cleaned_data["xml"], target.name)

@@ -1,5 +1,8 @@
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from .audit import OUTCOMES as OUTCOME_LABELS
 from .converters import is_database_id
 from .models import Operation
 
@@ -14,8 +17,16 @@ def form_problems(form):
         for error in errors:
             text = " ".join(error.messages)
             bare = text == str(forms.Field.default_error_messages["required"])
-            sentences.append(f"{label}: {text}" if label and bare else text)
+            sentences.append(_("%(label)s: %(error)s") % {"label": label, "error": text} if label and bare else text)
     return " ".join(sentences)
+
+
+# Whole sentences per noun, so that each language can say them its own way.
+NAME_TAKEN = {
+    "pool": gettext_lazy("%(host)s already has a pool named %(name)s."),
+    "network": gettext_lazy("%(host)s already has a network named %(name)s."),
+    "": gettext_lazy("%(host)s already has something named %(name)s."),
+}
 
 
 class NewOnHostForm(forms.Form):
@@ -23,7 +34,7 @@ class NewOnHostForm(forms.Form):
     (rows of ones gone from the host do not count: their names are free)."""
 
     host_relation = ""  # the host's related manager, e.g. "pools"
-    noun = ""
+    noun = ""  # a key of NAME_TAKEN
 
     def __init__(self, *args, host, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,7 +43,8 @@ class NewOnHostForm(forms.Form):
     def clean_name(self):
         name = self.cleaned_data["name"]
         if getattr(self.host, self.host_relation).present().filter(name=name).exists():
-            raise forms.ValidationError(f"{self.host.name} already has a {self.noun} named {name}.")
+            taken = NAME_TAKEN.get(self.noun, NAME_TAKEN[""])
+            raise forms.ValidationError(taken % {"host": self.host.name, "name": name})
         return name
 
 
@@ -62,13 +74,17 @@ class FilterForm(forms.Form):
 
 
 class OperationFilterForm(FilterForm):
-    status = forms.ChoiceField(choices=[("", "Any status"), *Operation.Status.choices], required=False)
+    status = forms.ChoiceField(choices=[("", gettext_lazy("Any status")), *Operation.Status.choices], required=False)
 
 
 class AuditFilterForm(FilterForm):
-    OUTCOMES = ("ok", "requested", "succeeded", "failed")
+    OUTCOMES = tuple(OUTCOME_LABELS)
 
-    actor = forms.CharField(required=False, max_length=150, label="Who")
-    action = forms.CharField(required=False, max_length=64)
-    target = forms.CharField(required=False, max_length=255)
-    outcome = forms.ChoiceField(choices=[("", "Any outcome")] + [(o, o) for o in OUTCOMES], required=False)
+    actor = forms.CharField(required=False, max_length=150, label=gettext_lazy("Who"))
+    action = forms.CharField(required=False, max_length=64, label=gettext_lazy("Action"))
+    target = forms.CharField(required=False, max_length=255, label=gettext_lazy("Target"))
+    outcome = forms.ChoiceField(
+        choices=[("", gettext_lazy("Any outcome"))] + [(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
+        required=False,
+        label=gettext_lazy("Outcome"),
+    )

@@ -15,6 +15,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 
 from . import events
 from .converters import is_database_id
@@ -57,11 +58,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         await self.accept()
         if not origin_allowed(self.scope.get("headers", []), scheme=self.scope.get("scheme", "ws")):
-            await self.close(code=BAD_ORIGIN, reason="Live updates open only from webvirt's own pages.")
+            await self.close(code=BAD_ORIGIN, reason=_("Live updates open only from webvirt's own pages."))
             return
         user = await database_sync_to_async(self._signed_in_user)()
         if user is None:
-            await self.close(code=NOT_SIGNED_IN, reason="Sign in again to see live updates.")
+            await self.close(code=NOT_SIGNED_IN, reason=_("Sign in again to see live updates."))
         else:
             self.user = user
             await self._join({events.user_group(user.pk)})
@@ -102,7 +103,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def _recheck(self):
         self.user = await database_sync_to_async(get_user_model().objects.filter(pk=self.user.pk).first)()
         if self.user is None or not self.user.is_active:
-            await self.close(code=NOT_SIGNED_IN, reason="This account was disabled.")
+            await self.close(code=NOT_SIGNED_IN, reason=_("This account was disabled."))
             return
         kept = await database_sync_to_async(self._permitted)(sorted(self.topics))
         for topic in self.topics - kept:

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .kinds import label_for
 
@@ -8,10 +9,10 @@ class Operation(models.Model):
     """One slow action, written before its task is enqueued; pages read this row, never Celery."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED)
 

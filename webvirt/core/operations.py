@@ -11,6 +11,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from . import audit, events
 from .kinds import register_label
@@ -111,7 +112,7 @@ def _send_to_workers(operation):
         finish(
             operation,
             status=Operation.Status.FAILED,
-            message="The task queue (Redis) did not answer, so this never started. Try again shortly.",
+            message=_("The task queue (Redis) did not answer, so this never started. Try again shortly."),
         )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 ADMIN_ACTIONS = {
     "host.view",
@@ -24,7 +25,7 @@ ADMIN_ACTIONS = {
 }
 # Why an admin-only action is refused, where "only admins" alone would not say enough.
 ADMIN_REFUSALS = {
-    "xml.edit": "Only admins may read or edit libvirt XML: a definition can reach any file or device on its host.",
+    "xml.edit": _("Only admins may read or edit libvirt XML: a definition can reach any file or device on its host."),
 }
 
 
@@ -99,4 +100,4 @@ def refusal(action, obj=None):
     rule = _RULES.get(action)
     if rule is not None and rule.refusal is not None:
         return rule.refusal(obj)
-    return ADMIN_REFUSALS.get(action, "Only admins may do this.")
+    return str(ADMIN_REFUSALS.get(action, _("Only admins may do this.")))

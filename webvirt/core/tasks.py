@@ -4,6 +4,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from webvirt.hypervisor import HostUnreachable, HypervisorError
 
@@ -32,18 +33,18 @@ def _run(self, operation):
     except HostUnreachable as exc:
         if self.request.retries < self.max_retries:
             delay = RETRY_DELAYS_S[self.request.retries]
-            operations.note(operation, f"{exc} Retrying in {delay} s.")
+            operations.note(operation, _("%(error)s Retrying in %(delay)s s.") % {"error": exc, "delay": delay})
             raise self.retry(countdown=delay) from None
         operations.finish(operation, status=Operation.Status.FAILED, message=str(exc), detail=exc.detail)
     except HypervisorError as exc:
         operations.finish(operation, status=Operation.Status.FAILED, message=str(exc), detail=exc.detail)
     except SoftTimeLimitExceeded:
-        message = "It took longer than it may; it was stopped. Check the target's state before trying again."
+        message = _("It took longer than it may; it was stopped. Check the target's state before trying again.")
         operations.finish(operation, status=Operation.Status.FAILED, message=message)
     except Exception:
         log.exception("operation %s (%s) crashed", operation.pk, operation.kind)
         operations.finish(
-            operation, status=Operation.Status.FAILED, message="Internal error; the details are in the worker log."
+            operation, status=Operation.Status.FAILED, message=_("Internal error; the details are in the worker log.")
         )
     else:
-        operations.finish(operation, status=Operation.Status.SUCCEEDED, message=message or "Done.")
+        operations.finish(operation, status=Operation.Status.SUCCEEDED, message=message or _("Done."))

@@ -2,6 +2,7 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 _OBJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -10,8 +11,10 @@ def validate_object_name(value):
     """Names of guests, pools, volumes and networks: safe in paths, XML and shells alike."""
     if not _OBJECT_NAME.fullmatch(value or "") or ".." in value:
         raise ValidationError(
-            "Use up to 100 letters, digits, '.', '_' and '-', starting with a letter or digit "
-            "(no spaces, slashes or XML characters)."
+            _(
+                "Use up to 100 letters, digits, '.', '_' and '-', starting with a letter or digit "
+                "(no spaces, slashes or XML characters)."
+            )
         )
 
 
@@ -22,5 +25,5 @@ def validate_display_name(value):
     allowed = all(unicodedata.category(char)[0] in "LMN" or char in " ._-" for char in value)
     if not value or not allowed or ".." in value or value != value.strip():
         raise ValidationError(
-            "Use letters, digits, spaces, '.', '_' and '-', with no '..' and no space at the start or end."
+            _("Use letters, digits, spaces, '.', '_' and '-', with no '..' and no space at the start or end.")
         )

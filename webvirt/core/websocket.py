@@ -1,10 +1,16 @@
-"""What every WebSocket of ours shares: the session in the scope, and the Origin check."""
+"""What every WebSocket of ours shares: the session in the scope, the user's language, and the
+Origin check."""
 
 from urllib.parse import urlsplit
 
+from channels.db import database_sync_to_async
 from channels.sessions import InstanceSessionWrapper, SessionMiddleware
 from django.conf import settings
 from django.http.request import validate_host
+from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+from .middleware import LANGUAGE_SESSION_KEY, supported_language
 
 PAGE_SCHEMES = {"ws": "http", "wss": "https"}
 
@@ -25,8 +31,25 @@ def origin_allowed(headers, *, scheme):
     return bool(allowed_host and (same_origin or origin in settings.CSRF_TRUSTED_ORIGINS))
 
 
+def scope_language(scope):
+    """The language a socket speaks (its close reasons), chosen as LanguageMiddleware chooses a page's."""
+    session = scope.get("session")
+    chosen = supported_language(session.get(LANGUAGE_SESSION_KEY)) if session is not None else None
+    cookie = scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME)
+    headers = dict(scope.get("headers", []))
+    accepted = [code for code, _ in parse_accept_lang_header(headers.get(b"accept-language", b"").decode("latin-1"))]
+    for code in (chosen, cookie, *accepted):
+        if code and code != "*":
+            try:
+                return translation.get_supported_language_variant(code)
+            except LookupError:
+                continue
+    return settings.LANGUAGE_CODE
+
+
 class WebSocketSessionMiddleware(SessionMiddleware):
-    """The session (hence the user) in the scope, and the server's own `send` left as it is.
+    """The session (hence the user) in the scope, the user's language active, and the server's own
+    `send` left as it is.
 
     Channels' session middleware wraps `send` to save a modified session before an HTTP response
     starts; a WebSocket sends no such response, yet the wrapper would inspect the session on every
@@ -35,4 +58,6 @@ class WebSocketSessionMiddleware(SessionMiddleware):
     async def __call__(self, scope, receive, send):
         wrapper = InstanceSessionWrapper(scope, send)
         await wrapper.resolve_session()
-        return await self.inner(wrapper.scope, receive, send)
+        language = await database_sync_to_async(scope_language)(wrapper.scope)  # reads the session
+        with translation.override(language):
+            return await self.inner(wrapper.scope, receive, send)

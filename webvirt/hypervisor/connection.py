@@ -20,6 +20,7 @@ import libvirt
 
 from .errors import GuestNotFound, HostUnreachable, HypervisorError, InvalidState, plain_words, translated
 from .uri import DEFAULT_PORTS, build_uri
+from .words import _
 
 KEEPALIVE_INTERVAL_S = 5
 KEEPALIVE_COUNT = 3
@@ -101,7 +102,9 @@ def _probe_tcp(spec):
         socket.create_connection((spec.hostname, port), timeout=spec.timeout).close()
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
-        raise HostUnreachable(f"Cannot reach {spec.hostname}:{port}: {reason}.") from None
+        raise HostUnreachable(
+            _("Cannot reach %(host)s:%(port)s: %(reason)s.") % {"host": spec.hostname, "port": port, "reason": reason}
+        ) from None
 
 
 def _write_private(directory, name, text):
@@ -143,7 +146,8 @@ def _open(spec, state):
     if stuck is not None and stuck.is_alive():
         # libvirt cannot cancel an open: one per host may hang, not one more per resync.
         raise HostUnreachable(
-            f"{spec.display_uri} did not answer within {timeout:g} s: an earlier attempt still waits for it."
+            _("%(uri)s did not answer within %(timeout)s s: an earlier attempt still waits for it.")
+            % {"uri": spec.display_uri, "timeout": f"{timeout:g}"}
         )
     if spec.transport in DEFAULT_PORTS:
         _probe_tcp(spec)
@@ -181,15 +185,20 @@ def _open(spec, state):
         abandoned.set()
         state.stuck_opens[spec] = opener
         threading.Thread(target=lambda: (opener.join(), shutil.rmtree(directory, True)), daemon=True).start()
-        raise HostUnreachable(f"{spec.display_uri} did not answer within {timeout:g} s.")
+        raise HostUnreachable(
+            _("%(uri)s did not answer within %(timeout)s s.") % {"uri": spec.display_uri, "timeout": f"{timeout:g}"}
+        )
     shutil.rmtree(directory, ignore_errors=True)
     if "error" in outcome:
         error = outcome["error"]
         raw = error.get_error_message() or str(error)
         # Host pages show this with no "Details" to open, so libvirt's text follows the advice.
         words = plain_words(error.get_error_code(), raw)
-        advice = f"{words} libvirt said: " if words else ""
-        raise HostUnreachable(f"Cannot connect to {spec.display_uri}: {advice}{raw}")
+        if words:
+            message = _("Cannot connect to %(uri)s: %(advice)s libvirt said: %(detail)s")
+        else:
+            message = _("Cannot connect to %(uri)s: %(detail)s")
+        raise HostUnreachable(message % {"uri": spec.display_uri, "advice": words, "detail": raw})
     conn = outcome["conn"]
     if spec.transport != "test":
         with contextlib.suppress(libvirt.libvirtError):
@@ -256,7 +265,9 @@ def translated_errors(spec):
             or _connection_died(spec)  # e.g. closed by keepalive, reported as an internal error
         ):
             forget_connection(spec)
-            raise HostUnreachable(f"Lost {spec.display_uri}: {exc.get_error_message() or exc}") from None
+            raise HostUnreachable(
+                _("Lost %(uri)s: %(detail)s") % {"uri": spec.display_uri, "detail": exc.get_error_message() or exc}
+            ) from None
         raise translated(HypervisorError, exc) from None
 
 

@@ -12,8 +12,10 @@ from lxml import etree
 
 from .connection import session
 from .errors import HypervisorError, translated
+from .words import _, gettext_noop
 
 ROOTS = {"guest": "domain", "pool": "pool", "network": "network"}
+KIND_WORDS = {"guest": gettext_noop("guest"), "pool": gettext_noop("storage pool"), "network": gettext_noop("network")}
 
 
 class BadDefinition(HypervisorError):
@@ -35,18 +37,27 @@ def check(kind, text, *, name, uuid):
     try:
         root = etree.fromstring(normalize(text).encode(), etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
-        line = f" on line {exc.lineno}" if exc.lineno else ""
-        raise BadDefinition(f"The XML is not well-formed{line}: {exc.msg}.") from None
+        if exc.lineno:
+            message = _("The XML is not well-formed on line %(line)s: %(detail)s.")
+        else:
+            message = _("The XML is not well-formed: %(detail)s.")
+        raise BadDefinition(message % {"line": exc.lineno, "detail": exc.msg}) from None
     if root.tag != ROOTS[kind]:
-        raise BadDefinition(f"A {kind}'s definition is a <{ROOTS[kind]}> element, not <{root.tag}>.")
+        raise BadDefinition(
+            _("A %(kind)s's definition is a <%(root)s> element, not <%(tag)s>.")
+            % {"kind": _(KIND_WORDS[kind]), "root": ROOTS[kind], "tag": root.tag}
+        )
     new_name = (root.findtext("name") or "").strip()
     if new_name != name:
         raise BadDefinition(
-            f"The name must stay {name} (the XML says {new_name or 'none'}): editing the XML does not rename."
+            _("The name must stay %(name)s (the XML says %(new)s): editing the XML does not rename.")
+            % {"name": name, "new": new_name or _("none")}
         )
     new_uuid = (root.findtext("uuid") or "").strip().lower()
     if new_uuid != uuid.lower():
-        raise BadDefinition(f"The UUID must stay {uuid} (the XML says {new_uuid or 'none'}).")
+        raise BadDefinition(
+            _("The UUID must stay %(uuid)s (the XML says %(new)s).") % {"uuid": uuid, "new": new_uuid or _("none")}
+        )
 
 
 def read_definition(obj, kind):
@@ -110,29 +121,41 @@ def redefine(spec, kind, uuid, xml, *, name, base):
             obj = getattr(conn, lookup)(uuid)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == missing:
-                raise HypervisorError(f"The {kind} {name} is no longer defined on this host.") from None
+                raise HypervisorError(
+                    _("The %(kind)s %(name)s is no longer defined on this host.")
+                    % {"kind": _(KIND_WORDS[kind]), "name": name}
+                ) from None
             raise
         if not obj.isPersistent():
-            raise HypervisorError(f"The {kind} {name} is transient: it has no persistent definition to edit.")
+            raise HypervisorError(
+                _("The %(kind)s %(name)s is transient: it has no persistent definition to edit.")
+                % {"kind": _(KIND_WORDS[kind]), "name": name}
+            )
         current = read_definition(obj, kind)
         if digest(current) != base:
             raise HypervisorError(
-                f"The definition of {name} changed on the host since it was shown; nothing was saved. "
-                "Open the XML page again to edit the current definition."
+                _(
+                    "The definition of %(name)s changed on the host since it was shown; nothing was saved. "
+                    "Open the XML page again to edit the current definition."
+                )
+                % {"name": name}
             )
         if digest(xml) == base:
-            return "Nothing to change."
+            return _("Nothing to change.")
         if kind == "guest" and _has_console_password(obj):
             raise HypervisorError(
-                f"{name}'s console has a password, which webvirt does not show, so saving this XML would "
-                "remove it; nothing was saved. Edit this guest with virsh edit on its host."
+                _(
+                    "%(name)s's console has a password, which webvirt does not show, so saving this XML would "
+                    "remove it; nothing was saved. Edit this guest with virsh edit on its host."
+                )
+                % {"name": name}
             )
         try:
             _define(conn, kind, xml)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() not in _REFUSALS:
                 raise
-            raise translated(HypervisorError, exc, prefix="Nothing changed: ") from None
+            raise translated(HypervisorError, exc, prefix=_("Nothing changed: ")) from None
         if obj.isActive():
-            return "Definition saved; it takes effect the next time it starts."
-        return "Definition saved."
+            return _("Definition saved; it takes effect the next time it starts.")
+        return _("Definition saved.")

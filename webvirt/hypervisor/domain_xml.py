@@ -6,6 +6,7 @@ from datetime import datetime
 from lxml import etree
 
 from .errors import HypervisorError
+from .words import _
 
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
@@ -77,7 +78,7 @@ def parse(xml_text):
     try:
         return etree.fromstring(xml_text.encode() if isinstance(xml_text, str) else xml_text, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise HypervisorError(f"Malformed domain XML: {exc}") from None
+        raise HypervisorError(_("Malformed domain XML: %(detail)s") % {"detail": exc}) from None
 
 
 def _kib_to_mib(element):

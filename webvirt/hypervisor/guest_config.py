@@ -14,6 +14,7 @@ from .domain_xml import _sub, disk_file_paths, forget_own_facts, nic_source, par
 from .errors import HypervisorError, InvalidState
 from .guests import _lookup
 from .storage import find_volume, guests_using, why_in_use
+from .words import _, gettext_noop, ngettext
 
 _LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 _CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
@@ -38,15 +39,15 @@ def configure(spec, uuid, *, name=None, description=None, autostart=None, boot=N
         notes = []
         if name and name != domain.name():
             if domain.isActive():
-                raise InvalidState("Shut the guest down to rename it.")
+                raise InvalidState(_("Shut the guest down to rename it."))
             domain.rename(name, 0)
-            notes.append(f"Renamed to {name}.")
+            notes.append(_("Renamed to %(name)s.") % {"name": name})
         if description is not None:
             domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, description or None, None, None, _flags(domain))
-            notes.append("Description saved.")
+            notes.append(_("Description saved."))
         if autostart is not None:
             domain.setAutostart(int(autostart))
-            notes.append("Autostart on." if autostart else "Autostart off.")
+            notes.append(_("Autostart on.") if autostart else _("Autostart off."))
         if boot:
             root = _inactive_xml(domain)
             os_element = root.find("os")
@@ -56,12 +57,18 @@ def configure(spec, uuid, *, name=None, description=None, autostart=None, boot=N
             for offset, device in enumerate(boot):
                 os_element.insert(after_type + offset, etree.Element("boot", dev=device))
             _redefine(conn, root)
-            notes.append(f"Boot order {' → '.join(boot)}" + (" from the next start." if domain.isActive() else "."))
+            if domain.isActive():
+                notes.append(_("Boot order %(order)s from the next start.") % {"order": " → ".join(boot)})
+            else:
+                notes.append(_("Boot order %(order)s.") % {"order": " → ".join(boot)})
         return notes
 
 
 def _size(vcpus, memory_mib):
-    return f"{vcpus} vCPU{'' if vcpus == 1 else 's'} and {memory_mib} MiB"
+    return ngettext("%(n)s vCPU and %(memory)s MiB", "%(n)s vCPUs and %(memory)s MiB", vcpus) % {
+        "n": vcpus,
+        "memory": memory_mib,
+    }
 
 
 def resize(spec, uuid, *, vcpus, memory_mib):
@@ -78,18 +85,18 @@ def resize(spec, uuid, *, vcpus, memory_mib):
                     element = _sub(root, tag)
                 element.text, element.attrib["unit"] = str(memory_mib), "MiB"
             _redefine(conn, root)
-            return f"{_size(vcpus, memory_mib)} from the next start."
+            return _("%(size)s from the next start.") % {"size": _size(vcpus, memory_mib)}
         max_vcpus = domain.vcpusFlags(libvirt.VIR_DOMAIN_VCPU_MAXIMUM | _CONFIG)
         max_memory_mib = domain.maxMemory() // 1024
         if vcpus > max_vcpus or memory_mib > max_memory_mib:
             raise InvalidState(
-                f"While running, this guest can have at most {_size(max_vcpus, max_memory_mib)}; "
-                "shut it down to go beyond."
+                _("While running, this guest can have at most %(size)s; shut it down to go beyond.")
+                % {"size": _size(max_vcpus, max_memory_mib)}
             )
         if vcpus != domain.vcpusFlags(_LIVE):
             domain.setVcpusFlags(vcpus, _LIVE | _CONFIG)
         domain.setMemoryFlags(memory_mib * 1024, _LIVE | _CONFIG)
-        return f"Now {_size(vcpus, memory_mib)}."
+        return _("Now %(size)s.") % {"size": _size(vcpus, memory_mib)}
 
 
 def _next_target(root, prefix):
@@ -97,7 +104,7 @@ def _next_target(root, prefix):
     for letter in "abcdefghijklmnopqrstuvwxyz":
         if f"{prefix}{letter}" not in used:
             return f"{prefix}{letter}"
-    raise InvalidState("The guest has no free disk slot left.")
+    raise InvalidState(_("The guest has no free disk slot left."))
 
 
 def _disk_element(*, path, device, fmt, target, bus, block=False):
@@ -133,7 +140,7 @@ def attach_volume(spec, uuid, *, pool_uuid, name):
     with session(spec) as conn:
         volume = find_volume(conn, pool_uuid, name)
         if reason := why_in_use(conn, volume):
-            raise InvalidState(f"{name} was not attached: {reason}.")
+            raise InvalidState(_("%(name)s was not attached: %(reason)s.") % {"name": name, "reason": reason})
         fmt = parse(volume.XMLDesc(0)).find("target/format")
         fmt = "qcow2" if fmt is not None and fmt.get("type") == "qcow2" else "raw"
         block = volume.info()[0] == libvirt.VIR_STORAGE_VOL_BLOCK  # a logical volume, a disk partition
@@ -145,7 +152,7 @@ def _device(root, xpath, what, **variables):
     """The element at `xpath` (values passed as XPath variables, never pasted into the path)."""
     found = root.xpath(xpath, **variables)
     if not found:
-        raise InvalidState(f"The guest has no {what}.")
+        raise InvalidState(_("The guest has no %(device)s.") % {"device": what})
     return found[0]
 
 
@@ -162,7 +169,7 @@ def _unplugged(domain, xpath, **variables):
     return False
 
 
-PENDING_UNPLUG = (
+PENDING_UNPLUG = gettext_noop(  # translated by whoever shows it
     "It is gone from the saved configuration, but the running guest has not released it (its OS must "
     "support hot-unplug); it goes for good at the next shutdown."
 )
@@ -173,7 +180,7 @@ def detach_disk(spec, uuid, target):
     xpath = "devices/disk[target/@dev=$dev]"
     with session(spec) as conn:
         domain = _lookup(conn, uuid)
-        disk = _device(_inactive_xml(domain), xpath, f"disk {target}", dev=target)
+        disk = _device(_inactive_xml(domain), xpath, _("disk %(target)s") % {"target": target}, dev=target)
         active = domain.isActive()
         domain.detachDeviceFlags(etree.tostring(disk, encoding="unicode"), _flags(domain))
         released = not active or _unplugged(domain, xpath, dev=target)
@@ -184,10 +191,15 @@ def grow_disk(spec, uuid, target, capacity):
     """Grow a disk's volume; a running guest is told of its new size at once."""
     with session(spec) as conn:
         domain = _lookup(conn, uuid)
-        disk = _device(parse(domain.XMLDesc(0)), "devices/disk[target/@dev=$dev]", f"disk {target}", dev=target)
+        disk = _device(
+            parse(domain.XMLDesc(0)),
+            "devices/disk[target/@dev=$dev]",
+            _("disk %(target)s") % {"target": target},
+            dev=target,
+        )
         volume = conn.storageVolLookupByPath(disk.find("source").get("file"))
         if capacity <= volume.info()[1]:
-            raise InvalidState("Disks only grow: shrinking would destroy data.")
+            raise InvalidState(_("Disks only grow: shrinking would destroy data."))
         if domain.isActive():
             domain.blockResize(target, capacity, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
         else:
@@ -203,18 +215,18 @@ def change_media(spec, uuid, *, path):
         cdrom = root.find("devices/disk[@device='cdrom']")
         if cdrom is None:
             if not path:
-                return "There is no CD-ROM to eject."
+                return _("There is no CD-ROM to eject.")
             if domain.isActive():
-                raise InvalidState("The guest has no CD-ROM drive; shut it down to add one.")
+                raise InvalidState(_("The guest has no CD-ROM drive; shut it down to add one."))
             element = _disk_element(path=path, device="cdrom", fmt="raw", target=_next_target(root, "sd"), bus="sata")
             domain.attachDeviceFlags(etree.tostring(element, encoding="unicode"), _CONFIG)
-            return "CD-ROM drive added with the image inserted."
+            return _("CD-ROM drive added with the image inserted.")
         target = cdrom.find("target")
         element = _disk_element(
             path=path, device="cdrom", fmt="raw", target=target.get("dev"), bus=target.get("bus", "sata")
         )
         domain.updateDeviceFlags(etree.tostring(element, encoding="unicode"), _flags(domain))
-        return "Inserted." if path else "Ejected."
+        return _("Inserted.") if path else _("Ejected.")
 
 
 def _nic_element(kind, source, mac="", portgroup=""):
@@ -230,11 +242,16 @@ def attach_nic(spec, uuid, *, kind, source, portgroup=""):
     with session(spec) as conn:
         domain = _lookup(conn, uuid)
         domain.attachDeviceFlags(_nic_element(kind, source, portgroup=portgroup), _flags(domain))
-        return "Network interface added."
+        return _("Network interface added.")
 
 
 def _nic(domain, mac):
-    return _device(_inactive_xml(domain), "devices/interface[mac/@address=$mac]", f"interface {mac}", mac=mac.lower())
+    return _device(
+        _inactive_xml(domain),
+        "devices/interface[mac/@address=$mac]",
+        _("interface %(mac)s") % {"mac": mac},
+        mac=mac.lower(),
+    )
 
 
 def detach_nic(spec, uuid, mac):
@@ -243,8 +260,8 @@ def detach_nic(spec, uuid, mac):
         active = domain.isActive()
         domain.detachDeviceFlags(etree.tostring(_nic(domain, mac), encoding="unicode"), _flags(domain))
         if active and not _unplugged(domain, "devices/interface[mac/@address=$mac]", mac=mac.lower()):
-            return f"Removing {mac}. {PENDING_UNPLUG}"
-        return f"Removed {mac}."
+            return _("Removing %(mac)s. %(pending)s") % {"mac": mac, "pending": _(PENDING_UNPLUG)}
+        return _("Removed %(mac)s.") % {"mac": mac}
 
 
 def change_nic(spec, uuid, mac, *, kind, source, portgroup=""):
@@ -259,17 +276,25 @@ def change_nic(spec, uuid, mac, *, kind, source, portgroup=""):
                 raise
             # e.g. libvirt 9.0 moving a running interface to another portgroup of its network
             raise HypervisorError(
-                "libvirt cannot make this move while the guest runs. Shut the guest down and move the interface "
-                "then, or add an interface where it should go and remove this one.",
+                _(
+                    "libvirt cannot make this move while the guest runs. Shut the guest down and move the "
+                    "interface then, or add an interface where it should go and remove this one."
+                ),
                 detail=exc.get_error_message(),
             ) from None
-        return f"{mac} now on {source}{f' ({portgroup})' if portgroup else ''}."
+        if portgroup:
+            return _("%(mac)s now on %(source)s (%(portgroup)s).") % {
+                "mac": mac,
+                "source": source,
+                "portgroup": portgroup,
+            }
+        return _("%(mac)s now on %(source)s.") % {"mac": mac, "source": source}
 
 
 _AGENT_SILENT = {libvirt.VIR_ERR_AGENT_UNRESPONSIVE, libvirt.VIR_ERR_AGENT_UNSYNCED}
 
 
-def _through_agent(spec, uuid, call, done):
+def _through_agent(spec, uuid, call, thaw):
     """Run `call(domain)` through the guest agent; a silent or missing agent is said plainly."""
     with session(spec) as conn:
         domain = _lookup(conn, uuid)
@@ -277,26 +302,35 @@ def _through_agent(spec, uuid, call, done):
             return call(domain)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() in _AGENT_SILENT:
-                raise HypervisorError(
-                    f"The guest agent does not answer, so no file system was {done}. Is qemu-guest-agent "
-                    "installed and running in the guest?"
-                ) from None
+                if thaw:
+                    message = _(
+                        "The guest agent does not answer, so no file system was thawed. Is qemu-guest-agent "
+                        "installed and running in the guest?"
+                    )
+                else:
+                    message = _(
+                        "The guest agent does not answer, so no file system was frozen. Is qemu-guest-agent "
+                        "installed and running in the guest?"
+                    )
+                raise HypervisorError(message) from None
             if exc.get_error_code() == libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED:
-                raise HypervisorError(
-                    f"The guest has no channel for a guest agent, so no file system was {done}."
-                ) from None
+                if thaw:
+                    message = _("The guest has no channel for a guest agent, so no file system was thawed.")
+                else:
+                    message = _("The guest has no channel for a guest agent, so no file system was frozen.")
+                raise HypervisorError(message) from None
             raise
 
 
 def freeze_filesystems(spec, uuid):
     """Freeze every mounted file system through the guest agent (for a storage-side snapshot);
     returns how many. They stay frozen until thawed, so thaw them soon."""
-    return _through_agent(spec, uuid, lambda domain: domain.fsFreeze(None, 0), "frozen")
+    return _through_agent(spec, uuid, lambda domain: domain.fsFreeze(None, 0), thaw=False)
 
 
 def thaw_filesystems(spec, uuid):
     """Thaw what the guest agent froze; returns how many file systems it thawed."""
-    return _through_agent(spec, uuid, lambda domain: domain.fsThaw(None, 0), "thawed")
+    return _through_agent(spec, uuid, lambda domain: domain.fsThaw(None, 0), thaw=True)
 
 
 def create_snapshot(spec, uuid, *, name, description=""):
@@ -308,7 +342,9 @@ def create_snapshot(spec, uuid, *, name, description=""):
         if description:
             _sub(root, "description", description)
         domain.snapshotCreateXML(etree.tostring(root, encoding="unicode"), 0)
-        return f"Snapshot {name} taken{' with memory' if domain.isActive() else ''}."
+        if domain.isActive():
+            return _("Snapshot %(name)s taken with memory.") % {"name": name}
+        return _("Snapshot %(name)s taken.") % {"name": name}
 
 
 def _snapshot(domain, name):
@@ -316,7 +352,7 @@ def _snapshot(domain, name):
         return domain.snapshotLookupByName(name, 0)
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
-            raise InvalidState(f"There is no snapshot {name!r}.") from None
+            raise InvalidState(_("There is no snapshot %(name)s.") % {"name": repr(name)}) from None
         raise
 
 
@@ -333,10 +369,15 @@ def _left_unused(conn, path):
     if guests_using(conn, lambda source: path in (source.get("file"), source.get("dev"))):
         return ""
     try:
-        where = f"in pool {conn.storageVolLookupByPath(path).storagePoolLookupByVolume().name()}"
+        pool = conn.storageVolLookupByPath(path).storagePoolLookupByVolume().name()
     except libvirt.libvirtError:
-        where = "outside every storage pool"
-    return f"{path} ({where}) is no longer used by any guest: delete it or attach it again."
+        return _(
+            "%(path)s (outside every storage pool) is no longer used by any guest: delete it or attach it again."
+        ) % {"path": path}
+    return _("%(path)s (in pool %(pool)s) is no longer used by any guest: delete it or attach it again.") % {
+        "path": path,
+        "pool": pool,
+    }
 
 
 def revert_snapshot(spec, uuid, name):
@@ -347,7 +388,7 @@ def revert_snapshot(spec, uuid, name):
         before = _disk_paths(domain)
         domain.revertToSnapshot(_snapshot(domain, name), 0)
         notes = [_left_unused(conn, path) for path in sorted(before - _disk_paths(domain))]
-        return " ".join([f"Reverted to {name}.", *filter(None, notes)])
+        return " ".join([_("Reverted to %(name)s.") % {"name": name}, *filter(None, notes)])
 
 
 def delete_snapshot(spec, uuid, name):
@@ -357,10 +398,10 @@ def delete_snapshot(spec, uuid, name):
             snapshot = domain.snapshotLookupByName(name, 0)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
-                return f"Snapshot {name} was already gone."
+                return _("Snapshot %(name)s was already gone.") % {"name": name}
             raise
         snapshot.delete(0)
-        return f"Deleted snapshot {name}."
+        return _("Deleted snapshot %(name)s.") % {"name": name}
 
 
 def clone_definition(spec, uuid, *, name, disk_paths):
@@ -369,7 +410,7 @@ def clone_definition(spec, uuid, *, name, disk_paths):
     with session(spec) as conn:
         domain = _lookup(conn, uuid)
         if domain.isActive():
-            raise InvalidState("Shut the guest down to clone it: a running guest's disks are not consistent.")
+            raise InvalidState(_("Shut the guest down to clone it: a running guest's disks are not consistent."))
         root = _inactive_xml(domain)
         root.find("name").text = name
         for element in (root.find("uuid"), *root.iterfind("devices/interface/mac"), root.find("os/nvram")):
@@ -396,7 +437,7 @@ def disk_volumes(spec, uuid):
                 volume = conn.storageVolLookupByPath(source.get("file"))
             except libvirt.libvirtError:
                 raise HypervisorError(
-                    f"Disk {source.get('file')} is not in a storage pool, so it cannot be copied."
+                    _("Disk %(path)s is not in a storage pool, so it cannot be copied.") % {"path": source.get("file")}
                 ) from None
             disks.append(
                 (

@@ -15,6 +15,7 @@ from .definitions import read_definition
 from .domain_xml import SnapshotFacts, guest_facts_from_element, guest_facts_from_xml, own_volume_paths, parse
 from .errors import GuestNotFound, HypervisorError, InvalidState
 from .storage import delete_unused
+from .words import _, gettext_noop
 
 STATES = {
     libvirt.VIR_DOMAIN_NOSTATE: "unknown",
@@ -27,34 +28,37 @@ STATES = {
     libvirt.VIR_DOMAIN_PMSUSPENDED: "pmsuspended",
 }
 # Why a guest is in its state (libvirt's state reason), in words; reasons not listed say nothing.
+# Kept in English in the inventory; pages translate them when they show them.
 _REASONS = {
     "PAUSED": {
-        "USER": "A user paused it.",
-        "MIGRATION": "It is being migrated.",
-        "SAVE": "Its memory is being saved.",
-        "DUMP": "Its memory is being dumped.",
-        "IOERROR": "A disk failed to read or write (is a disk full or unreachable?).",
-        "WATCHDOG": "Its watchdog fired.",
-        "FROM_SNAPSHOT": "It was reverted to a paused snapshot.",
-        "SHUTTING_DOWN": "It is shutting down.",
-        "SNAPSHOT": "A snapshot is being taken.",
-        "CRASHED": "QEMU hit an error it cannot handle, such as an emulation failure (the host's QEMU log says which).",
-        "STARTING_UP": "It is starting up.",
-        "POSTCOPY": "A post-copy migration is under way.",
-        "POSTCOPY_FAILED": "A post-copy migration failed.",
-        "API_ERROR": "The hypervisor reported an error.",
+        "USER": gettext_noop("A user paused it."),
+        "MIGRATION": gettext_noop("It is being migrated."),
+        "SAVE": gettext_noop("Its memory is being saved."),
+        "DUMP": gettext_noop("Its memory is being dumped."),
+        "IOERROR": gettext_noop("A disk failed to read or write (is a disk full or unreachable?)."),
+        "WATCHDOG": gettext_noop("Its watchdog fired."),
+        "FROM_SNAPSHOT": gettext_noop("It was reverted to a paused snapshot."),
+        "SHUTTING_DOWN": gettext_noop("It is shutting down."),
+        "SNAPSHOT": gettext_noop("A snapshot is being taken."),
+        "CRASHED": gettext_noop(
+            "QEMU hit an error it cannot handle, such as an emulation failure (the host's QEMU log says which)."
+        ),
+        "STARTING_UP": gettext_noop("It is starting up."),
+        "POSTCOPY": gettext_noop("A post-copy migration is under way."),
+        "POSTCOPY_FAILED": gettext_noop("A post-copy migration failed."),
+        "API_ERROR": gettext_noop("The hypervisor reported an error."),
     },
     "SHUTOFF": {
-        "SHUTDOWN": "It shut down.",
-        "DESTROYED": "It was forced off.",
-        "CRASHED": "Its QEMU process crashed.",
-        "MIGRATED": "It was migrated to another host.",
-        "SAVED": "Its memory was saved to a file.",
-        "FAILED": "It failed to start.",
-        "FROM_SNAPSHOT": "It was reverted to a shut-off snapshot.",
-        "DAEMON": "libvirt stopped it.",
+        "SHUTDOWN": gettext_noop("It shut down."),
+        "DESTROYED": gettext_noop("It was forced off."),
+        "CRASHED": gettext_noop("Its QEMU process crashed."),
+        "MIGRATED": gettext_noop("It was migrated to another host."),
+        "SAVED": gettext_noop("Its memory was saved to a file."),
+        "FAILED": gettext_noop("It failed to start."),
+        "FROM_SNAPSHOT": gettext_noop("It was reverted to a shut-off snapshot."),
+        "DAEMON": gettext_noop("libvirt stopped it."),
     },
-    "CRASHED": {"PANICKED": "Its kernel panicked."},
+    "CRASHED": {"PANICKED": gettext_noop("Its kernel panicked.")},
 }
 STATE_REASONS = {
     getattr(libvirt, f"VIR_DOMAIN_{state}"): {
@@ -196,7 +200,7 @@ def _lookup(conn, uuid):
         return conn.lookupByUUIDString(uuid)
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-            raise GuestNotFound(f"Guest {uuid} is not defined on this host.") from None
+            raise GuestNotFound(_("Guest %(uuid)s is not defined on this host.") % {"uuid": uuid}) from None
         raise
 
 
@@ -235,57 +239,71 @@ def _press_power_button(domain):
         domain.shutdown()  # drivers without shutdown modes (the test driver)
 
 
+def _already(state):
+    """The note for a guest already in an active `state` (one of STATES' values)."""
+    words = {
+        "running": _("Already running."),
+        "paused": _("Already paused."),
+        "shutting-down": _("Already shutting down."),
+        "pmsuspended": _("Already suspended by its guest OS."),
+    }
+    return words.get(state, _("Already %(state)s.") % {"state": state})
+
+
 def power(spec, uuid, action, *, shutdown_timeout=120.0):
     """Bring the guest to the state `action` asks for; returns a short note of what happened."""
     if action not in POWER_ACTIONS:
-        raise HypervisorError(f"Unknown power action {action!r}.")
+        raise HypervisorError(_("Unknown power action %(action)s.") % {"action": repr(action)})
     with session(spec) as conn:
         domain = _lookup(conn, uuid)
         state = _state(domain)
         active = bool(domain.isActive())
         if action == "start":
             if active:
-                return f"Already {state}."
+                return _already(state)
             domain.create()
-            return "Started."
+            return _("Started.")
         if action == "destroy":
             if not active:
-                return "Already off."
+                return _("Already off.")
             domain.destroy()
-            return "Forced off."
+            return _("Forced off.")
         if action == "shutdown":
             if not active:
-                return "Already off."
+                return _("Already off.")
             _press_power_button(domain)
             if not _wait_until_off(domain, shutdown_timeout):
                 raise HypervisorError(
-                    f"The guest did not shut down within {shutdown_timeout:g} s; its operating system may "
-                    "ignore ACPI shutdown requests. Use force off to stop it."
+                    _(
+                        "The guest did not shut down within %(timeout)s s; its operating system may ignore "
+                        "ACPI shutdown requests. Use force off to stop it."
+                    )
+                    % {"timeout": f"{shutdown_timeout:g}"}
                 )
-            return "Shut down."
+            return _("Shut down.")
         if action == "suspend":
             if state == "paused":
-                return "Already paused."
+                return _("Already paused.")
             if not active:
-                raise InvalidState("The guest is not running, so it cannot be suspended.")
+                raise InvalidState(_("The guest is not running, so it cannot be suspended."))
             domain.suspend()
-            return "Paused."
+            return _("Paused.")
         if action == "resume":
             if state != "paused":
                 if active:
-                    return f"Already {state}."
-                raise InvalidState("The guest is not running, so there is nothing to resume.")
+                    return _already(state)
+                raise InvalidState(_("The guest is not running, so there is nothing to resume."))
             domain.resume()
-            return "Resumed."
+            return _("Resumed.")
         if not active:
-            raise InvalidState(
-                f"The guest is not running, so it cannot be {'rebooted' if action == 'reboot' else 'reset'}."
-            )
+            if action == "reboot":
+                raise InvalidState(_("The guest is not running, so it cannot be rebooted."))
+            raise InvalidState(_("The guest is not running, so it cannot be reset."))
         if action == "reboot":
             domain.reboot(0)
-            return "Reboot requested."
+            return _("Reboot requested.")
         domain.reset(0)
-        return "Reset."
+        return _("Reset.")
 
 
 _UNDEFINE_FLAGS = (

@@ -19,6 +19,7 @@ from .connection import session
 from .domain_xml import parse
 from .errors import HypervisorError, InvalidState
 from .guests import _lookup
+from .words import _
 
 POLL_S = 0.5
 
@@ -113,7 +114,7 @@ def migrate(source, destination, uuid, plan, *, progress=None, cancelled=lambda:
     with session(source) as source_conn, session(destination) as destination_conn:
         domain = _lookup(source_conn, uuid)
         if plan.live and not domain.isActive():
-            raise InvalidState("The guest is not running any more: migrate it offline.")
+            raise InvalidState(_("The guest is not running any more: migrate it offline."))
         outcome, aborted = {}, threading.Event()
 
         def run():
@@ -151,7 +152,7 @@ def migrate(source, destination, uuid, plan, *, progress=None, cancelled=lambda:
             exc = outcome["error"]
             if aborted.is_set():
                 raise MigrationCancelled(
-                    "The migration was cancelled; the guest stays on its host.", detail=exc.get_error_message()
+                    _("The migration was cancelled; the guest stays on its host."), detail=exc.get_error_message()
                 ) from None
             raise exc
         elapsed_ms = round((time.monotonic() - started) * 1000)
@@ -192,14 +193,13 @@ def cpu_refusal(source, destination, uuid):
         if mode == "host-passthrough":
             model = parse(conn.getCapabilities()).findtext("host/cpu/model") or ""
             if model != source_model:
-                return (
-                    f"its CPU is passed through from the host ({source_model or 'unknown model'}), "
-                    f"and the destination's is {model or 'unknown'}"
-                )
+                return _(
+                    "its CPU is passed through from the host (%(source)s), and the destination's is %(destination)s"
+                ) % {"source": source_model or _("unknown model"), "destination": model or _("unknown")}
             return ""
         result = _compare(conn, running)
     if result == libvirt.VIR_CPU_COMPARE_INCOMPATIBLE:
-        return "the destination's CPU lacks features the guest's CPU model needs"
+        return _("the destination's CPU lacks features the guest's CPU model needs")
     return ""
 
 

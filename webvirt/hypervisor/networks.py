@@ -16,6 +16,7 @@ from .connection import session
 from .definitions import read_definition
 from .domain_xml import _sub, parse
 from .errors import HypervisorError, InvalidState
+from .words import _
 
 FORWARD_MODES = {
     "nat": "NAT (guests reach out through the host)",
@@ -111,7 +112,7 @@ def build_network_xml(*, name, mode, ipv4_cidr="", dhcp_start="", dhcp_end="", b
     `vlans` are recorded (a Linux bridge: its one VLAN) or become Open vSwitch portgroups, the
     first the default, so a NIC that names none is never left untagged on the trunk."""
     if mode not in FORWARD_MODES:
-        raise HypervisorError(f"Unknown network mode {mode!r}.")
+        raise HypervisorError(_("Unknown network mode %(mode)s.") % {"mode": repr(mode)})
     root = etree.Element("network")
     _sub(root, "name", name)
     if mode == "bridge":
@@ -144,23 +145,32 @@ def check_host_bridge(spec, bridge, virtualport):
             return  # the host's libvirt has no interface driver: nothing to check with
         if kind is None:
             raise HypervisorError(
-                f"This host has no interface named {bridge}. Build the bridge in the host's own network "
-                "configuration first (docs/vlans.md says how), then create the network."
+                _(
+                    "This host has no interface named %(bridge)s. Build the bridge in the host's own network "
+                    "configuration first (docs/vlans.md says how), then create the network."
+                )
+                % {"bridge": bridge}
             )
         if virtualport == "openvswitch":
             if kind == "bridge":
                 raise HypervisorError(
-                    f"{bridge} is a Linux bridge, not an Open vSwitch one: choose a VLAN on a Linux host bridge."
+                    _("%(bridge)s is a Linux bridge, not an Open vSwitch one: choose a VLAN on a Linux host bridge.")
+                    % {"bridge": bridge}
                 )
             if all(_interface_type(conn, datapath) is None for datapath in OVS_DATAPATHS):
                 raise HypervisorError(
-                    "This host shows no Open vSwitch datapath (no ovs-system or ovs-netdev interface): "
-                    "install openvswitch-switch and create the bridge with ovs-vsctl add-br (docs/vlans.md)."
+                    _(
+                        "This host shows no Open vSwitch datapath (no ovs-system or ovs-netdev interface): "
+                        "install openvswitch-switch and create the bridge with ovs-vsctl add-br (docs/vlans.md)."
+                    )
                 )
         elif kind != "bridge":
             raise HypervisorError(
-                f"{bridge} on this host is not a Linux bridge (libvirt sees a {kind} interface). Name the bridge "
-                "built on the VLAN sub-interface, or choose Open vSwitch if it is an Open vSwitch bridge."
+                _(
+                    "%(bridge)s on this host is not a Linux bridge (libvirt sees a %(kind)s interface). Name the "
+                    "bridge built on the VLAN sub-interface, or choose Open vSwitch if it is an Open vSwitch bridge."
+                )
+                % {"bridge": bridge, "kind": kind}
             )
 
 
@@ -195,31 +205,31 @@ def define_network(spec, xml, *, start=True, autostart=False):
 
 def network_action(spec, uuid, action):
     if action not in NETWORK_ACTIONS:
-        raise HypervisorError(f"Unknown network action {action!r}.")
+        raise HypervisorError(_("Unknown network action %(action)s.") % {"action": repr(action)})
     with session(spec) as conn:
         try:
             network = conn.networkLookupByUUIDString(uuid)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
                 if action == "delete":
-                    return "The network was already gone."
-                raise InvalidState("The network is not defined on this host.") from None
+                    return _("The network was already gone.")
+                raise InvalidState(_("The network is not defined on this host.")) from None
             raise
         active = bool(network.isActive())
         if action == "start":
             if active:
-                return "Already active."
+                return _("Already active.")
             network.create()
-            return "Started."
+            return _("Started.")
         if action == "stop":
             if not active:
-                return "Already stopped."
+                return _("Already stopped.")
             network.destroy()
-            return "Stopped."
+            return _("Stopped.")
         if action in {"autostart", "no-autostart"}:
             network.setAutostart(int(action == "autostart"))
-            return "Autostart on." if action == "autostart" else "Autostart off."
+            return _("Autostart on.") if action == "autostart" else _("Autostart off.")
         if active:
             network.destroy()
         network.undefine()
-        return "Network removed from the host."
+        return _("Network removed from the host.")

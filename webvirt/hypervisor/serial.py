@@ -28,6 +28,7 @@ import libvirt
 from .connection import ConnectionSpec, open_without_events, translated_errors
 from .errors import ConsoleBusy, HostUnreachable, HypervisorError
 from .guests import _lookup
+from .words import _
 
 CHUNK = 64 * 1024
 AHEAD = 16 * 1024
@@ -60,10 +61,12 @@ class SerialConsole:
             self.socket.settimeout(None)
         except (OSError, ValueError) as exc:
             self.close()
-            raise HostUnreachable(f"The serial console did not open: {exc or 'timed out'}.") from None
+            raise HostUnreachable(
+                _("The serial console did not open: %(reason)s.") % {"reason": exc or _("timed out")}
+            ) from None
         if answer["status"] != "ok":
             self.close()
-            raise _ERRORS[answer["status"]](answer.get("message", "Another session has this serial console open."))
+            raise _ERRORS[answer["status"]](answer.get("message", _("Another session has this serial console open.")))
 
     def close(self):
         """End the relay (libvirt frees the console when its connection closes) and its socket."""
@@ -93,7 +96,7 @@ def _open_console(spec, uuid, take_over):
         _lookup(conn, uuid).openConsole(None, stream, flags)
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED and "console" in str(exc).lower():
-            raise ConsoleBusy("Another session has this serial console open.") from None
+            raise ConsoleBusy(_("Another session has this serial console open.")) from None
         raise
     return stream
 

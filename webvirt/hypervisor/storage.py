@@ -17,6 +17,7 @@ from .connection import session
 from .definitions import read_definition
 from .domain_xml import _sub, parse
 from .errors import HypervisorError, InvalidState, translated
+from .words import _, gettext_noop, ngettext
 
 POOL_STATES = {
     libvirt.VIR_STORAGE_POOL_INACTIVE: "inactive",
@@ -118,7 +119,7 @@ def _pool(conn, uuid):
         return conn.storagePoolLookupByUUIDString(uuid)
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL:
-            raise InvalidState(f"Storage pool {uuid} is not defined on this host.") from None
+            raise InvalidState(_("Storage pool %(uuid)s is not defined on this host.") % {"uuid": uuid}) from None
         raise
 
 
@@ -127,7 +128,9 @@ def _volume(pool, name):
         return pool.storageVolLookupByName(name)
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
-            raise InvalidState(f"There is no volume {name!r} in pool {pool.name()!r}.") from None
+            raise InvalidState(
+                _("There is no volume %(name)s in pool %(pool)s.") % {"name": repr(name), "pool": repr(pool.name())}
+            ) from None
         raise
 
 
@@ -154,7 +157,7 @@ def build_pool_xml(*, name, kind, target_path="", volume_group="", nfs_host="", 
     return etree.tostring(root, encoding="unicode")
 
 
-_STARTING = {"netfs": "mounting the NFS export", "logical": "activating the volume group"}
+_STARTING = {"netfs": gettext_noop("mounting the NFS export"), "logical": gettext_noop("activating the volume group")}
 
 
 def define_pool(spec, xml, *, autostart=False):
@@ -166,23 +169,24 @@ def define_pool(spec, xml, *, autostart=False):
     name, kind = root.findtext("name"), root.get("type")
     with session(spec) as conn:
         pool = conn.storagePoolDefineXML(xml, 0)
-        built, step = False, "building its directory"
+        built, step = False, gettext_noop("building its directory")
         try:
             if kind in {"dir", "netfs"}:
                 pool.build(0)
                 built = True
-            step = _STARTING.get(kind, "starting it")
+            step = _STARTING.get(kind, gettext_noop("starting it"))
             pool.create(0)
-            step = "setting its autostart"
+            step = gettext_noop("setting its autostart")
             pool.setAutostart(int(autostart))
         except libvirt.libvirtError as exc:
             cleaned = _remove_half_made(pool, built)
             outcome = (
-                "Nothing was left behind."
+                _("Nothing was left behind.")
                 if cleaned
-                else "Removing its definition failed too: remove the pool on the host by hand."
+                else _("Removing its definition failed too: remove the pool on the host by hand.")
             )
-            error = translated(HypervisorError, exc, prefix=f"Creating pool {name} failed while {step}: ")
+            prefix = _("Creating pool %(name)s failed while %(step)s: ") % {"name": name, "step": _(step)}
+            error = translated(HypervisorError, exc, prefix=prefix)
             raise HypervisorError(f"{error} {outcome}", detail=error.detail) from None
         return pool.UUIDString()
 
@@ -205,39 +209,46 @@ def _remove_half_made(pool, built):
 
 def pool_action(spec, uuid, action):
     if action not in POOL_ACTIONS:
-        raise HypervisorError(f"Unknown pool action {action!r}.")
+        raise HypervisorError(_("Unknown pool action %(action)s.") % {"action": repr(action)})
     with session(spec) as conn:
         try:
             pool = _pool(conn, uuid)
         except InvalidState:
             if action == "delete":
-                return "The pool was already gone from the host."
+                return _("The pool was already gone from the host.")
             raise
         active = bool(pool.isActive())
         if action == "start":
             if active:
-                return "Already active."
+                return _("Already active.")
             pool.create(0)
-            return "Started."
+            return _("Started.")
         if action == "stop":
             if not active:
-                return "Already stopped."
+                return _("Already stopped.")
             pool.destroy()
-            return "Stopped."
+            return _("Stopped.")
         if action == "refresh":
             if not active:
-                raise InvalidState("Start the pool before refreshing it.")
+                raise InvalidState(_("Start the pool before refreshing it."))
             pool.refresh(0)
-            return "Refreshed."
+            return _("Refreshed.")
         if action in {"autostart", "no-autostart"}:
             pool.setAutostart(int(action == "autostart"))
-            return "Autostart on." if action == "autostart" else "Autostart off."
+            return _("Autostart on.") if action == "autostart" else _("Autostart off.")
         if guests := _guests_using_pool(conn, pool):
-            raise InvalidState(f"Pool {pool.name()} was not removed: {_guests_use(guests, 'its volumes')}.")
+            raise InvalidState(
+                ngettext(
+                    "Pool %(pool)s was not removed: guest %(guests)s uses its volumes.",
+                    "Pool %(pool)s was not removed: guests %(guests)s use its volumes.",
+                    len(guests),
+                )
+                % {"pool": pool.name(), "guests": ", ".join(guests)}
+            )
         if active:
             pool.destroy()
         pool.undefine()
-        return "Pool removed from the host; its data was left in place."
+        return _("Pool removed from the host; its data was left in place.")
 
 
 def _guests_using_pool(conn, pool):
@@ -268,7 +279,7 @@ def build_volume_xml(*, name, capacity, fmt, backing_path="", backing_format="")
 def create_volume(spec, pool_uuid, *, name, capacity, fmt, backing_path="", backing_format=""):
     """A new empty volume, or a qcow2 overlay on `backing_path` (a linked clone); returns its path."""
     if fmt not in VOLUME_FORMATS:
-        raise HypervisorError(f"Unknown volume format {fmt!r}.")
+        raise HypervisorError(_("Unknown volume format %(format)s.") % {"format": repr(fmt)})
     with session(spec) as conn:
         pool = _pool(conn, pool_uuid)
         xml = build_volume_xml(
@@ -282,7 +293,7 @@ def resize_volume(spec, pool_uuid, name, capacity):
         volume = _volume(_pool(conn, pool_uuid), name)
         current = volume.info()[1]
         if capacity < current:
-            raise InvalidState("Volumes can only grow: shrinking would destroy data.")
+            raise InvalidState(_("Volumes can only grow: shrinking would destroy data."))
         if capacity > current:
             volume.resize(capacity, 0)
         return volume.info()[1]
@@ -322,8 +333,8 @@ def _overlays_of(conn, path):
     return sorted(overlays)
 
 
-def _guests_use(guests, what):
-    return f"guest {guests[0]} uses {what}" if len(guests) == 1 else f"guests {', '.join(guests)} use {what}"
+def _guests_use(guests):
+    return ngettext("guest %(guests)s uses it", "guests %(guests)s use it", len(guests)) % {"guests": ", ".join(guests)}
 
 
 def why_in_use(conn, volume):
@@ -337,10 +348,10 @@ def why_in_use(conn, volume):
         ),
     )
     if guests:
-        return _guests_use(guests, "it")
+        return _guests_use(guests)
     overlays = _overlays_of(conn, path)
     if overlays:
-        return f"it is the backing file of {', '.join(overlays)}"
+        return _("it is the backing file of %(volumes)s") % {"volumes": ", ".join(overlays)}
     return ""
 
 
@@ -353,12 +364,12 @@ def delete_volume(spec, pool_uuid, name):
             volume = pool.storageVolLookupByName(name)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
-                return "The volume was already gone."
+                return _("The volume was already gone.")
             raise
         if reason := why_in_use(conn, volume):
-            raise InvalidState(f"{name} was not deleted: {reason}.")
+            raise InvalidState(_("%(name)s was not deleted: %(reason)s.") % {"name": name, "reason": reason})
         volume.delete(0)
-        return f"Deleted {name}."
+        return _("Deleted %(name)s.") % {"name": name}
 
 
 def clone_volume(spec, pool_uuid, source_name, *, name, target_pool_uuid=None, capacity=None, progress=None):
@@ -418,7 +429,9 @@ def upload_volume(spec, pool_uuid, *, name, fmt, source, size, progress=None):
                     progress(sent / size)
                     last_report = time.monotonic()
             if sent != size:
-                raise HypervisorError(f"The upload was cut short: {sent} of {size} bytes arrived.")
+                raise HypervisorError(
+                    _("The upload was cut short: %(sent)s of %(size)s bytes arrived.") % {"sent": sent, "size": size}
+                )
             stream.finish()
         except BaseException:
             with contextlib.suppress(libvirt.libvirtError):
@@ -435,7 +448,7 @@ def _send_all(stream, data):
     while data:
         sent = stream.send(data)
         if sent < 0:
-            raise HypervisorError("The host stopped accepting the upload.")
+            raise HypervisorError(_("The host stopped accepting the upload."))
         data = data[sent:]
 
 
@@ -450,11 +463,11 @@ def delete_unused(conn, path):
     try:
         volume = conn.storageVolLookupByPath(path)
     except libvirt.libvirtError:
-        return f"Kept {path}: it is not a volume of a storage pool on this host."
+        return _("Kept %(path)s: it is not a volume of a storage pool on this host.") % {"path": path}
     if reason := why_in_use(conn, volume):
-        return f"Kept {path}: {reason}."
+        return _("Kept %(path)s: %(reason)s.") % {"path": path, "reason": reason}
     volume.delete(0)
-    return f"Deleted volume {path}."
+    return _("Deleted volume %(path)s.") % {"path": path}
 
 
 def volume_path(spec, pool_uuid, name):

@@ -8,6 +8,7 @@ import re
 from urllib.parse import quote, urlencode
 
 from .errors import HypervisorError
+from .words import _
 
 TRANSPORTS = {
     "local": "Local socket (qemu:///system)",
@@ -34,38 +35,38 @@ def validate_hostname(value):
     if match:
         if all(0 <= int(part) <= 255 for part in match.groups()):
             return value
-        raise HypervisorError(f"{value!r} is not a valid IPv4 address.")
+        raise HypervisorError(_("%(value)s is not a valid IPv4 address.") % {"value": repr(value)})
     if not _HOSTNAME.match(value):
-        raise HypervisorError(f"{value!r} is not a valid host name or IPv4 address.")
+        raise HypervisorError(_("%(value)s is not a valid host name or IPv4 address.") % {"value": repr(value)})
     return value
 
 
 def validate_username(value):
     if not _USERNAME.match(value):
-        raise HypervisorError("User names may hold letters, digits, '_', '.' and '-' only.")
+        raise HypervisorError(_("User names may hold letters, digits, '_', '.' and '-' only."))
     return value
 
 
 def build_uri(transport, *, hostname="", port=None, username="", test_path="", params=None):
     """Return the libvirt URI for these fields; `params` are added by webvirt itself (key files...)."""
     if transport not in TRANSPORTS:
-        raise HypervisorError(f"Unknown connection type {transport!r}.")
+        raise HypervisorError(_("Unknown connection type %(type)s.") % {"type": repr(transport)})
     if transport == "local":
         return "qemu:///system"
     if transport == "test":
         if not test_path:
             return "test:///default"
         if not _TEST_PATH.match(test_path) or ".." in test_path.split("/"):
-            raise HypervisorError("The test driver file must be an absolute path to a .xml file.")
+            raise HypervisorError(_("The test driver file must be an absolute path to a .xml file."))
         return f"test://{test_path}"
     if not hostname:
-        raise HypervisorError("A host name is required for remote connections.")
+        raise HypervisorError(_("A host name is required for remote connections."))
     authority = validate_hostname(hostname)
     if username:
         authority = f"{quote(validate_username(username), safe='')}@{authority}"
     if port is not None:
         if not 1 <= int(port) <= 65535:
-            raise HypervisorError("The port must be between 1 and 65535.")
+            raise HypervisorError(_("The port must be between 1 and 65535."))
         authority = f"{authority}:{int(port)}"
     query = f"?{urlencode(params)}" if params else ""
     return f"{SCHEMES[transport]}://{authority}/system{query}"

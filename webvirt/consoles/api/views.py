@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -26,7 +27,7 @@ class ConsoleTicketView(ApiView):
     @extend_schema(request=None, responses={200: TicketSerializer}, operation_id="guests_console_ticket")
     def post(self, request, pk, kind):
         if kind not in PAGES:
-            raise serializers.ValidationError({"kind": [f"Choose one of: {', '.join(PAGES)}."]})
+            raise serializers.ValidationError({"kind": [_("Choose one of: %(kinds)s.") % {"kinds": ", ".join(PAGES)}]})
         guest = get_for_user_or_404(
             Guest.objects.select_related("host"), request.user, pk, view_action="view", action="console"
         )

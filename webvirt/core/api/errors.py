@@ -3,6 +3,8 @@
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -29,14 +31,14 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail) if isinstance(exc.detail, dict) else {"non_field_errors": _flatten(exc.detail)}
         general = fields.pop("non_field_errors", [])
-        message = " ".join(general) or "Some values are not valid: see fields."
+        message = " ".join(general) or _("Some values are not valid: see fields.")
         body = {"code": getattr(exc, "webvirt_code", "invalid"), "message": message, "fields": fields}
     else:
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
         if isinstance(exc, Http404):
-            code, message = "not_found", "Not found."
+            code, message = "not_found", _("Not found.")
         elif isinstance(exc, PermissionDenied):
-            code, message = "permission_denied", str(exc) or "You may not do this."
+            code, message = "permission_denied", str(exc) or _("You may not do this.")
         else:
             message = str(exc.detail) if isinstance(exc, exceptions.APIException) else str(exc)
         body = {"code": code if isinstance(code, str) else "error", "message": message, "fields": {}}
@@ -84,14 +86,16 @@ def document_errors(result, generator, request, public):
 def _json_or_page(status, code, message, page_handler):
     def handler(request, exception=None):
         if request.path_info.startswith("/api/"):
-            return JsonResponse({"code": code, "message": message, "fields": {}}, status=status)
+            return JsonResponse({"code": code, "message": _(message), "fields": {}}, status=status)
         return page_handler(request, exception) if exception is not None else page_handler(request)
 
     return handler
 
 
 # Django's own error views answer pages; under /api/ they answer the API's error shape instead.
-not_found = _json_or_page(404, "not_found", "Not found.", defaults.page_not_found)
-bad_request = _json_or_page(400, "invalid", "The request could not be understood.", defaults.bad_request)
-forbidden = _json_or_page(403, "permission_denied", "You may not do this.", defaults.permission_denied)
-server_error = _json_or_page(500, "server_error", "Something went wrong on our side.", defaults.server_error)
+not_found = _json_or_page(404, "not_found", gettext_noop("Not found."), defaults.page_not_found)
+bad_request = _json_or_page(400, "invalid", gettext_noop("The request could not be understood."), defaults.bad_request)
+forbidden = _json_or_page(403, "permission_denied", gettext_noop("You may not do this."), defaults.permission_denied)
+server_error = _json_or_page(
+    500, "server_error", gettext_noop("Something went wrong on our side."), defaults.server_error
+)

@@ -2,11 +2,13 @@ from datetime import UTC, datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from webvirt.core import policy
+from webvirt.core import audit, policy
 
 register = template.Library()
 
@@ -56,15 +58,29 @@ def sort_query(context, column):
     return query.urlencode()
 
 
+_AGO = {
+    "second": lambda n: ngettext("%(n)s second ago", "%(n)s seconds ago", n),
+    "minute": lambda n: ngettext("%(n)s minute ago", "%(n)s minutes ago", n),
+    "hour": lambda n: ngettext("%(n)s hour ago", "%(n)s hours ago", n),
+    "day": lambda n: ngettext("%(n)s day ago", "%(n)s days ago", n),
+}
+_SPAN = {
+    "second": lambda n: ngettext("%(n)s second", "%(n)s seconds", n),
+    "minute": lambda n: ngettext("%(n)s minute", "%(n)s minutes", n),
+    "hour": lambda n: ngettext("%(n)s hour", "%(n)s hours", n),
+    "day": lambda n: ngettext("%(n)s day", "%(n)s days", n),
+}
+
+
 def _plural(count, unit):
-    return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return _AGO[unit](count) % {"n": count}
 
 
 @register.filter
 def ago(moment):
     """How long ago, to the second while it is recent, with the exact time on hover."""
     if not moment:
-        return "never"
+        return _("never")
     exact = date_format(localtime(moment), "DATETIME_FORMAT")
     seconds = int((timezone.now() - moment).total_seconds())
     if seconds < 0:  # a clock ahead of ours: say the time itself
@@ -97,8 +113,8 @@ def duration(span):
     for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size and seconds % size == 0:
             count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return f"{seconds} second{'' if seconds == 1 else 's'}"
+            return _SPAN[unit](count) % {"n": count}
+    return _SPAN["second"](seconds) % {"n": seconds}
 
 
 @register.filter
@@ -106,10 +122,15 @@ def took(start, end):
     """How long between two times: "0.4 s", "12 s", "3 min 5 s", "2 h 10 min"."""
     seconds = (end - start).total_seconds()
     if seconds < 10:
-        return f"{seconds:.1f} s"
+        return _("%(s)s s") % {"s": number_format(seconds, 1)}
     seconds = int(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        return _("%(s)s s") % {"s": seconds}
     if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+        return _("%(m)s min %(s)s s") % {"m": seconds // 60, "s": seconds % 60}
+    return _("%(h)s h %(m)s min") % {"h": seconds // 3600, "m": seconds % 3600 // 60}
+
+
+@register.filter
+def outcome(value):
+    return audit.OUTCOMES.get(value, value)
