@@ -191,3 +191,14 @@ def test_operations_are_written_in_chinese(chinese, alpha, django_capture_on_com
     assert operation.status == "succeeded" and operation.message.startswith("已冻结 2 个文件系统。")
     page = chinese.get(f"{alpha.get_absolute_url()}?tab=operations").content.decode()
     assert "冻结文件系统" in page and "已冻结 2 个文件系统。" in page
+
+
+def test_libvirt_state_reasons_read_in_chinese(chinese, alpha):
+    """The inventory stores libvirt's reason in English (it is data of the row); pages show it in
+    the reader's language."""
+    Guest.objects.filter(pk=alpha.pk).update(state="shutoff", state_reason="It was forced off.")
+    with translation.override("zh-hans"):
+        words = translation.gettext("It was forced off.")
+    assert words != "It was forced off."
+    page = chinese.get(reverse("guests:detail", args=[alpha.pk])).content.decode()
+    assert words in page and "It was forced off." not in page

@@ -237,7 +237,7 @@ def detach_disk(spec, guest, p):
     if not released:
         return _("Detaching %(target)s. %(pending)s Its volume %(path)s was kept.") % {
             "target": p.target,
-            "pending": config.PENDING_UNPLUG,
+            "pending": _(config.PENDING_UNPLUG),
             "path": path,
         }
     if p.delete_volume and path:
