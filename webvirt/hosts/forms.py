@@ -25,7 +25,9 @@ class SecretTextarea(forms.Textarea):
 class HostForm(forms.ModelForm):
     """Connection fields per transport; the URI is built from them, never typed in."""
 
-    transport = forms.ChoiceField(label=_("Transport"), choices=list(hypervisor.TRANSPORTS.items()))
+    transport = forms.ChoiceField(
+        label=_("Transport"), choices=[(name, _(label)) for name, label in hypervisor.TRANSPORTS.items()]
+    )
 
     password = forms.CharField(
         label=_("SASL password"), required=False, widget=forms.PasswordInput(render_value=False), help_text=SECRET_HELP

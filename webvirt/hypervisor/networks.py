@@ -16,17 +16,17 @@ from .connection import session
 from .definitions import read_definition
 from .domain_xml import _sub, parse
 from .errors import HypervisorError, InvalidState
-from .words import _
+from .words import _, gettext_noop
 
-FORWARD_MODES = {
-    "nat": "NAT (guests reach out through the host)",
-    "route": "Routed (no NAT)",
-    "isolated": "Isolated (guests and host only)",
-    "bridge": "Bridge onto an existing host bridge",
+FORWARD_MODES = {  # labels translated by whoever shows them
+    "nat": gettext_noop("NAT (guests reach out through the host)"),
+    "route": gettext_noop("Routed (no NAT)"),
+    "isolated": gettext_noop("Isolated (guests and host only)"),
+    "bridge": gettext_noop("Bridge onto an existing host bridge"),
 }
 NETWORK_ACTIONS = ("start", "stop", "autostart", "no-autostart", "delete")
 # How a bridge-mode network plugs guests in: libvirt's <virtualport type>, "" for a Linux bridge.
-VIRTUALPORTS = {"": "Linux bridge", "openvswitch": "Open vSwitch"}
+VIRTUALPORTS = {"": gettext_noop("Linux bridge"), "openvswitch": "Open vSwitch"}
 # Interfaces Open vSwitch makes for its datapaths: the kernel's, and the userspace one (netdev).
 OVS_DATAPATHS = ("ovs-system", "ovs-netdev")
 # webvirt's own facts about a network ride in its <metadata>, in this namespace.

@@ -8,14 +8,14 @@ import re
 from urllib.parse import quote, urlencode
 
 from .errors import HypervisorError
-from .words import _
+from .words import _, gettext_noop
 
-TRANSPORTS = {
-    "local": "Local socket (qemu:///system)",
-    "ssh": "SSH (qemu+libssh, key file)",
-    "tcp": "TCP with SASL (qemu+tcp)",
-    "tls": "TLS (qemu+tls, client certificate)",
-    "test": "libvirt test driver",
+TRANSPORTS = {  # labels translated by whoever shows them
+    "local": gettext_noop("Local socket (qemu:///system)"),
+    "ssh": gettext_noop("SSH (qemu+libssh, key file)"),
+    "tcp": gettext_noop("TCP with SASL (qemu+tcp)"),
+    "tls": gettext_noop("TLS (qemu+tls, client certificate)"),
+    "test": gettext_noop("libvirt test driver"),
 }
 DEFAULT_PORTS = {"ssh": 22, "tcp": 16509, "tls": 16514}
 # SSH goes through libvirt's libssh transport: unlike the one that runs the ssh binary, it takes a

@@ -26,7 +26,9 @@ class NetworkForm(NewOnHostForm):
 
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100, validators=[validate_object_name])
     mode = forms.ChoiceField(
-        label=gettext_lazy("Mode"), choices=[*FORWARD_MODES.items(), *VLAN_KINDS.items()], initial="nat"
+        label=gettext_lazy("Mode"),
+        choices=[*((mode, gettext_lazy(label)) for mode, label in FORWARD_MODES.items()), *VLAN_KINDS.items()],
+        initial="nat",
     )
     ipv4_cidr = forms.CharField(
         label=gettext_lazy("Host address and prefix"),

@@ -1,4 +1,5 @@
 from django import template
+from django.utils.translation import gettext as _
 
 from webvirt.hypervisor.networks import FORWARD_MODES, VIRTUALPORTS
 
@@ -8,10 +9,10 @@ register = template.Library()
 @register.filter
 def mode_label(mode):
     """How a network's forward mode reads on a page."""
-    return FORWARD_MODES.get(mode, mode)
+    return _(FORWARD_MODES[mode]) if mode in FORWARD_MODES else mode
 
 
 @register.filter
 def switch_label(virtualport):
     """What kind of host bridge a bridge-mode network plugs guests into."""
-    return VIRTUALPORTS.get(virtualport, virtualport)
+    return _(VIRTUALPORTS[virtualport]) if virtualport in VIRTUALPORTS else virtualport
