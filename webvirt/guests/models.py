@@ -116,6 +116,17 @@ class Guest(models.Model):
         return self.state in self.ACTIVE_STATES
 
 
+# How libvirt's device kinds read on a page (the rows keep libvirt's own words).
+DISK_DEVICES = {"disk": _("disk"), "cdrom": _("CD-ROM"), "floppy": _("floppy"), "lun": "LUN"}
+NIC_KINDS = {
+    "network": _("virtual network"),
+    "bridge": _("host bridge"),
+    "direct": _("direct (macvtap)"),
+    "user": _("user mode"),
+    "vhostuser": "vhost-user",
+}
+
+
 class Disk(models.Model):
     guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="disks")
     target = models.CharField(max_length=32)
@@ -123,6 +134,10 @@ class Disk(models.Model):
     bus = models.CharField(max_length=16, blank=True)
     source = models.CharField(max_length=1024, blank=True)
     format = models.CharField(max_length=16, blank=True)
+
+    @property
+    def device_label(self):
+        return DISK_DEVICES.get(self.device, self.device)
 
     class Meta:
         ordering = ["target"]
@@ -140,6 +155,10 @@ class Nic(models.Model):
     model = models.CharField(max_length=32, blank=True)
     addresses = models.JSONField(default=list, blank=True, help_text=_('Its addresses, e.g. "192.168.122.5/24".'))
     address_source = models.CharField(max_length=8, blank=True, help_text=_("agent or lease (DHCP)"))
+
+    @property
+    def kind_label(self):
+        return NIC_KINDS.get(self.kind, self.kind)
 
     class Meta:
         ordering = ["mac"]

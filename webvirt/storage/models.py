@@ -28,6 +28,19 @@ class VolumeQuerySet(models.QuerySet):
         return self.filter(pool__gone_at__isnull=True, pool__state="active")
 
 
+# How libvirt's pool types read on a page (rows keep libvirt's own names).
+POOL_TYPES = {
+    "dir": _("Directory"),
+    "fs": _("File system"),
+    "netfs": _("NFS export"),
+    "logical": _("LVM volume group"),
+    "disk": _("Disk"),
+    "iscsi": "iSCSI",
+    "rbd": "Ceph RBD",
+    "zfs": "ZFS",
+}
+
+
 class Pool(Publishable):
     """A storage pool as last seen on its host, keyed by (host, UUID). A pool the host stops
     listing is kept, marked gone, so who it was published to survives its coming back."""
@@ -37,6 +50,11 @@ class Pool(Publishable):
     name = models.CharField(max_length=128)
     type = models.CharField(max_length=16)
     state = models.CharField(max_length=16, default="inactive")
+
+    @property
+    def type_label(self):
+        return POOL_TYPES.get(self.type, self.type)
+
     autostart = models.BooleanField(default=False)
     persistent = models.BooleanField(default=True)
     capacity = models.PositiveBigIntegerField(default=0)
