@@ -135,15 +135,15 @@ class Disk(models.Model):
     source = models.CharField(max_length=1024, blank=True)
     format = models.CharField(max_length=16, blank=True)
 
-    @property
-    def device_label(self):
-        return DISK_DEVICES.get(self.device, self.device)
-
     class Meta:
         ordering = ["target"]
 
     def __str__(self):
         return f"{self.target} ({self.source or 'empty'})"
+
+    @property
+    def device_label(self):
+        return DISK_DEVICES.get(self.device, self.device)
 
 
 class Nic(models.Model):
@@ -156,15 +156,15 @@ class Nic(models.Model):
     addresses = models.JSONField(default=list, blank=True, help_text=_('Its addresses, e.g. "192.168.122.5/24".'))
     address_source = models.CharField(max_length=8, blank=True, help_text=_("agent or lease (DHCP)"))
 
-    @property
-    def kind_label(self):
-        return NIC_KINDS.get(self.kind, self.kind)
-
     class Meta:
         ordering = ["mac"]
 
     def __str__(self):
         return self.mac
+
+    @property
+    def kind_label(self):
+        return NIC_KINDS.get(self.kind, self.kind)
 
 
 class Snapshot(models.Model):
