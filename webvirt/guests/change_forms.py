@@ -5,7 +5,7 @@ from functools import partial
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from webvirt.core.actions import NoParams
 from webvirt.core.policy import published_to
@@ -185,7 +185,7 @@ class DiskChoiceMixin:
     def _disk_field(self):
         disks = self.guest.disks.filter(device="disk")
         self.fields["target"] = forms.ChoiceField(
-            choices=[(d.target, f"{d.target} ({d.source})") for d in disks], label=_("Target")
+            choices=[(d.target, f"{d.target} ({d.source})") for d in disks], label=pgettext("disk", "Target")
         )
 
 
