@@ -1,6 +1,7 @@
 """The account pages in Simplified Chinese (account, two-factor enrolment and code, password change,
-locked out): no English words left beyond names, data and product names; and the refusals these
-pages' own code writes (SSH keys, tokens, codes, the sign-in delay, quotas) in Chinese too."""
+locked out, and the admins' user list and page, teams, publish box and delete pages): no English
+words left beyond names, data and product names; and the refusals and flash messages these pages'
+own code writes (SSH keys, tokens, codes, the sign-in delay, quotas, password resets) in Chinese too."""
 
 import re
 from datetime import timedelta
@@ -15,30 +16,22 @@ from tests.accounts.test_ssh_keys import KEY
 from tests.accounts.test_two_factor import app_code, enrolled, sign_in
 from tests.conftest import UserFactory
 from webvirt.accounts import quotas
-from webvirt.accounts.models import Quota
+from webvirt.accounts.models import Profile, Quota, Team
 from webvirt.core.templatetags.webvirt import duration
+from webvirt.guests.models import Flavor
 
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 ATTRIBUTES = ("title", "placeholder", "aria-label", "data-confirm", "data-confirm-verb")
-# Rendered inside these pages but marked in files outside this area's work (accounts/forms.py's
-# labels, help and choices, models.py's token scopes, views.py's flash messages): skipped here.
-NOT_OURS = (
-    ".//div[contains(@class, 'field')]/label",
-    ".//div[contains(@class, 'field')]/p[@class='help']",
-    ".//div[contains(@class, 'field')]//option",
-    ".//div[@role='status']",
-    ".//tr[@data-token]/td[3]",
-)
 DATA = (".//script", ".//style", ".//code", ".//textarea")  # code, keys and what was typed
 # Names and data of these tests, product names and units, and the SSH key example of a refusal.
-ALLOWED = {"lin", "ada", "eve", "laptop", "ci", "SSH", "API", "api", "v", "TOTP", "vCPU", "MiB", "GiB", "UTC"}
-ALLOWED |= {"ssh-ed", "AAAA", "ed", "ECDSA", "RSA"}
+ALLOWED = {"lin", "ada", "eve", "bob", "ops", "small", "laptop", "ci", "SSH", "API", "api", "v", "TOTP", "vCPU"}
+ALLOWED |= {"MiB", "GiB", "UTC", "ssh-ed", "AAAA", "ed", "ECDSA", "RSA"}
 
 
-def english_words(page):
+def english_words(page, part=".//main"):
     """Latin-letter words a reader sees in <main> (text and the attributes shown or read out)."""
-    main = html.fromstring(page).find(".//main")
-    for element in main.xpath("|".join(NOT_OURS + DATA)):
+    main = html.fromstring(page).find(part)
+    for element in main.xpath("|".join(DATA)):
         element.drop_tree()
     texts = main.xpath(".//text()") + [
         element.get(name) for element in main.iter() if isinstance(element.tag, str) for name in ATTRIBUTES
@@ -144,3 +137,42 @@ def test_quota_refusal_in_chinese(db):
         "超出 lin 的配额：虚拟机：上限 0，已用 0（含排队中的任务），申请 1；"  # noqa: RUF001
         "vCPU：上限 1，已用 0（含排队中的任务），申请 2。"  # noqa: RUF001
     ]
+
+
+def test_admin_pages_in_chinese(client, db, make_token):
+    admin = UserFactory(username="lin", is_staff=True)
+    bob = UserFactory(username="bob")
+    make_token(bob, name="ci")
+    enrolled(bob)
+    client.force_login(admin)
+    users = chinese(client, reverse("accounts:users"))
+    assert english_words(users) == [] and "添加用户" in users and "已停用" not in users
+    page = chinese(client, reverse("accounts:user", args=[bob.pk]))
+    assert english_words(page) == [] and "重置密码" in page and "重置双因素登录" in page
+    response = client.post(reverse("accounts:user-action", args=[bob.pk, "reset-password"]), follow=True, **ZH)
+    assert "bob 的新密码：" in response.text  # noqa: RUF001
+    response = client.post(reverse("accounts:user-action", args=[bob.pk, "disable"]), follow=True, **ZH)
+    assert english_words(response.text) == [] and "bob 已停用。" in response.text
+    team = Team.objects.create(name="ops")
+    team.members.add(bob)
+    assert english_words(chinese(client, reverse("accounts:teams"))) == []
+    assert english_words(chinese(client, reverse("accounts:team", args=[team.pk]))) == []
+    assert english_words(chinese(client, reverse("accounts:team-delete", args=[team.pk]))) == []
+    assert english_words(chinese(client, reverse("accounts:user-delete", args=[bob.pk]))) == []
+
+
+def test_password_reset_refusal_in_chinese(client, db):
+    client.force_login(UserFactory(username="lin", is_staff=True))
+    bob = UserFactory(username="bob")
+    Profile.objects.create(user=bob, directory="ldap")
+    assert "重置密码" not in chinese(client, reverse("accounts:user", args=[bob.pk]))
+    response = client.post(reverse("accounts:user-action", args=[bob.pk, "reset-password"]), follow=True, **ZH)
+    assert "bob 通过 LDAP 登录：其密码需在那里更改，而不是在 webvirt 中。" in response.text  # noqa: RUF001
+
+
+def test_publish_box_in_chinese(client, db):
+    client.force_login(UserFactory(username="lin", is_staff=True))
+    Team.objects.create(name="ops")
+    Flavor.objects.create(name="small", vcpus=1, memory_mib=256, disk_gib=2)
+    page = chinese(client, reverse("guests:flavors"))
+    assert english_words(page, ".//details[@class='publish']") == [] and "对所有人开放" in page

@@ -19,7 +19,7 @@ from webvirt.accounts import oidc
 from webvirt.accounts.models import Profile
 from webvirt.core.models import AuditEvent
 
-USERS = ("ada", "bob", "carol", "dora")
+USERS = ("ada", "bob", "carol", "dora", "eve", "frank", "gina", "hal")
 ADMINS = "wv-admins"
 
 
@@ -108,6 +108,40 @@ def test_a_local_account_with_the_same_name_is_not_taken_over(sso):
     assert Profile.objects.filter(user__username="Dora", directory="oidc").count() == 0
     assert get_user_model().objects.filter(username__iexact="dora").count() == 1
     assert session.get(sso.base + "/", timeout=10).url.startswith(sso.base + "/login/")
+
+
+def test_accounts_follow_the_providers_sub_not_the_user_name(sso):
+    sign_in(sso, "eve")
+    eve = user("eve")
+    issuer, sub = Profile.objects.get(user=eve).directory_subject.split(" ")
+    assert issuer == sso.issuer and sub
+    sso.rename("eve", "evelyn")  # renamed at the provider: the same webvirt account
+    session, page = sign_in(sso, "evelyn")
+    assert page.url == sso.base + "/", page.url
+    assert not get_user_model().objects.filter(username="evelyn").exists()
+    assert session.get(sso.base + reverse("accounts:account"), timeout=10).url.endswith("/account/")
+
+    # Another provider user now called "frank" does not get the frank account.
+    sign_in(sso, "frank")
+    sso.rename("frank", "francis")
+    sso.rename("gina", "frank")
+    session, page = sign_in(sso, "frank")
+    assert page.url == sso.base + "/login/"
+    assert "An account named frank already signs in here another way" in page.text
+    assert session.get(sso.base + "/", timeout=10).url.startswith(sso.base + "/login/")
+    refusal = AuditEvent.objects.get(action="login", outcome="failed")
+    assert refusal.target == "frank" and refusal.details["reason"] == "name taken"
+    _, page = sign_in(sso, "francis")  # the real frank, renamed, still signs in as frank
+    assert page.url == sso.base + "/"
+    assert get_user_model().objects.filter(username__in=["francis", "gina"]).count() == 0
+
+
+def test_an_account_made_before_webvirt_kept_the_sub_takes_it_at_the_next_sign_in(sso):
+    hal = UserFactory(username="hal")
+    Profile.objects.create(user=hal, directory="oidc")
+    _, page = sign_in(sso, "hal")
+    assert page.url == sso.base + "/"
+    assert Profile.objects.get(user=hal).directory_subject.startswith(sso.issuer + " ")
 
 
 def test_forged_replayed_or_denied_answers_end_on_the_login_page(sso):

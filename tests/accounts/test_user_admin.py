@@ -1,10 +1,11 @@
 """Admins manage users, teams and quotas; users keep their password, SSH keys and see their usage."""
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from tests.conftest import PASSWORD, UserFactory
-from webvirt.accounts.models import Quota, Team
+from webvirt.accounts.models import Profile, Quota, Team
 from webvirt.core.models import AuditEvent
 from webvirt.guests.models import Grant, Guest
 
@@ -32,6 +33,35 @@ def test_admin_creates_disables_resets_and_sets_quota(admin_client, client):
     assert 'data-user="bob"' in page and "disabled" in page
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"user.create", "quota.change", "user.reset_password", "user.disable"} <= actions
+
+
+@pytest.mark.parametrize("kind", ["ldap", "oidc", "local, admins only"])
+def test_no_password_reset_for_users_who_sign_in_elsewhere(admin_client, settings, kind):
+    settings.WEBVIRT_LOCAL_PASSWORDS = "admins" if kind.startswith("local") else "all"
+    bob = UserFactory(username="bob")
+    if not kind.startswith("local"):
+        Profile.objects.create(user=bob, directory=kind)
+    page = admin_client.get(reverse("accounts:user", args=[bob.pk])).content.decode()
+    assert "Reset password" not in page and "Disable" in page  # the button is not offered
+    before = bob.password
+    response = admin_client.post(reverse("accounts:user-action", args=[bob.pk, "reset-password"]), follow=True)
+    page = response.content.decode()
+    assert response.status_code == 200 and "New password" not in page
+    if kind.startswith("local"):
+        assert "Only admins sign in here with a webvirt password, so bob has none to reset." in page
+    else:
+        assert "bob signs in through" in page and "their password is changed there, not in webvirt." in page
+    bob.refresh_from_db()
+    assert bob.password == before
+    assert not AuditEvent.objects.filter(action="user.reset_password", outcome="ok").exists()
+
+
+def test_admins_keep_local_passwords_when_only_admins_may(admin_client, settings):
+    settings.WEBVIRT_LOCAL_PASSWORDS = "admins"
+    other_admin = UserFactory(username="root2", is_staff=True)
+    assert "Reset password" in admin_client.get(reverse("accounts:user", args=[other_admin.pk])).content.decode()
+    response = admin_client.post(reverse("accounts:user-action", args=[other_admin.pk, "reset-password"]), follow=True)
+    assert "New password for root2: " in response.content.decode()
 
 
 def test_weak_passwords_are_refused(admin_client):

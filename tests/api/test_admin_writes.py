@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.conftest import HOST_WITH_STORAGE, UserFactory
-from webvirt.accounts.models import Quota, Team
+from webvirt.accounts.models import Profile, Quota, Team
 from webvirt.core.models import Operation
 from webvirt.guests.models import Flavor, Guest
 from webvirt.hosts.models import Host
@@ -162,3 +162,18 @@ def test_console_tickets_through_the_api(api, make_token, console_guest):
     assert refused.status_code == 400 and refused.json()["message"] == "The guest is not running."
     _, other = make_token(outsider)
     assert api(other).post(reverse("api:guest-console", args=[console_guest.pk, "vnc"])).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["ldap", "oidc", "local, admins only"])
+def test_no_password_to_reset_for_users_who_sign_in_elsewhere(admin_api, settings, kind):
+    settings.WEBVIRT_LOCAL_PASSWORDS = "admins" if kind.startswith("local") else "all"
+    nina = UserFactory(username="nina")
+    if not kind.startswith("local"):
+        Profile.objects.create(user=nina, directory=kind)
+    before = nina.password
+    refused = admin_api.post(reverse("api:user-reset-password", args=[nina.pk]))
+    assert refused.status_code == 400, refused.json()
+    expected = "Only admins sign in here" if kind.startswith("local") else "nina signs in through"
+    assert refused.json()["message"].startswith(expected)
+    nina.refresh_from_db()
+    assert nina.password == before

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -31,6 +32,11 @@ class Provider:
     def set_groups(self, **groups):
         """Each user's groups from now on, e.g. set_groups(ada=["webvirt-dev"])."""
         self.groups_file.write_text(json.dumps(groups))
+
+    def rename(self, old, new):
+        """Rename a user at the provider (their `sub`, the user's id there, stays)."""
+        with contextlib.closing(sqlite3.connect(self.groups_file.parent / "provider.sqlite3")) as db, db:
+            assert db.execute("UPDATE auth_user SET username = ? WHERE username = ?", (new, old)).rowcount == 1
 
     def webvirt_settings(self, **extra):
         """webvirt's settings for this provider (what WEBVIRT_OIDC_* would give)."""

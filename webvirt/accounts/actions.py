@@ -42,7 +42,7 @@ def _create_user(actor, target, params):
 
 def _not_yourself(actor, user, params):
     if user == actor:
-        raise ValidationError("Use another admin account to change your own.")
+        raise ValidationError(_("Use another admin account to change your own."))
 
 
 def _set_active(active):
@@ -161,6 +161,21 @@ def _delete_team(actor, team, params):
     access_changed(members)
 
 
+def _may_reset_password(actor, user, params):
+    """Only a password that signs the user in here is worth resetting."""
+    from . import backends  # backends -> identity -> actions
+
+    _not_yourself(actor, user, params)
+    why = backends.no_local_password(user)
+    words = {"name": user.get_username()}
+    if why == backends.ADMINS_ONLY:
+        message = _("Only admins sign in here with a webvirt password, so %(name)s has none to reset.")
+        raise ValidationError(message % words)
+    if why:
+        message = _("%(name)s signs in through %(directory)s: their password is changed there, not in webvirt.")
+        raise ValidationError(message % {**words, "directory": why.label})
+
+
 def _reset_password(actor, user, params):
     """Returns the new random password, to be shown once."""
     password = secrets.token_urlsafe(12)
@@ -207,7 +222,7 @@ def _save_team(actor, team, params):
 
 def _unique_team_name(actor, team, params):
     if Team.objects.filter(name=params.name).exclude(pk=team.pk if team else None).exists():
-        raise ValidationError(f"There is already a team named {params.name}.")
+        raise ValidationError(_("There is already a team named %(name)s.") % {"name": params.name})
 
 
 # Publication: what admins open to everyone, to teams or to single users for self-service.
@@ -245,7 +260,7 @@ class NewSSHKey:
 
 def _new_key_only(actor, user, params):
     if user.ssh_keys.filter(fingerprint=params.fingerprint).exists():
-        raise ValidationError("You have already added this key.")
+        raise ValidationError(_("You have already added this key."))
 
 
 def _add_ssh_key(actor, user, params):
@@ -261,7 +276,7 @@ class KeyRef:
 
 def _remove_ssh_key(actor, user, params):
     if params.key.user_id != user.pk:
-        raise ValidationError("That key is not this account's.")
+        raise ValidationError(_("That key is not this account's."))
     params.key.delete()
 
 
@@ -284,17 +299,19 @@ def _create_token(actor, user, params):
 
 def _revoke_token(actor, user, params):
     if params.token.user_id != user.pk:
-        raise ValidationError("That token is not this account's.")
+        raise ValidationError(_("That token is not this account's."))
     params.token.delete()
 
 
 # Your own account (SSH keys, API tokens): yourself, or an admin.
 policy.register("account.edit", policy.Rule(allows=lambda user, account: account is not None and account.pk == user.pk))
-USER_CREATE = declare(Action("user.create", "Create user", "user.manage", params=NewUser, apply=_create_user))
+USER_CREATE = declare(Action("user.create", _("Create user"), "user.manage", params=NewUser, apply=_create_user))
 USER_DISABLE = declare(
-    Action("user.disable", "Disable user", "user.manage", check=_not_yourself, apply=_set_active(False))
+    Action("user.disable", _("Disable user"), "user.manage", check=_not_yourself, apply=_set_active(False))
 )
-USER_ENABLE = declare(Action("user.enable", "Enable user", "user.manage", check=_not_yourself, apply=_set_active(True)))
+USER_ENABLE = declare(
+    Action("user.enable", _("Enable user"), "user.manage", check=_not_yourself, apply=_set_active(True))
+)
 USER_DELETE = declare(
     Action(
         "user.delete",
@@ -307,22 +324,26 @@ USER_DELETE = declare(
     )
 )
 USER_RESET_PASSWORD = declare(
-    Action("user.reset_password", "Reset password", "user.manage", check=_not_yourself, apply=_reset_password)
+    Action("user.reset_password", _("Reset password"), "user.manage", check=_may_reset_password, apply=_reset_password)
 )
-QUOTA_CHANGE = declare(Action("quota.change", "Change quota", "user.manage", params=QuotaLimits, apply=_set_quota))
+QUOTA_CHANGE = declare(Action("quota.change", _("Change quota"), "user.manage", params=QuotaLimits, apply=_set_quota))
 TEAM_SAVE = declare(
-    Action("team.save", "Save team", "user.manage", params=TeamParams, check=_unique_team_name, apply=_save_team)
+    Action("team.save", _("Save team"), "user.manage", params=TeamParams, check=_unique_team_name, apply=_save_team)
 )
 TEAM_DELETE = declare(Action("team.delete", _("Delete team"), "user.manage", apply=_delete_team))
 SSHKEY_ADD = declare(
-    Action("sshkey.add", "Add SSH key", "account.edit", params=NewSSHKey, check=_new_key_only, apply=_add_ssh_key)
+    Action("sshkey.add", _("Add SSH key"), "account.edit", params=NewSSHKey, check=_new_key_only, apply=_add_ssh_key)
 )
-SSHKEY_REMOVE = declare(Action("sshkey.remove", "Remove SSH key", "account.edit", params=KeyRef, apply=_remove_ssh_key))
-TOKEN_CREATE = declare(Action("token.create", "Create API token", "account.edit", params=NewToken, apply=_create_token))
+SSHKEY_REMOVE = declare(
+    Action("sshkey.remove", _("Remove SSH key"), "account.edit", params=KeyRef, apply=_remove_ssh_key)
+)
+TOKEN_CREATE = declare(
+    Action("token.create", _("Create API token"), "account.edit", params=NewToken, apply=_create_token)
+)
 TOKEN_REVOKE = declare(
     Action(
         "token.revoke",
-        "Revoke API token",
+        _("Revoke API token"),
         "account.edit",
         params=TokenRef,
         apply=_revoke_token,
@@ -351,18 +372,22 @@ def _remove_two_factor(actor, user, params):
 
 def _has_two_factor(actor, user, params):
     if not two_factor.has_device(user):
-        raise ValidationError("This account has no two-factor sign-in.")
+        raise ValidationError(_("This account has no two-factor sign-in."))
 
 
 TWO_FACTOR_ENABLE = declare(
     Action(
-        "two_factor.enable", "Turn on two-factor sign-in", "account.edit", params=NewTwoFactor, apply=_enable_two_factor
+        "two_factor.enable",
+        _("Turn on two-factor sign-in"),
+        "account.edit",
+        params=NewTwoFactor,
+        apply=_enable_two_factor,
     )
 )
 TWO_FACTOR_DISABLE = declare(
     Action(
         "two_factor.disable",
-        "Turn off two-factor sign-in",
+        _("Turn off two-factor sign-in"),
         "account.edit",
         check=_has_two_factor,
         apply=_remove_two_factor,
@@ -371,7 +396,7 @@ TWO_FACTOR_DISABLE = declare(
 TWO_FACTOR_RESET = declare(
     Action(
         "two_factor.reset",
-        "Remove two-factor devices",
+        _("Remove two-factor devices"),
         "user.manage",
         check=_has_two_factor,
         apply=_remove_two_factor,
@@ -418,7 +443,7 @@ def _apply_directory(actor, user, params):
 USER_DIRECTORY_SYNC = declare(
     Action(
         "user.directory_sync",
-        "Update account from directory",
+        _("Update account from directory"),
         "account.edit",
         params=DirectoryFacts,
         apply=_apply_directory,

@@ -24,15 +24,29 @@ def directory_of(user):
     return Profile.objects.filter(user=user).values_list("directory", flat=True).first() or ""
 
 
-def password_managed_elsewhere(user):
-    """Why `user` has no local password to change (a sentence for the page), or "" when they do."""
+ADMINS_ONLY = "admins only"
+
+
+def no_local_password(user):
+    """Why no local password may sign `user` in: their Profile.Directory, ADMINS_ONLY (when
+    WEBVIRT_LOCAL_PASSWORDS = "admins" and they are no admin), or "" when one may."""
     directory = directory_of(user)
     if directory:
-        return _("Your password is managed by your organisation's directory (%(directory)s): change it there.") % {
-            "directory": Profile.Directory(directory).label
-        }
+        return Profile.Directory(directory)
     if settings.WEBVIRT_LOCAL_PASSWORDS == "admins" and not (user.is_staff or user.is_superuser):
+        return ADMINS_ONLY
+    return ""
+
+
+def password_managed_elsewhere(user):
+    """Why `user` has no local password to change (a sentence for the page), or "" when they do."""
+    why = no_local_password(user)
+    if why == ADMINS_ONLY:
         return _("Passwords of accounts kept in webvirt are managed by its admins: ask one of them.")
+    if why:
+        return _("Your password is managed by your organisation's directory (%(directory)s): change it there.") % {
+            "directory": why.label
+        }
     return ""
 
 

@@ -16,6 +16,7 @@ class SSHKeyForm(forms.ModelForm):
     class Meta:
         model = SSHKey
         fields = ["name", "public_key"]
+        labels = {"name": _("Name"), "public_key": _("Public key")}
         widgets = {"public_key": forms.Textarea(attrs={"rows": 3})}
 
     def clean_public_key(self):
@@ -31,8 +32,8 @@ class NewUserForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ["username", "email", "is_staff"]
-        labels = {"is_staff": "Admin"}
-        help_texts = {"is_staff": "Admins manage hosts, storage, networks, users and every guest."}
+        labels = {"is_staff": _("Admin")}
+        help_texts = {"is_staff": _("Admins manage hosts, storage, networks, users and every guest.")}
 
     def params(self):
         data = self.cleaned_data
@@ -45,6 +46,7 @@ class QuotaForm(forms.ModelForm):
     class Meta:
         model = Quota
         fields = ["max_guests", "max_vcpus", "max_memory_mib", "max_disk_gib"]
+        labels = {"max_guests": _("Max guests")}
 
     def params(self):
         return actions.QuotaLimits(**{name: self.cleaned_data[f"max_{name}"] for name in Quota.LIMITS})
@@ -75,6 +77,7 @@ class TeamForm(forms.ModelForm):
     class Meta:
         model = Team
         fields = ["name", "members"]
+        labels = {"name": _("Name"), "members": _("Members")}
         field_classes = {"members": ModelIdsField}
         widgets = {"members": forms.CheckboxSelectMultiple}
 
@@ -113,10 +116,7 @@ class ThrottledLoginForm(AuthenticationForm):
         wait = throttle.claim(username)
         if wait:
             audit.record(None, "login", username, outcome="failed", reason="throttled", wait_s=wait)
-            raise forms.ValidationError(
-                f"Too many failed sign-ins for this account. Try again in {wait} second{'' if wait == 1 else 's'}.",
-                code="throttled",
-            )
+            raise forms.ValidationError(throttle.refusal(wait), code="throttled")
         try:
             cleaned = super().clean()
         except forms.ValidationError:
@@ -132,12 +132,12 @@ class ThrottledLoginForm(AuthenticationForm):
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=64, help_text="What it is for, e.g. “CI pipeline”.")
-    scope = forms.ChoiceField(choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ)
+    name = forms.CharField(max_length=64, label=_("Name"), help_text=_("What it is for, e.g. “CI pipeline”."))
+    scope = forms.ChoiceField(label=_("Scope"), choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ)
     expires_at = forms.DateTimeField(
         required=False,
-        label="Expires",
-        help_text="Optional; e.g. 2027-06-30 12:00 (UTC). Leave empty for a token that does not expire.",
+        label=_("Expires"),
+        help_text=_("Optional; e.g. 2027-06-30 12:00 (UTC). Leave empty for a token that does not expire."),
     )
 
     def params(self):
@@ -148,7 +148,7 @@ class ApiTokenForm(forms.Form):
 class TwoFactorCodeForm(forms.Form):
     code = forms.CharField(
         max_length=32,
-        label="Code",
-        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        label=_("Code"),
+        help_text=_("The 6 digits your authenticator app shows now, or one of your recovery codes."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
     )

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Team(models.Model):
@@ -22,9 +23,9 @@ class Quota(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota")
     max_guests = models.PositiveIntegerField(default=0)
-    max_vcpus = models.PositiveIntegerField("max vCPUs", default=0)
-    max_memory_mib = models.PositiveIntegerField("max memory (MiB)", default=0)
-    max_disk_gib = models.PositiveIntegerField("max disk (GiB)", default=0)
+    max_vcpus = models.PositiveIntegerField(_("max vCPUs"), default=0)
+    max_memory_mib = models.PositiveIntegerField(_("max memory (MiB)"), default=0)
+    max_disk_gib = models.PositiveIntegerField(_("max disk (GiB)"), default=0)
 
     LIMITS = ("guests", "vcpus", "memory_mib", "disk_gib")
 
@@ -47,13 +48,23 @@ class Profile(models.Model):
     """What webvirt keeps about a user beyond Django's User: their language, and where they sign in."""
 
     class Directory(models.TextChoices):
-        LOCAL = "", "Local account"
-        OIDC = "oidc", "Single sign-on (OpenID Connect)"
+        LOCAL = "", _("Local account")
+        OIDC = "oidc", _("Single sign-on (OpenID Connect)")
         LDAP = "ldap", "LDAP"
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
-    language = models.CharField(max_length=16, blank=True, help_text="Empty: follow the browser.")
+    language = models.CharField(max_length=16, blank=True, help_text=_("Empty: follow the browser."))
     directory = models.CharField(max_length=8, choices=Directory.choices, default=Directory.LOCAL, blank=True)
+    # Who the directory says this is, for single sign-on: "<issuer> <sub>", fixed for life at the
+    # provider, unlike the user name it may rename (accounts/oidc.py finds accounts by it).
+    directory_subject = models.CharField(max_length=512, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["directory_subject"], condition=~models.Q(directory_subject=""), name="directory_subject_once"
+            )
+        ]
 
     def __str__(self):
         return f"profile of {self.user}"
@@ -81,7 +92,7 @@ class SSHKey(models.Model):
 class Publishable(models.Model):
     """Something admins open to users for self-service: to everyone, to some teams, or to some users."""
 
-    public = models.BooleanField("open to everyone", default=False)
+    public = models.BooleanField(_("open to everyone"), default=False)
     teams = models.ManyToManyField(Team, blank=True, related_name="published_%(app_label)s_%(class)s")
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="published_%(app_label)s_%(class)s"
@@ -117,8 +128,8 @@ class ApiToken(models.Model):
     """A personal API token. Only a hash of its secret is kept: it is shown once, when created."""
 
     class Scope(models.TextChoices):
-        READ = "read", "Read only"
-        WRITE = "write", "Read and write"
+        READ = "read", _("Read only")
+        WRITE = "write", _("Read and write")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=64)

@@ -1,9 +1,11 @@
 """Single sign-on with OpenID Connect, through Authlib's Django client (docs/identity.md).
 
 The provider proves who the user is and which groups they are in; webvirt keeps no password for
-them. The first sign-in creates the account (named after the provider's user name claim), every
-sign-in then mirrors teams, admin flag and email through `identity.mirror()`. An account that
-already signs in here some other way is never taken over, and a disabled account stays out.
+them. The first sign-in creates the account (named after the provider's user name claim) and keeps
+the provider's issuer and `sub`: later sign-ins find the account by those, so a user renamed at the
+provider keeps their account and cannot take over another one. Every sign-in then mirrors teams,
+admin flag and email through `identity.mirror()`. An account that already signs in here some other
+way is never taken over, and a disabled account stays out.
 The provider does the second factor: webvirt's own two-factor step is for passwords only.
 Every refusal ends on the sign-in page with a plain sentence, and is audited.
 """
@@ -57,6 +59,7 @@ class Identity:
     email: str
     teams: tuple
     admin: bool
+    subject: str = ""  # the provider's `sub`: who this is, for life
 
 
 def enabled():
@@ -107,16 +110,38 @@ def identity_from(claims):
     teams = tuple(value[len(prefix) :] for value in values if value.startswith(prefix) and value[len(prefix) :].strip())
     admin_group = settings.WEBVIRT_OIDC_ADMIN_GROUP
     email = claims.get("email")
+    subject = claims.get("sub")
     return Identity(
         username=username,
         email=email if isinstance(email, str) else "",
         teams=teams,
         admin=bool(admin_group) and admin_group in values,
+        subject=subject if isinstance(subject, str) else "",
     )
 
 
+def subject_of(person):
+    """Profile.directory_subject for this provider user: the issuer and the provider's `sub`."""
+    return f"{settings.WEBVIRT_OIDC_ISSUER} {person.subject}"
+
+
 def account_for(person):
-    """The webvirt account of this provider user, made on their first sign-in."""
+    """The webvirt account of this provider user: found by issuer and `sub`, made on first sign-in."""
+    if not person.subject:  # the ID token's `sub` is required: Authlib checks it is there
+        raise Refused(_("%(provider)s sent no ID token. Ask an admin.") % {"provider": provider_name()}, "no sub")
+    subject = subject_of(person)
+    user = get_user_model().objects.filter(profile__directory_subject=subject).first()
+    if user is None:
+        user = _account_named(person, subject)
+    if not user.is_active:
+        message = _("Your webvirt account %(username)s is disabled. Ask an admin to enable it.")
+        raise Refused(message % {"username": user.get_username()}, "account disabled", user.get_username())
+    return user
+
+
+def _account_named(person, subject):
+    """First sign-in of this provider user: a new account, or one made before webvirt kept `sub`
+    (it takes this `sub`); never an account that signs in another way or as another provider user."""
     user = get_user_model().objects.filter(username__iexact=person.username).first()
     if user is None:
         try:
@@ -124,21 +149,22 @@ def account_for(person):
                 user = get_user_model()(username=person.username, email=person.email)
                 user.set_unusable_password()
                 user.save()
-                Profile.objects.update_or_create(user=user, defaults={"directory": DIRECTORY})
+                defaults = {"directory": DIRECTORY, "directory_subject": subject}
+                Profile.objects.update_or_create(user=user, defaults=defaults)
                 audit.record(user, "user.create", person.username, directory=DIRECTORY)
         except IntegrityError:  # made meanwhile, by the same person signing in from another tab
             return account_for(person)
         return user
-    if Profile.for_user(user).directory != DIRECTORY:
+    profile = Profile.for_user(user)
+    if profile.directory != DIRECTORY or profile.directory_subject:
         message = _(
             "An account named %(username)s already signs in here another way, so %(provider)s cannot sign in"
             " as it. Ask an admin."
         )
         name = user.get_username()
         raise Refused(message % {"username": name, "provider": provider_name()}, "name taken", name)
-    if not user.is_active:
-        message = _("Your webvirt account %(username)s is disabled. Ask an admin to enable it.")
-        raise Refused(message % {"username": user.get_username()}, "account disabled", user.get_username())
+    profile.directory_subject = subject
+    profile.save(update_fields=["directory_subject"])
     return user
 
 

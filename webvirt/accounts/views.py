@@ -62,7 +62,9 @@ def account(request):
     token_form = ApiTokenForm(request.POST if "token-name" in request.POST else None, prefix="token")
     if key_form.is_bound and key_form.is_valid():
         name = key_form.cleaned_data["name"]
-        if _perform(request, key_form, "sshkey.add", target=request.user, success=f"Added key {name}."):
+        if _perform(
+            request, key_form, "sshkey.add", target=request.user, success=_("Added key %(name)s.") % {"name": name}
+        ):
             return redirect("accounts:account")
     if token_form.is_bound and token_form.is_valid():
         created = _perform(request, token_form, "token.create", target=request.user)
@@ -107,7 +109,7 @@ def token_revoke(request, pk):
     token = get_object_or_404(visible.select_related("user"), pk=pk)
     params = account_actions.TokenRef(token)
     core_actions.perform("token.revoke", actor=request.user, target=token.user, params=params)
-    messages.success(request, f"Revoked the token {token.name}; it no longer works.")
+    messages.success(request, _("Revoked the token %(name)s; it no longer works.") % {"name": token.name})
     if token.user != request.user:
         return redirect("accounts:user", pk=token.user_id)
     return redirect("accounts:account")
@@ -118,7 +120,7 @@ def ssh_key_delete(request, pk):
     key = get_object_or_404(request.user.ssh_keys, pk=pk)
     params = account_actions.KeyRef(key)
     core_actions.perform("sshkey.remove", actor=request.user, target=request.user, params=params)
-    messages.success(request, f"Removed key {key.name}.")
+    messages.success(request, _("Removed key %(name)s.") % {"name": key.name})
     return redirect("accounts:account")
 
 
@@ -145,7 +147,7 @@ def two_factor_page(request):
                 otp_login(request, device)
                 del request.session["two_factor_key"]
                 request.session["two_factor_codes"] = codes
-                messages.success(request, "Two-factor sign-in is on.")
+                messages.success(request, _("Two-factor sign-in is on."))
                 return redirect("accounts:two-factor")
             form.add_error("code", "That code does not match: check the app's clock and try the current code.")
     elif form.is_valid():
@@ -153,7 +155,7 @@ def two_factor_page(request):
             form.add_error("code", "That code is not right (or was already used).")
         else:
             core_actions.perform("two_factor.disable", actor=user, target=user)
-            messages.success(request, "Two-factor sign-in is off: your password alone signs you in.")
+            messages.success(request, _("Two-factor sign-in is off: your password alone signs you in."))
             return redirect("accounts:account")
     context = {
         "form": form,
@@ -186,7 +188,9 @@ def user_list(request):
     policy.require(request.user, "user.manage")
     form = NewUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = _perform(request, form, "user.create", success=f"Created {form.cleaned_data['username']}.")
+        user = _perform(
+            request, form, "user.create", success=_("Created %(name)s.") % {"name": form.cleaned_data["username"]}
+        )
         if user:
             return redirect("accounts:user", pk=user.pk)
     users = get_user_model().objects.order_by("username")
@@ -199,7 +203,7 @@ def user_detail(request, pk):
     user = get_object_or_404(get_user_model(), pk=pk)
     form = QuotaForm(request.POST or None, instance=Quota.for_user(user))
     if request.method == "POST" and form.is_valid():
-        success = f"Saved the quota of {user.get_username()}."
+        success = _("Saved the quota of %(name)s.") % {"name": user.get_username()}
         if _perform(request, form, "quota.change", target=user, success=success):
             return redirect("accounts:user", pk=user.pk)
     context = {
@@ -209,6 +213,7 @@ def user_detail(request, pk):
         "teams": user.teams.all(),
         "api_tokens": user.api_tokens.all(),
         "two_factor_on": two_factor.has_device(user),
+        "password_here": not backends.no_local_password(user),
     }
     return render(request, "accounts/user_detail.html", context)
 
@@ -227,7 +232,7 @@ def user_action(request, pk, action):
     policy.require(request.user, "user.manage")
     user = get_object_or_404(get_user_model(), pk=pk)
     if action not in USER_ACTIONS:
-        raise Http404("No such action on users.")
+        raise Http404(_("No such action on users."))
     try:
         result = core_actions.perform(USER_ACTIONS[action], actor=request.user, target=user)
     except ValidationError as exc:
@@ -235,11 +240,15 @@ def user_action(request, pk, action):
         return redirect("accounts:user", pk=user.pk)
     name = user.get_username()
     if action == "reset-password":
-        messages.warning(request, f"New password for {name}: {result} (shown only now).")
+        messages.warning(
+            request, _("New password for %(name)s: %(password)s (shown only now).") % {"name": name, "password": result}
+        )
     elif action == "reset-two-factor":
-        messages.success(request, f"{name} signs in with a password alone until they enrol again.")
+        messages.success(request, _("%(name)s signs in with a password alone until they enrol again.") % {"name": name})
+    elif user.is_active:
+        messages.success(request, _("%(name)s is enabled.") % {"name": name})
     else:
-        messages.success(request, f"{name} is {'enabled' if user.is_active else 'disabled'}.")
+        messages.success(request, _("%(name)s is disabled.") % {"name": name})
     return redirect("accounts:user", pk=user.pk)
 
 
@@ -279,7 +288,7 @@ def team_list(request, pk=None):
     team = get_object_or_404(Team, pk=pk) if pk else None
     form = TeamForm(request.POST or None, instance=team)
     if request.method == "POST" and form.is_valid():
-        success = f"Saved team {form.cleaned_data['name']}."
+        success = _("Saved team %(name)s.") % {"name": form.cleaned_data["name"]}
         if _perform(request, form, "team.save", target=team, success=success):
             return redirect("accounts:teams")
     return render(request, "accounts/team_list.html", {"teams": Team.objects.all(), "form": form, "team": team})
@@ -296,7 +305,7 @@ def _page_of(kind, obj):
 def publish(request, kind, pk):
     """Open a host, pool, volume, network or flavor to everyone or to teams, for self-service."""
     if kind not in PUBLISHABLE:
-        raise Http404("Nothing of that kind can be published.")
+        raise Http404(_("Nothing of that kind can be published."))
     model, _permission = PUBLISHABLE[kind]
     obj = get_object_or_404(apps.get_model(model), pk=pk)
     policy.require(request.user, _permission, obj)

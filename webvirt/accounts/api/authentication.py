@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -16,10 +17,10 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() not in self.keywords:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send the token as `Authorization: Bearer <token>`.")
+            raise exceptions.AuthenticationFailed(_("Send the token as `Authorization: Bearer <token>`."))
         token = tokens.authenticate(header[1])
         if token is None:
-            raise exceptions.AuthenticationFailed("The token is not valid, has expired, or was revoked.")
+            raise exceptions.AuthenticationFailed(_("The token is not valid, has expired, or was revoked."))
         audit.set_origin(via="api", token=f"{token.name} ({token.prefix})")
         return token.user, token
 
