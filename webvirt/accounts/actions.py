@@ -243,9 +243,18 @@ def _publish(actor, obj, params):
     return obj
 
 
+PUBLISH_LABELS = {
+    "host": _("Publish host"),
+    "pool": _("Publish pool"),
+    "volume": _("Publish volume"),
+    "network": _("Publish network"),
+    "flavor": _("Publish flavor"),
+}
+
+
 def publication(kind, permission):
     """The publish action of one kind of object, declared by the app that owns the kind."""
-    return declare(Action(f"{kind}.publish", f"Publish {kind}", permission, params=Publication, apply=_publish))
+    return declare(Action(f"{kind}.publish", PUBLISH_LABELS[kind], permission, params=Publication, apply=_publish))
 
 
 # Your own SSH keys and API tokens (or, for admins, anyone's tokens).
