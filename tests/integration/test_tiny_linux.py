@@ -111,13 +111,15 @@ def test_a_serial_flood_is_held_back_by_a_slow_reader_and_loses_nothing(start_ap
     # The quotes keep the echoed command line from matching the markers it prints.
     browser.socket.send(f"echo FLOOD-''START; seq 1 {FLOOD_LINES}; echo FLOOD-''END\r".encode())
     # Held back three times: the first stretch warms the server up (its executor's threads, the
-    # allocator's pools, more of them on a loaded machine); the second must then cost nothing.
+    # allocator's pools, more of them on a loaded machine); the last must not rise above them.
     stops = []
     for line in (1000, 30000, 60000):
         browser.read_until(f"\r\n{line}\r\n".encode())
         stops.append(wait_until_held_back())
     print(f"resident memory at each stop: {stops} bytes")
-    assert stops[2] - stops[1] < 1024 * 1024, "the server's memory grew with the flood"
+    # Resident memory swings by megabytes both ways as the allocator returns and takes pages (seen
+    # in CI: 167.9, 165.6, 168.0 MB); growth with the flood means rising past every earlier stop.
+    assert stops[2] - max(stops[:2]) < 1024 * 1024, "the server's memory grew with the flood"
 
     browser.read_until(b"FLOOD-END\r\n", timeout=120)
     browser.socket.close()
