@@ -11,10 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 from webvirt.core import events, policy
 from webvirt.core.actions import Action, declare, perform
+from webvirt.core.middleware import supported_language
 from webvirt.core.models import Operation
 
 from . import ownership, quotas, sessions, throttle, tokens, two_factor
-from .models import PUBLISHABLE, ApiToken, Quota, SSHKey, Team
+from .models import PUBLISHABLE, ApiToken, Profile, Quota, SSHKey, Team
 
 
 def access_changed(user_ids):
@@ -426,8 +427,6 @@ class DirectoryFacts:
 
 
 def _apply_directory(actor, user, params):
-    from .models import Profile
-
     profile = Profile.for_user(user)
     if profile.directory != params.directory:
         profile.directory = params.directory
@@ -469,15 +468,11 @@ class LanguageChoice:
 
 
 def _supported_language(actor, user, params):
-    from webvirt.core.middleware import supported_language
-
     if params.language and not supported_language(params.language):
         raise ValidationError(_("webvirt does not speak %(language)s.") % {"language": params.language})
 
 
 def _set_language(actor, user, params):
-    from .models import Profile
-
     profile = Profile.for_user(user)
     profile.language = params.language
     profile.save(update_fields=["language"])
