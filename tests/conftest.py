@@ -7,6 +7,8 @@ XML file, hence its own host state.
 
 import contextlib
 import os
+import socket
+import threading
 import uuid as uuidlib
 
 import factory
@@ -20,6 +22,7 @@ from rest_framework.test import APIClient
 
 from webvirt import celery_app
 from webvirt.accounts.actions import NewToken
+from webvirt.core import leases
 from webvirt.core.actions import perform
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
@@ -58,6 +61,16 @@ def _channel_layer_of_our_own():
         del caches["default"]  # a cache made before this point is made again with the prefix
 
 
+@pytest.fixture(autouse=True)
+def _no_leases_left():
+    """Leases and lane markers are named after database ids, which the next test may use again."""
+    yield
+    client = leases.redis_client()
+    stale = list(client.scan_iter(match=leases.key("*"), count=1000))
+    if stale:
+        client.delete(*stale)
+
+
 @pytest.fixture
 def admin(db):
     return UserFactory(username="admin", is_staff=True, is_superuser=True)
@@ -81,8 +94,10 @@ def outsider_client(client, outsider):
 
 
 @pytest.fixture(autouse=True)
-def eager_tasks():
-    """Run Celery tasks in-process; the e2e tests switch this off and run a real worker."""
+def eager_tasks(settings):
+    """Run Celery tasks in-process; the e2e tests switch this off and run a real worker. Retries
+    of unreachable hosts wait as they would in a worker, but briefly."""
+    settings.WEBVIRT_RETRY_DELAYS = (0.01, 0.02, 0.03)
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = False
     yield
@@ -220,3 +235,28 @@ def api():
         return api_client
 
     return client
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never says a word: a hung libvirtd."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()

@@ -256,6 +256,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "webvirt")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Seconds after which an Operation whose host did not answer is tried again (its host's lane waits).
+WEBVIRT_RETRY_DELAYS = tuple(float(delay) for delay in env("WEBVIRT_RETRY_DELAYS", "2,5,15").split(","))
 CELERY_BEAT_SCHEDULE = {
     "resync-all-hosts": {
         "task": "webvirt.hosts.tasks.resync_all_hosts",
@@ -264,6 +266,8 @@ CELERY_BEAT_SCHEDULE = {
     # Metrics: a round every 10 s (webvirt/metrics/tiers.py's SAMPLE_SECONDS), roll-ups each minute.
     "sample-all-hosts": {"task": "webvirt.metrics.tasks.sample_all_hosts", "schedule": 10.0},
     "roll-up-metrics": {"task": "webvirt.metrics.tasks.roll_up_and_prune", "schedule": 60.0},
+    # Lanes whose worker died, or whose task the broker lost, are sent again (core/lanes.py).
+    "wake-lanes": {"task": "webvirt.core.tasks.wake_lanes", "schedule": 10.0},
 }
 
 # channels_redis blocks on Redis for up to 5 s per receive; redis-py 8 also gives up reading after

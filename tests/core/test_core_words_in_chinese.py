@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 
 from tests.conftest import UserFactory
 from webvirt.core import flash, operations
-from webvirt.core.tasks import run_operation
+from webvirt.core.lanes import run
 from webvirt.core.templatetags.webvirt import ago, duration, outcome, took
 from webvirt.guests.models import Guest
 from webvirt.hosts.connections import connection_spec
@@ -36,8 +36,8 @@ def test_the_worker_writes_the_hypervisors_words_in_the_askers_language(test_hos
         chinese = operations.enqueue(kind="test.power-on", actor=user, target="alpha", guest=alpha, host=test_host)
     english = operations.enqueue(kind="test.power-on", actor=user, target="alpha", guest=alpha, host=test_host)
     with translation.override("en"):  # the worker's own language does not matter
-        run_operation.apply((chinese.pk,))
-        run_operation.apply((english.pk,))
+        run(chinese)
+        run(english)
     chinese.refresh_from_db()
     english.refresh_from_db()
     assert (chinese.message, english.message) == ("已在运行。", "Already running.")

@@ -11,8 +11,8 @@ from django.utils import translation
 from tests.conftest import PASSWORD, UserFactory
 from webvirt.accounts.models import Profile
 from webvirt.core import operations
+from webvirt.core.lanes import run
 from webvirt.core.models import AuditEvent
-from webvirt.core.tasks import run_operation
 
 DARK_THEME_ZH = "深色主题"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -80,8 +80,8 @@ def test_an_operation_is_written_in_the_language_of_whoever_asked(db):
     english = operations.enqueue(kind="test.words", actor=user, target="h")
     assert (chinese.language, english.language) == ("zh-hans", "en")
     with translation.override("en"):  # the worker's own language does not matter
-        run_operation.apply((chinese.pk,))
-        run_operation.apply((english.pk,))
+        run(chinese)
+        run(english)
     chinese.refresh_from_db()
     english.refresh_from_db()
     assert (chinese.message, english.message) == (DARK_THEME_ZH, "Dark theme")

@@ -62,31 +62,6 @@ def test_unreachable_host_is_marked_with_the_reason(admin_client, admin, django_
     assert "pw" not in operation.message
 
 
-@pytest.fixture
-def silent_server():
-    """A TCP server that accepts connections and never says a word: a hung libvirtd."""
-    server = socket.create_server(("127.0.0.1", 0))
-    accepted = []
-    stop = threading.Event()
-
-    def accept():
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    server.close()
-
-
 def hung_openers():
     return sum(thread.name == "libvirt-open" for thread in threading.enumerate())
 

@@ -148,9 +148,9 @@ class Processes:
         self.directory = directory
         self.running = []
 
-    def start(self, name, command, env):
+    def start(self, name, command, env, **popen):
         log = open(self.directory / f"{name}.log", "w")  # noqa: SIM115  (closed in stop_all)
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, **popen)
         self.running.append((name, process, log))
         return process
 

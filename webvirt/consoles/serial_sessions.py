@@ -10,10 +10,10 @@ person off a console they are typing into, which is as disruptive as resetting t
 from django.utils.translation import gettext as _
 
 from webvirt.core import policy
+from webvirt.core.leases import redis_client
 
 from . import errors
 from .errors import ConsoleRefused
-from .tickets import redis_client
 
 HOLD_SECONDS = 24 * 3600  # a crashed process leaves its record behind this long at most
 

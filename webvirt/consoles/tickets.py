@@ -10,12 +10,12 @@ separator instead of ":".
 """
 
 import secrets
-from functools import cache
 
-import redis
 from django.conf import settings
 from django.core import signing
 from django.utils.translation import gettext as _
+
+from webvirt.core.leases import redis_client
 
 from . import errors
 from .errors import ConsoleRefused
@@ -36,11 +36,6 @@ def from_subprotocols(protocols):
         if protocol.startswith(PROTOCOL_PREFIX):
             return protocol.removeprefix(PROTOCOL_PREFIX)
     return ""
-
-
-@cache
-def redis_client():
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def _key(nonce):

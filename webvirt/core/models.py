@@ -32,6 +32,9 @@ class Operation(models.Model):
     detail = models.TextField(blank=True, help_text="The host's own error text behind a message in plain words.")
     progress = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Percent done, for work with a size.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(
+        null=True, blank=True, help_text="A retry waits until then, and the Operations of its host behind it."
+    )
     parent = models.ForeignKey(
         "self",
         null=True,

@@ -3,10 +3,12 @@
 Slow actions of the catalogue (core/actions.py) register their runner per kind. A runner receives
 the Operation, does the work through webvirt.hypervisor and returns a short message for the user.
 Every change of an Operation (queued, started, progress, finished) is published as an event.
-Typed hypervisor errors decide what happens on failure: HostUnreachable is retried with backoff,
-any other HypervisorError fails the Operation with its text.
+Workers run them in their host's lane, in order (core/lanes.py). Typed hypervisor errors decide
+what happens on failure: HostUnreachable is retried with backoff, any other HypervisorError fails
+the Operation with its text.
 """
 
+import datetime
 import logging
 
 from django.db import transaction
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 _HANDLERS = {}
 _CLEANUPS = {}
 _TIMEOUTS = {}
+DEFAULT_TIMEOUT_S = 3600
 
 
 def register(kind, label, function, *, cleanup=None, timeout=None):
@@ -70,11 +73,13 @@ def enqueue(*, kind, actor, target, host=None, guest=None, params=None, parent=N
 def run_step(operation):
     """Run a parent's step here and now, as a worker would run it (retries included); returns it
     finished. One worker runs the steps in turn, so a parent never waits on a worker it holds."""
-    from .tasks import run_operation
+    from .lanes import run_here
 
-    run_operation.apply((operation.pk,))
-    operation.refresh_from_db()
-    return operation
+    return run_here(operation)
+
+
+def timeout_of(kind):
+    return _TIMEOUTS.get(kind, DEFAULT_TIMEOUT_S)
 
 
 def _publish(operation, event):
@@ -98,16 +103,15 @@ def _publish(operation, event):
 
 
 def _send_to_workers(operation):
-    """Publish the task; if the broker cannot take it, the Operation fails saying so (never a 500)."""
+    """Send its lane; if the broker cannot take it, the Operation fails saying so (never a 500)."""
     from kombu.exceptions import OperationalError
+    from redis.exceptions import RedisError
 
-    from .tasks import run_operation
+    from .lanes import dispatch, lane_of
 
-    timeout = _TIMEOUTS.get(operation.kind)
-    limits = {"soft_time_limit": timeout, "time_limit": timeout + 60} if timeout else {}
     try:
-        run_operation.apply_async((operation.pk,), **limits)
-    except OperationalError as exc:
+        dispatch(lane_of(operation))
+    except (OperationalError, RedisError) as exc:
         log.error("operation %s could not be queued: %s", operation.pk, exc)
         finish(
             operation,
@@ -127,7 +131,8 @@ def start(operation_id):
         operation.status = Operation.Status.RUNNING
         operation.attempts += 1
         operation.started_at = operation.started_at or timezone.now()
-        operation.save(update_fields=["status", "attempts", "started_at"])
+        operation.not_before = None
+        operation.save(update_fields=["status", "attempts", "started_at", "not_before"])
         _publish(operation, "operation.started")
     return Operation.objects.select_related("host", "guest", "guest__host", "actor").get(pk=operation_id)
 
@@ -168,6 +173,15 @@ def report_progress(operation, fraction):
         operation.progress = percent
         Operation.objects.filter(pk=operation.pk).update(progress=percent)
         _publish(operation, "operation.progress")
+
+
+def retry_later(operation, message, delay_s):
+    """Queue it again, to be tried after `delay_s`; its lane waits for it meanwhile."""
+    operation.status = Operation.Status.QUEUED
+    operation.message = str(message)
+    operation.not_before = timezone.now() + datetime.timedelta(seconds=delay_s)
+    operation.save(update_fields=["status", "message", "not_before"])
+    _publish(operation, "operation.progress")
 
 
 def note(operation, message):

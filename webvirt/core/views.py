@@ -1,7 +1,7 @@
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
-from . import policy
+from . import lanes, policy
 from .forms import AuditFilterForm, OperationFilterForm
 from .models import Operation
 from .selectors import visible_audit_events, visible_operations
@@ -32,6 +32,7 @@ def operation_detail(request, pk):
     context = {
         "operation": operation,
         "steps": visible_operations(request.user).filter(parent=operation).order_by("id"),
+        "ahead": lanes.ahead_of(operation),
         "perms_host_view": policy.can(request.user, "host.view"),
     }
     return render(request, template, context)

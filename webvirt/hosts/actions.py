@@ -35,6 +35,7 @@ class HostSettings:
     tls_client_cert: str = ""
     vnc_listen: str = "127.0.0.1"
     console_address: str = ""
+    worker_queue: str = ""
     enabled: bool = True
     cpu_allocation_ratio: float = 4.0
     memory_allocation_ratio: float = 1.0

@@ -79,6 +79,7 @@ class HostForm(forms.ModelForm):
         "test_path",
         "console_address",
         "vnc_listen",
+        "worker_queue",
         "enabled",
         *MAX_RATIOS,
     )
@@ -107,6 +108,7 @@ class HostForm(forms.ModelForm):
             "tls_client_cert",
             "console_address",
             "vnc_listen",
+            "worker_queue",
             "enabled",
             *MAX_RATIOS,
         ]
@@ -128,6 +130,7 @@ class HostForm(forms.ModelForm):
             "tls_client_cert": _("TLS client certificate"),
             "console_address": _("Console address"),
             "vnc_listen": _("VNC listen address"),
+            "worker_queue": _("Worker queue"),
             "enabled": _("Enabled"),
             "cpu_allocation_ratio": _("vCPU allocation ratio"),
             "memory_allocation_ratio": _("Memory allocation ratio"),

@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.deconstruct import deconstructible
@@ -62,6 +62,20 @@ class Host(Publishable):
         max_length=253,
         blank=True,
         help_text=_("Address the console proxy uses for displays that listen on all addresses; blank: the host name."),
+    )
+    worker_queue = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9][a-z0-9_-]*$",
+                _("Lower-case letters, digits, '-' and '_', starting with a letter or digit."),
+            )
+        ],
+        help_text=_(
+            "Leave blank for the common queue. With a name here, this host's operations go to a queue of their own, "
+            "for workers started near the host (see the deployment guide)."
+        ),
     )
     credentials = models.TextField(blank=True, editable=False, help_text="Fernet-encrypted JSON of the secrets.")
     enabled = models.BooleanField(default=True)

@@ -1,7 +1,9 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
+from webvirt.core import leases
 from webvirt.hypervisor import HypervisorError
 
 from .models import Host
@@ -12,7 +14,12 @@ log = logging.getLogger(__name__)
 
 @shared_task(acks_late=True)
 def resync_all_hosts():
-    """Beat's safety net: refresh every enabled host, one task each so hosts run in parallel."""
+    """Beat's safety net: refresh every enabled host, one task each so hosts run in parallel; once
+    per period however many beats send it."""
+    if not leases.once_per_period(
+        "resync-all-hosts", float(settings.CELERY_BEAT_SCHEDULE["resync-all-hosts"]["schedule"])
+    ):
+        return
     for host_id in Host.objects.filter(enabled=True).values_list("pk", flat=True):
         resync_host.delay(host_id)
 
