@@ -1,16 +1,26 @@
 """Keep the inventory current between resyncs by following each host's lifecycle events.
 
-One process watches every enabled host. libvirt calls our callback on its event thread; the
-callback only queues (host, kind, uuid), and the main loop re-reads that guest into its row, or
-the host's pools or networks (a listing each: they are few). A host whose connection drops is
-watched again when it comes back, after a full resync for what was missed.
+Several watcher processes share the enabled hosts. Each announces itself in Redis and holds a lease
+per host it watches (core/leases.py), renewed every round; a host goes to the live watcher that
+ranks highest for it (rendezvous hashing: every watcher computes the same answer, and a watcher
+joining or leaving moves only its share). A watcher that dies stops renewing, so within
+`LEASE_TTL_S` and one round its hosts are someone else's, caught up by a full sync.
+
+libvirt calls our callback on its event thread; the callback only queues (host, kind, uuid), and
+the main loop re-reads that guest into its row, or the host's pools or networks (a listing each:
+they are few). A host whose connection drops is watched again when it comes back, after a full
+resync for what was missed.
 """
 
+import hashlib
 import logging
+import os
 import queue
+import socket
 import time
 
 from webvirt import hypervisor
+from webvirt.core import leases
 from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import record_unreachable, sync_host
@@ -23,42 +33,104 @@ from .models import Guest
 log = logging.getLogger(__name__)
 
 RECONCILE_EVERY_S = 5.0
+LEASE_TTL_S = 15.0  # with a round of RECONCILE_EVERY_S, a dead watcher's hosts move within 20 s
+
+
+def _rank(watcher, host_id):
+    return hashlib.sha256(f"{watcher}/{host_id}".encode()).digest()
+
+
+def _lease(host_id):
+    return f"watch:host-{host_id}"
 
 
 class HostWatcher:
-    def __init__(self):
+    def __init__(self, name=None):
+        self.name = leases.new_token(name or f"{socket.gethostname()}:{os.getpid()}")
         self.events = queue.Queue()
-        self.watches = {}  # host id -> (spec, LifecycleWatch)
+        self.held = set()  # ids of the hosts whose lease this watcher holds
+        self.watches = {}  # host id -> (spec, LifecycleWatch), for held hosts whose events arrive
         self.next_reconcile = 0.0
+        self.unclaimed = {}  # host id -> since when no watcher holds it though it is another's
 
     def reconcile(self):
-        """Watch enabled hosts that are not watched (or whose connection died); drop removed ones."""
+        """Renew what is held and hand over what another watcher ranks higher for; take the hosts
+        that rank us highest (or that nobody holds); watch held hosts that are not watched yet."""
+        watchers = self._announce()
         hosts = {host.pk: host for host in Host.objects.filter(enabled=True)}
-        for host_id in list(self.watches):
-            spec, watch = self.watches[host_id]
+        self._renew()
+        for host_id in sorted(self.held):
             host = hosts.get(host_id)
-            if host is None or connection_spec(host) != spec or not watch.is_alive():
-                watch.stop()
-                del self.watches[host_id]
-        for host_id, host in hosts.items():
-            if host_id in self.watches:
-                continue
-            spec = connection_spec(host)
-            watch = None
-            try:
-                # Registered before the catch-up sync, so nothing that happens during it is missed.
-                watch = hypervisor.LifecycleWatch(
-                    spec, lambda kind, uuid, event, host_id=host_id: self.events.put((host_id, kind, uuid, event))
-                )
-                sync_host(host)  # catch up on whatever happened while unwatched
-            except hypervisor.HypervisorError as exc:
-                if watch is not None:  # the next round registers afresh: never leave this one behind
+            if host is None or self._owner(host_id, watchers) != self.name:
+                self._let_go(host_id)
+            elif host_id in self.watches:
+                spec, watch = self.watches[host_id]
+                if connection_spec(host) != spec or not watch.is_alive():
                     watch.stop()
-                record_unreachable(host, exc)
-                log.warning("cannot watch host %s: %s", host.name, exc.full_text)
-                continue
-            self.watches[host_id] = (spec, watch)
-            log.info("watching host %s", host.name)
+                    del self.watches[host_id]
+        holders = leases.holders([_lease(host_id) for host_id in hosts if host_id not in self.held])
+        now = time.monotonic()
+        for host_id in list(self.unclaimed):
+            if holders.get(_lease(host_id)) is not None:
+                del self.unclaimed[host_id]
+        for host_id, host in hosts.items():
+            if host_id not in self.held:
+                claimed = self._wants(host_id, watchers, holders, now) and leases.acquire(
+                    _lease(host_id), self.name, LEASE_TTL_S
+                )
+                if not claimed:
+                    continue
+                self.held.add(host_id)
+            if host_id not in self.watches:
+                self._watch(host)
+                self._renew()  # catching up many hosts takes a while: keep what is held meanwhile
+
+    def _announce(self):
+        """Say this watcher is alive; returns the names of every live watcher."""
+        leases.announce(f"watcher:{self.name}", self.name, LEASE_TTL_S)
+        return leases.announced("watcher:")
+
+    def _wants(self, host_id, watchers, holders, now):
+        """Its own hosts; and a host nobody has taken for two rounds (its watcher is busy or stuck)."""
+        if self._owner(host_id, watchers) == self.name:
+            return True
+        if holders.get(_lease(host_id)) is not None:
+            return False
+        return now - self.unclaimed.setdefault(host_id, now) > 2 * RECONCILE_EVERY_S
+
+    def _owner(self, host_id, watchers):
+        return max(watchers, key=lambda watcher: _rank(watcher, host_id))
+
+    def _renew(self):
+        kept = {int(name.rpartition("-")[2]) for name in leases.renew(map(_lease, self.held), self.name, LEASE_TTL_S)}
+        for host_id in self.held - kept:
+            log.warning("lost the lease on host %s; another watcher has it", host_id)
+            self._let_go(host_id, release=False)
+
+    def _let_go(self, host_id, release=True):
+        if host_id in self.watches:
+            self.watches.pop(host_id)[1].stop()
+        self.held.discard(host_id)
+        if release:
+            leases.release(_lease(host_id), self.name)
+
+    def _watch(self, host):
+        spec = connection_spec(host)
+        watch = None
+        try:
+            # Registered before the catch-up sync, so nothing that happens during it is missed.
+            watch = hypervisor.LifecycleWatch(
+                spec, lambda kind, uuid, event, host_id=host.pk: self.events.put((host_id, kind, uuid, event))
+            )
+            sync_host(host)  # catch up on whatever happened while unwatched
+        except hypervisor.HypervisorError as exc:
+            if watch is not None:  # the next round registers afresh: never leave this one behind
+                watch.stop()
+            record_unreachable(host, exc)
+            log.warning("cannot watch host %s: %s", host.name, exc.full_text)
+            return
+        self.watches[host.pk] = (spec, watch)
+        log.info("watching host %s", host.name)
 
     def apply(self, host_id, kind, uuid):
         host = Host.objects.filter(pk=host_id).first()
@@ -105,6 +177,8 @@ class HostWatcher:
                 self.apply(host_id, kind, uuid)
 
     def stop(self):
-        for _spec, watch in self.watches.values():
-            watch.stop()
-        self.watches.clear()
+        """Stop watching and hand every host over at once (a watcher that is killed instead hands
+        them over when its leases run out)."""
+        for host_id in list(self.held):
+            self._let_go(host_id)
+        leases.release(f"watcher:{self.name}", self.name)
