@@ -30,7 +30,8 @@ def ssh_host(sshd, *, known_hosts):
     return host
 
 
-def test_ssh_host_syncs_and_acts(sshd, tiny_guest, admin, django_capture_on_commit_callbacks):
+def test_ssh_host_syncs_and_acts(sshd, tiny_guest, admin, django_capture_on_commit_callbacks, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # other runs on this machine use /tmp too
     host = ssh_host(sshd, known_hosts=sshd["known_hosts"])
     sync_host(host)
     assert host.reachable is True and host.hypervisor == "QEMU"
