@@ -18,6 +18,8 @@ packages=(
   # Guests on VLANs, for tests/integration/test_vlans.py: Open vSwitch (the tests start its daemons
   # where no init system does) and tcpdump to see the tags on the wire.
   openvswitch-switch tcpdump
+  # The scale-out test puts nginx in front of two web servers (tests/integration/test_scale_out.py).
+  nginx
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -31,6 +33,10 @@ if ((${#missing[@]})); then
   if [[ " ${missing[*]} " == *" nfs-ganesha "* ]] && [ -d /run/systemd/system ]; then
     # Its service would hold the NFS port the tests' own server needs.
     systemctl disable --now nfs-ganesha.service >/dev/null 2>&1 || true
+  fi
+  if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
+    # Its default site would take port 80; the tests start nginx with their own configuration.
+    systemctl disable --now nginx.service >/dev/null 2>&1 || true
   fi
   if [[ " ${missing[*]} " == *" slapd "* ]] && [ -d /run/systemd/system ]; then
     # Debian's postinst starts an empty directory on port 389; webvirt's tests run their own.
