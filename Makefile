@@ -58,3 +58,4 @@ bench: deps services
 	$(PY) bench/push.py
 	$(PY) bench/placement.py
 	$(PY) bench/migration.py
+	$(PY) bench/scale_out.py
