@@ -185,3 +185,12 @@ def test_the_operation_page_says_how_many_wait_ahead_on_the_host(hosts, admin_cl
     page = admin_client.get(reverse("core:operation", args=[second.pk])).content.decode()
     assert "Waiting for 1 earlier operation on this host" in page
     assert "Waiting for" not in admin_client.get(reverse("core:operation", args=[first.pk])).content.decode()
+
+
+def test_the_task_pane_counts_running_and_queued_apart(hosts, admin, admin_client):
+    from django.urls import reverse
+
+    for status in ("running", "queued", "queued"):
+        Operation.objects.create(kind="test.lane", host=hosts[0], target="a", status=status, actor=admin)
+    pane = admin_client.get(reverse("core:task-pane")).content.decode()
+    assert "1 running, 2 queued" in pane

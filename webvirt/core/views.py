@@ -48,7 +48,8 @@ def task_pane(request):
     recent = list(mine.filter(status__in=Operation.FINISHED)[: TASK_PANE_SIZE - len(unfinished)])
     context = {
         "operations": unfinished + recent,
-        "running": len(unfinished),
+        "running": sum(op.status == Operation.Status.RUNNING for op in unfinished),
+        "queued": sum(op.status == Operation.Status.QUEUED for op in unfinished),
         "failed": sum(op.status == Operation.Status.FAILED for op in recent),
     }
     return render(request, "core/_task_pane.html", context)
