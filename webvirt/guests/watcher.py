@@ -56,9 +56,9 @@ class HostWatcher:
     def reconcile(self):
         """Renew what is held and hand over what another watcher ranks higher for; take the hosts
         that rank us highest (or that nobody holds); watch held hosts that are not watched yet."""
-        watchers = self._announce()
-        hosts = {host.pk: host for host in Host.objects.filter(enabled=True)}
         self._renew()
+        watchers = leases.announced("watcher:")
+        hosts = {host.pk: host for host in Host.objects.filter(enabled=True)}
         for host_id in sorted(self.held):
             host = hosts.get(host_id)
             if host is None or self._owner(host_id, watchers) != self.name:
@@ -85,11 +85,6 @@ class HostWatcher:
                 self._watch(host)
                 self._renew()  # catching up many hosts takes a while: keep what is held meanwhile
 
-    def _announce(self):
-        """Say this watcher is alive; returns the names of every live watcher."""
-        leases.announce(f"watcher:{self.name}", self.name, LEASE_TTL_S)
-        return leases.announced("watcher:")
-
     def _wants(self, host_id, watchers, holders, now):
         """Its own hosts; and a host nobody has taken for two rounds (its watcher is busy or stuck)."""
         if self._owner(host_id, watchers) == self.name:
@@ -102,6 +97,8 @@ class HostWatcher:
         return max(watchers, key=lambda watcher: _rank(watcher, host_id))
 
     def _renew(self):
+        """Keep this watcher's announcement and leases alive (also between the catch-ups of a round)."""
+        leases.announce(f"watcher:{self.name}", self.name, LEASE_TTL_S)
         kept = {int(name.rpartition("-")[2]) for name in leases.renew(map(_lease, self.held), self.name, LEASE_TTL_S)}
         for host_id in self.held - kept:
             log.warning("lost the lease on host %s; another watcher has it", host_id)
