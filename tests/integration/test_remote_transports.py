@@ -49,6 +49,12 @@ def tls_fields(daemon, pki):
     }
 
 
+@pytest.fixture(autouse=True)
+def _a_temp_dir_of_our_own(tmp_path, monkeypatch):
+    """Key material is looked for here: other runs on the machine (or a killed worker's) use /tmp."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
 def assert_no_key_material_left():
     assert not list(Path(tempfile.gettempdir()).glob("webvirt-conn-*")), "certificates left on disk"
 

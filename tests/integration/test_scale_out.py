@@ -78,6 +78,7 @@ class Fleet:
             "WEBVIRT_RESYNC_SECONDS": "600",  # a takeover must catch up by itself, not by beat's resync
             "WEBVIRT_CONNECT_TIMEOUT": "8",
             "WEBVIRT_RETRY_DELAYS": "1,1,1",
+            "TMPDIR": str(tmp_path),  # a killed worker leaves its connection's key folder here, not in /tmp
         }
         self.ports = {"web1": _free_port(), "web2": _free_port(), "nginx": _free_port()}
         self.pids = {}
