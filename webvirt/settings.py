@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "webvirt.storage",
     "webvirt.networks",
     "webvirt.metrics",
+    "webvirt.backups",
     "webvirt.dashboard",
 ]
 
@@ -264,6 +265,8 @@ CELERY_BEAT_SCHEDULE = {
     # Metrics: a round every 10 s (webvirt/metrics/tiers.py's SAMPLE_SECONDS), roll-ups each minute.
     "sample-all-hosts": {"task": "webvirt.metrics.tasks.sample_all_hosts", "schedule": 10.0},
     "roll-up-metrics": {"task": "webvirt.metrics.tasks.roll_up_and_prune", "schedule": 60.0},
+    # Scheduled backups (times in whole minutes, UTC) and their pruning.
+    "backup-schedules": {"task": "webvirt.backups.tasks.run_schedules", "schedule": 60.0},
 }
 
 # channels_redis blocks on Redis for up to 5 s per receive; redis-py 8 also gives up reading after
