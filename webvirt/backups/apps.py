@@ -13,4 +13,4 @@ class BackupsConfig(AppConfig):
 
         rules.register()
         count_owned(quotas.owned_by)
-        register_tab("backups", actions.TAB_LABEL, "backup", views.tab_context)
+        register_tab("backups", actions.TAB_LABEL, "backup", views.tab_context, after="snapshots")

@@ -104,9 +104,12 @@ FORM_TABS = {what: tab for tab, names in TAB_FORMS.items() for what in names}
 _APP_TABS = {}
 
 
-def register_tab(key, label, permission, context, template=None):
-    """Add a tab for an app that guests may not import: `context(request, guest) -> dict`."""
-    TABS[key] = (label, permission)
+def register_tab(key, label, permission, context, *, after, template=None):
+    """Add a tab, after the tab `after`, for an app guests may not import: `context(request, guest) -> dict`."""
+    tabs = list(TABS.items())
+    at = [name for name, _ in tabs].index(after) + 1
+    TABS.clear()
+    TABS.update([*tabs[:at], (key, (label, permission)), *tabs[at:]])
     _APP_TABS[key] = (context, template or f"{key}/_tab_{key}.html")
 
 
