@@ -223,3 +223,14 @@ def test_the_api_lists_backs_up_and_refuses(api, make_token, guest, owner, backu
     _row, other = make_token(outsider)
     assert api(other).post("/api/v1/backups/", {"guest": guest.pk}, format="json").status_code == 404
     assert api(other).get(f"/api/v1/backups/{backup.pk}/").status_code == 404
+
+
+def test_a_queued_backup_can_be_cancelled_and_none_other(client, guest, owner, backup_pool):
+    with pytest.raises(ValidationError, match=re.escape("No backup of alpha is queued or running.")):
+        perform("guest.backup-cancel", actor=owner, target=guest)
+    operation = perform("guest.backup", actor=owner, target=guest, params=BackupRequest())
+    client.force_login(owner)
+    assert "Cancel backup" in client.get(f"{guest.get_absolute_url()}?tab=backups").content.decode()
+    client.post(reverse("backups:cancel", args=[guest.pk]))
+    operation.refresh_from_db()
+    assert operation.cancel_requested_at is not None

@@ -20,7 +20,8 @@ from webvirt.core.actions import perform
 from webvirt.core.models import AuditEvent, Operation
 from webvirt.guests.inventory import refresh_guest
 from webvirt.hosts.connections import connection_spec
-from webvirt.hypervisor import power
+from webvirt.hypervisor import HypervisorError, power
+from webvirt.hypervisor.backups import back_up
 from webvirt.storage.inventory import refresh_storage
 
 from .conftest import IMAGES, virsh
@@ -175,3 +176,11 @@ def test_scheduled_backups_of_a_stopped_guest_are_pruned_on_real_volumes(
         entry["name"] for backup in kept for entry in backup.volumes
     )
     assert AuditEvent.objects.filter(action="backup.delete", outcome="succeeded").count() == 1
+
+
+def test_a_cancelled_backup_leaves_no_volume(tiny_guest, backup_pool):
+    """The worker's check between disks (a stopped guest's copy cannot stop half-way)."""
+    spec = connection_spec(tiny_guest.host)
+    with pytest.raises(HypervisorError, match=r"The backup was cancelled\."):
+        back_up(spec, tiny_guest.uuid, backup_pool.uuid, "cancelled", cancelled=lambda: True)
+    assert list(Path(backup_pool.target_path).iterdir()) == []

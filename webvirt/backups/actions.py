@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from webvirt.accounts import quotas
 from webvirt.core import policy
-from webvirt.core.actions import Action, declare
+from webvirt.core.actions import Action, NoParams, declare
 from webvirt.core.models import Operation
 from webvirt.core.validators import validate_object_name
 from webvirt.hypervisor.domain_xml import guest_facts_from_xml
@@ -61,7 +62,7 @@ def _can_back_up(actor, guest, params):
     if params.kind not in Backup.Kind.values:
         raise ValidationError(_("Unknown kind of backup."))
     backup_pool(guest.host)
-    if guest.operations.filter(kind="guest.backup", status__in=BUSY).exists():
+    if running_backup(guest) is not None:
         raise ValidationError(_("A backup of %(name)s is already queued or running.") % {"name": guest.name})
 
 
@@ -86,6 +87,35 @@ GUEST_BACKUP = declare(
         reserve=_reserve_backup,
         run=runners.back_up,
         timeout=6 * 3600,
+    )
+)
+
+
+def running_backup(guest):
+    return guest.operations.filter(kind="guest.backup", status__in=BUSY).first()
+
+
+def _cancellable(actor, guest, params):
+    if running_backup(guest) is None:
+        raise ValidationError(_("No backup of %(name)s is queued or running.") % {"name": guest.name})
+
+
+def _cancel(actor, guest, params):
+    """Its worker sees the stamp within a moment, aborts the job and removes what it made."""
+    operation = running_backup(guest)
+    operation.cancel_requested_at = timezone.now()
+    operation.save(update_fields=["cancel_requested_at"])
+    return operation
+
+
+GUEST_BACKUP_CANCEL = declare(
+    Action(
+        "guest.backup-cancel",
+        gettext_lazy("Cancel backup"),
+        "backup",
+        params=NoParams,
+        check=_cancellable,
+        apply=_cancel,
     )
 )
 

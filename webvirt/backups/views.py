@@ -16,7 +16,7 @@ from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hypervisor import backups as hypervisor_backups
 
-from .actions import BackupRequest
+from .actions import BackupRequest, running_backup
 from .forms import BackupPoolForm, RestoreForm, ScheduleForm
 from .models import Backup, BackupPool
 
@@ -41,6 +41,7 @@ def tab_context(request, guest):
     )
     return {
         "backups": guest.backups.all(),
+        "running_backup": running_backup(guest),
         "schedule": schedule,
         "schedule_form": ScheduleForm(initial=initial, auto_id="id_schedule_%s"),
         "backup_pool": BackupPool.objects.select_related("pool").filter(host=guest.host).first(),
@@ -74,6 +75,16 @@ def _perform(request, name, target, params=None):
 def backup_now(request, pk):
     guest = _guest(request, pk)
     _perform(request, "guest.backup", guest, BackupRequest())
+    return redirect(guest.get_absolute_url() + TAB)
+
+
+@require_POST
+def backup_cancel(request, pk):
+    guest = _guest(request, pk)
+    try:
+        perform("guest.backup-cancel", actor=request.user, target=guest)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     return redirect(guest.get_absolute_url() + TAB)
 
 

@@ -170,6 +170,8 @@ def back_up(spec, uuid, pool_uuid, prefix, *, progress=None, cancelled=lambda: F
                         if progress:
                             progress((index + fraction) / len(disks))
 
+                    if cancelled():  # a copy cannot be stopped half-way: checked between disks
+                        raise HypervisorError(_("The backup was cancelled."))
                     attempted.append(name)  # a copy that fails half-way is removed too
                     _copy_into(pool, xml, source, progress=step, expected=allocation)
                     volumes.append(BackupVolume(target, name, capacity))
