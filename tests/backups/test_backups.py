@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils.html import escape
 
 from tests.conftest import UserFactory
 from webvirt.accounts.models import Quota
@@ -234,3 +235,23 @@ def test_a_queued_backup_can_be_cancelled_and_none_other(client, guest, owner, b
     client.post(reverse("backups:cancel", args=[guest.pk]))
     operation.refresh_from_db()
     assert operation.cancel_requested_at is not None
+
+
+def test_a_backup_outlives_its_guest_and_a_missing_volume_is_said_not_streamed(client, pool, owner):
+    """A deleted guest's backup is its owner's; a volume gone from the pool is a message, not a broken file."""
+    backup = Backup.objects.create(
+        guest=None,
+        guest_name="gone",
+        owner=owner,
+        host=pool.host,
+        pool_uuid=pool.uuid,
+        pool_name=pool.name,
+        status=Backup.Status.SUCCEEDED,
+        volumes=[{"target": "vda", "name": "gone-backup-1-vda.qcow2", "capacity": GIB, "allocation": GIB}],
+    )
+    client.force_login(owner)
+    assert "gone" in client.get(reverse("backups:list")).content.decode()
+    response = client.get(reverse("backups:download", args=[backup.pk, "vda"]), follow=True)
+    assert response.redirect_chain == [(reverse("backups:list"), 302)]
+    assert escape("There is no volume 'gone-backup-1-vda.qcow2' in pool 'images'.") in response.content.decode()
+    assert client.get(reverse("backups:download", args=[backup.pk, "vdz"])).status_code == 404

@@ -13,6 +13,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.conftest import UserFactory
+from webvirt.accounts.actions import NewToken
+from webvirt.accounts.models import Quota
 from webvirt.backups.actions import BackupRequest, RestoreRequest
 from webvirt.backups.models import Backup, BackupPool, BackupSchedule
 from webvirt.backups.tasks import run_schedules
@@ -25,6 +28,7 @@ from webvirt.hypervisor.backups import back_up
 from webvirt.storage.inventory import refresh_storage
 
 from .conftest import IMAGES, virsh
+from .test_api import Api
 from .tiny_linux.guest import NAME
 
 pytestmark = pytest.mark.libvirtd
@@ -101,7 +105,7 @@ def test_back_up_a_running_guest_then_restore_it_as_new_and_over_itself(
         response = admin_client.get(reverse("backups:download", args=[backup.pk, "vda"]))
         assert response.status_code == 200
         downloaded = tmp_path / "vda.qcow2"
-        downloaded.write_bytes(b"".join(response.streaming_content))
+        downloaded.write_bytes(b"".join(response))  # (the test client reads the async iterator whole)
         info = json.loads(
             subprocess.run(
                 ["qemu-img", "info", "--output=json", str(downloaded)], capture_output=True, text=True, check=True
@@ -184,3 +188,30 @@ def test_a_cancelled_backup_leaves_no_volume(tiny_guest, backup_pool):
     with pytest.raises(HypervisorError, match=r"The backup was cancelled\."):
         back_up(spec, tiny_guest.uuid, backup_pool.uuid, "cancelled", cancelled=lambda: True)
     assert list(Path(backup_pool.target_path).iterdir()) == []
+
+
+@pytest.mark.e2e
+def test_back_up_and_download_through_the_api_with_a_real_worker(start_app, running_guest, backup_pool, tmp_path):
+    """Over HTTP with a token: a Celery worker process backs up the running guest (no agent in
+    SeaBIOS: not frozen), and the disk streams out of uvicorn as a qcow2 image."""
+    owner = UserFactory(username="backup-owner")
+    Quota.objects.create(user=owner, max_guests=1, max_vcpus=1, max_memory_mib=64, max_disk_gib=2)
+    running_guest.owner = owner
+    running_guest.save()
+    _, key = perform("token.create", actor=owner, target=owner, params=NewToken("e2e", "write"))
+    api = Api(start_app(), key)
+
+    operation = api.follow(api("post", "/backups/", 202, json={"guest": running_guest.pk}))
+    assert operation["message"].endswith("without freezing file systems (no guest agent answered)."), operation
+    (backup,) = api("get", "/backups/", 200)["results"]
+    assert (backup["status"], backup["kind"], backup["frozen"]) == ("succeeded", "manual", False)
+
+    response = api.session.get(f"{api.base_url}/backups/{backup['id']}/download/vda/", stream=True, timeout=30)
+    assert response.status_code == 200
+    downloaded = tmp_path / "vda.qcow2"
+    with downloaded.open("wb") as file:
+        for chunk in response.iter_content(2**20):
+            file.write(chunk)
+    info = subprocess.run(["qemu-img", "info", "--output=json", str(downloaded)], capture_output=True, text=True)
+    assert json.loads(info.stdout)["format"] == "qcow2"
+    api("get", f"/backups/{backup['id']}/download/vdz/", 404)

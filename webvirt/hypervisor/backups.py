@@ -323,17 +323,22 @@ def _restored_name(path, suffix):
 
 
 def download(spec, pool_uuid, name):
-    """The bytes of a volume's file (a backup's qcow2 image), in 1 MiB chunks, through libvirt's
-    stream API, so a remote host's volume downloads too."""
+    """The bytes of a volume's file (a backup's qcow2 image) through libvirt's stream API, so a
+    remote host's volume downloads too: the stream is opened here (a missing volume is said at
+    once), and the returned iterator reads it in 1 MiB chunks."""
     with session(spec) as conn:
         volume = _volume(_pool(conn, pool_uuid), name)
         stream = conn.newStream(0)
         volume.download(stream, 0, 0, 0)
+    return _chunks(stream)
+
+
+def _chunks(stream):
     try:
         while True:
             chunk = stream.recv(CHUNK)
             if isinstance(chunk, int):
-                if chunk == -2:
+                if chunk == -2:  # nothing yet on a non-blocking stream
                     continue
                 raise HypervisorError(_("The host stopped sending the volume."))
             if not chunk:
