@@ -1,6 +1,7 @@
 """Backups on the real libvirtd: a running tiny Linux guest backed up through libvirt's backup API
 (its agent freezing the file system), restored to a new guest and over itself, one disk
-downloaded; and retention pruning real volumes of a stopped guest's scheduled backups."""
+downloaded; retention pruning real volumes of a stopped guest's scheduled backups; a cancelled
+backup; the API with a real worker; and a guest's volume downloaded from its pool page."""
 
 import datetime
 import json
@@ -26,6 +27,7 @@ from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor import HypervisorError, power
 from webvirt.hypervisor.backups import back_up
 from webvirt.storage.inventory import refresh_storage
+from webvirt.storage.models import Volume
 
 from .conftest import IMAGES, virsh
 from .test_api import Api
@@ -215,3 +217,15 @@ def test_back_up_and_download_through_the_api_with_a_real_worker(start_app, runn
     info = subprocess.run(["qemu-img", "info", "--output=json", str(downloaded)], capture_output=True, text=True)
     assert json.loads(info.stdout)["format"] == "qcow2"
     api("get", f"/backups/{backup['id']}/download/vdz/", 404)
+
+
+def test_a_guest_volume_downloads_from_its_pool_page(admin_client, tiny_guest, tmp_path):
+    refresh_storage(tiny_guest.host)
+    volume = Volume.objects.get(pool__host=tiny_guest.host, path=tiny_guest.disks.get().source)
+    url = reverse("storage:volume-download", args=[tiny_guest.host_id, volume.pool_id, volume.pk])
+    assert 'download>Download</a>' in admin_client.get(volume.pool.get_absolute_url()).content.decode()
+    response = admin_client.get(url)
+    assert response.status_code == 200 and response["Content-Disposition"] == 'attachment; filename="disk.qcow2"'
+    downloaded = tmp_path / "disk.qcow2"
+    downloaded.write_bytes(b"".join(response))
+    assert Path(volume.path).read_bytes() == downloaded.read_bytes()

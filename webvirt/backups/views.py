@@ -1,10 +1,9 @@
 """The guest page's Backups tab, the restore page, downloads, the list of all your backups and
 the admins' choice of backup pools. Reads rows; writes go through perform()."""
 
-from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -13,11 +12,12 @@ from webvirt.core import flash, policy
 from webvirt.core.actions import perform
 from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
+from webvirt.core.streaming import file_response
 from webvirt.guests.models import Guest
 from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
 from webvirt.hypervisor import HypervisorError
-from webvirt.hypervisor import backups as hypervisor_backups
+from webvirt.hypervisor.storage import download_volume
 
 from .actions import BackupRequest, running_backup
 from .forms import BackupPoolForm, RestoreForm, ScheduleForm
@@ -127,28 +127,14 @@ def delete(request, pk):
     return redirect(backup.get_absolute_url())
 
 
-async def _one_at_a_time(chunks):
-    """Under ASGI, Django reads a synchronous iterator whole into memory before sending it; a disk
-    image must not be, so each chunk is read in a worker thread as the client takes the last one.
-    A client that goes away closes the generator, which aborts libvirt's stream."""
-    end = object()
-    try:
-        while (chunk := await sync_to_async(next, thread_sensitive=False)(chunks, end)) is not end:
-            yield chunk
-    finally:
-        await sync_to_async(chunks.close, thread_sensitive=False)()
-
-
 def disk_download(backup, target):
     """One disk of a backup as its qcow2 file, streamed from its host through libvirt (never staged).
     An unknown disk is a 404; a volume the host no longer has raises HypervisorError."""
     entry = next((entry for entry in backup.volumes if entry["target"] == target), None)
     if entry is None or backup.status != Backup.Status.SUCCEEDED:
         raise Http404(_("This backup has no disk %(target)s.") % {"target": target})
-    chunks = hypervisor_backups.download(connection_spec(backup.host), backup.pool_uuid, entry["name"])
-    response = StreamingHttpResponse(_one_at_a_time(chunks), content_type="application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="{backup.guest_name}-{backup.pk}-{target}.qcow2"'
-    return response
+    chunks = download_volume(connection_spec(backup.host), backup.pool_uuid, entry["name"])
+    return file_response(chunks, f"{backup.guest_name}-{backup.pk}-{target}.qcow2")
 
 
 def download(request, pk, target):

@@ -19,7 +19,7 @@ from .connection import session
 from .domain_xml import _sub, forget_own_facts, parse
 from .errors import HypervisorError, InvalidState
 from .guests import _lookup
-from .storage import CHUNK, _pool, _volume, build_volume_xml, delete_unused
+from .storage import _pool, _volume, build_volume_xml, delete_unused
 from .words import _
 
 POLL_S = 0.5
@@ -320,32 +320,3 @@ def restore_over(spec, uuid, pool_uuid, volumes, *, suffix, progress=None):
 def _restored_name(path, suffix):
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return f"{stem}-{suffix}.qcow2"
-
-
-def download(spec, pool_uuid, name):
-    """The bytes of a volume's file (a backup's qcow2 image) through libvirt's stream API, so a
-    remote host's volume downloads too: the stream is opened here (a missing volume is said at
-    once), and the returned iterator reads it in 1 MiB chunks."""
-    with session(spec) as conn:
-        volume = _volume(_pool(conn, pool_uuid), name)
-        stream = conn.newStream(0)
-        volume.download(stream, 0, 0, 0)
-    return _chunks(stream)
-
-
-def _chunks(stream):
-    try:
-        while True:
-            chunk = stream.recv(CHUNK)
-            if isinstance(chunk, int):
-                if chunk == -2:  # nothing yet on a non-blocking stream
-                    continue
-                raise HypervisorError(_("The host stopped sending the volume."))
-            if not chunk:
-                break
-            yield chunk
-        stream.finish()
-    except BaseException:
-        with contextlib.suppress(libvirt.libvirtError):
-            stream.abort()
-        raise
