@@ -223,7 +223,7 @@ def test_a_guest_volume_downloads_from_its_pool_page(admin_client, tiny_guest, t
     refresh_storage(tiny_guest.host)
     volume = Volume.objects.get(pool__host=tiny_guest.host, path=tiny_guest.disks.get().source)
     url = reverse("storage:volume-download", args=[tiny_guest.host_id, volume.pool_id, volume.pk])
-    assert 'download>Download</a>' in admin_client.get(volume.pool.get_absolute_url()).content.decode()
+    assert "download>Download</a>" in admin_client.get(volume.pool.get_absolute_url()).content.decode()
     response = admin_client.get(url)
     assert response.status_code == 200 and response["Content-Disposition"] == 'attachment; filename="disk.qcow2"'
     downloaded = tmp_path / "disk.qcow2"
