@@ -226,6 +226,7 @@ def test_a_guest_volume_downloads_from_its_pool_page(admin_client, tiny_guest, t
     assert "download>Download</a>" in admin_client.get(volume.pool.get_absolute_url()).content.decode()
     response = admin_client.get(url)
     assert response.status_code == 200 and response["Content-Disposition"] == 'attachment; filename="disk.qcow2"'
+    assert response.is_async  # read a chunk at a time under ASGI, not whole (core/streaming.py)
     downloaded = tmp_path / "disk.qcow2"
     downloaded.write_bytes(b"".join(response))
     assert Path(volume.path).read_bytes() == downloaded.read_bytes()
