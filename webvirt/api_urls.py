@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from webvirt.accounts.api.views import MeView, TeamViewSet, TokenViewSet, UserViewSet
+from webvirt.backups.api.views import BackupViewSet
 from webvirt.consoles.api.views import ConsoleTicketView
 from webvirt.core.api.views import AuditEventViewSet, OperationViewSet
 from webvirt.core.middleware import allow_inline_styles
@@ -39,6 +40,7 @@ router.register("flavors", FlavorViewSet, basename="flavor")
 router.register("pools", PoolViewSet, basename="pool")
 router.register("volumes", VolumeViewSet, basename="volume")
 router.register("networks", NetworkViewSet, basename="network")
+router.register("backups", BackupViewSet, basename="backup")
 router.register("operations", OperationViewSet, basename="operation")
 router.register("audit", AuditEventViewSet, basename="audit")
 router.register("users", UserViewSet, basename="user")

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "webvirt.storage",
     "webvirt.networks",
     "webvirt.metrics",
+    "webvirt.backups",
     "webvirt.dashboard",
 ]
 
@@ -268,6 +269,8 @@ CELERY_BEAT_SCHEDULE = {
     "roll-up-metrics": {"task": "webvirt.metrics.tasks.roll_up_and_prune", "schedule": 60.0},
     # Lanes whose worker died, or whose task the broker lost, are sent again (core/lanes.py).
     "wake-lanes": {"task": "webvirt.core.tasks.wake_lanes", "schedule": 10.0},
+    # Scheduled backups (times in whole minutes, UTC) and their pruning.
+    "backup-schedules": {"task": "webvirt.backups.tasks.run_schedules", "schedule": 60.0},
 }
 
 # channels_redis blocks on Redis for up to 5 s per receive; redis-py 8 also gives up reading after

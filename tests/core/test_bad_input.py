@@ -54,6 +54,7 @@ SLUGS = {
     },
     "what": set(CHANGE_FORMS),
     "kind": {*PUBLISHABLE, *CONSOLE_KINDS},
+    "target": {"vda", "sda"},  # a backup's disks
 }
 PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 WORDS = {None, "str", "slug"}  # converters of words; any other parameter is taken for an id

@@ -30,6 +30,7 @@ def test_tabs_are_links_and_the_open_one_is_marked(admin_client, alpha):
         ("Console", False),
         ("Hardware", True),
         ("Snapshots", False),
+        ("Backups", False),
         ("Access", False),
         ("Operations", False),
     ]

@@ -5,10 +5,12 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import INTERFACES, OVS_NETWORK, PASSWORD, UserFactory, host_file_xml
+from webvirt.backups.models import Backup, BackupPool
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
+from webvirt.storage.models import Pool
 
 from .conftest import ARTIFACTS, REPO
 
@@ -46,6 +48,18 @@ def test_main_pages_have_no_serious_accessibility_violations(start_app, browser,
     Operation.objects.create(
         kind="guest.migrate", host=closed, target="gamma from closed to testhost", parent=evacuation, status="failed"
     )
+    pool = Pool.objects.create(host=host, uuid="0b5e6f3a-0000-4000-8000-000000000a11", name="bk", state="active")
+    BackupPool.objects.create(host=host, pool=pool)
+    backup = Backup.objects.create(
+        guest=alpha,
+        guest_name="alpha",
+        host=host,
+        pool_uuid=pool.uuid,
+        pool_name="bk",
+        status="succeeded",
+        size_bytes=2**20,
+        volumes=[{"target": "vda", "name": "alpha-backup-1-vda.qcow2", "capacity": 2**30, "allocation": 2**20}],
+    )
     base_url = start_app()
     UserFactory(username="a11y-admin", is_staff=True, is_superuser=True)
     pages = [
@@ -55,6 +69,10 @@ def test_main_pages_have_no_serious_accessibility_violations(start_app, browser,
         f"/guests/{alpha.pk}/?tab=hardware",
         f"/guests/{alpha.pk}/?tab=snapshots",
         f"/guests/{alpha.pk}/?tab=access",
+        f"/guests/{alpha.pk}/?tab=backups",
+        "/backups/",
+        "/backups/pools/",
+        f"/backups/{backup.pk}/restore/",
         "/hosts/",
         f"/hosts/{host.pk}/",
         f"/hosts/{host.pk}/storage/",

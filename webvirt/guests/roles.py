@@ -62,7 +62,9 @@ def guest_role(user, guest):
     return cache[user.pk]
 
 
-def _rule(least):
+def role_rule(least):
+    """The policy rule of a guest action that needs at least the role `least` on the guest."""
+
     def allows(user, guest):
         role = guest_role(user, guest) if guest is not None else None
         return role is not None and RANK[role] >= RANK[least]
@@ -85,4 +87,4 @@ def _rule(least):
 
 def register():
     for action, least in GUEST_ACTIONS.items():
-        policy.register(action, _rule(least))
+        policy.register(action, role_rule(least))

@@ -100,6 +100,17 @@ TAB_FORMS = {
     "snapshots": ("snapshot_create", "snapshot_delete"),
 }
 FORM_TABS = {what: tab for tab, names in TAB_FORMS.items() for what in names}
+# Tabs of the apps above guests (backups): key -> (context(request, guest), template).
+_APP_TABS = {}
+
+
+def register_tab(key, label, permission, context, *, after, template=None):
+    """Add a tab, after the tab `after`, for an app guests may not import: `context(request, guest) -> dict`."""
+    tabs = list(TABS.items())
+    at = [name for name, _ in tabs].index(after) + 1
+    TABS.clear()
+    TABS.update([*tabs[:at], (key, (label, permission)), *tabs[at:]])
+    _APP_TABS[key] = (context, template or f"{key}/_tab_{key}.html")
 
 
 def tab_url(guest, tab):
@@ -153,6 +164,8 @@ def _tab_context(request, guest, tab):
         context["operations"] = guest.operations.select_related("actor")[:20]
     if not guest.is_gone and tab in TAB_FORMS:
         context["forms"] = _change_forms(request, guest, TAB_FORMS[tab])
+    if tab in _APP_TABS:
+        context |= _APP_TABS[tab][0](request, guest)
     return context
 
 
@@ -167,7 +180,8 @@ def guest_detail(request, pk):
         if guest.is_gone:
             raise Http404(_("This guest no longer exists."))
         policy.require(request.user, TABS[tab][1], guest)
-    context = {"guest": guest, "tab": tab, "tabs": tabs, "tab_template": f"guests/_tab_{tab}.html"}
+    template = _APP_TABS[tab][1] if tab in _APP_TABS else f"guests/_tab_{tab}.html"
+    context = {"guest": guest, "tab": tab, "tabs": tabs, "tab_template": template}
     context |= _tab_context(request, guest, tab)
     if request.htmx and request.GET.get("part") == "live":
         return render(request, "guests/_guest_live.html", context)

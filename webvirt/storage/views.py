@@ -11,7 +11,11 @@ from webvirt.core.actions import perform
 from webvirt.core.definitions import definition_page
 from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
+from webvirt.core.streaming import file_response
+from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
+from webvirt.hypervisor import HypervisorError
+from webvirt.hypervisor.storage import download_volume
 
 from . import actions, sharing, uploads
 from .forms import CloneForm, PoolForm, ResizeForm, UploadForm, VolumeForm
@@ -32,6 +36,17 @@ def _volume(request, host_id, pool_id, volume_id):
     return get_object_or_404(
         Volume.objects.select_related("pool__host"), pk=volume_id, pool=_pool(request, host_id, pool_id)
     )
+
+
+def volume_download(request, host_id, pool_id, volume_id):
+    """A volume's file as it is on the host (admins), streamed through libvirt: never staged."""
+    volume = _volume(request, host_id, pool_id, volume_id)
+    try:
+        chunks = download_volume(connection_spec(volume.pool.host), volume.pool.uuid, volume.name)
+    except HypervisorError as exc:
+        messages.error(request, str(exc))
+        return redirect(volume.pool.get_absolute_url())
+    return file_response(chunks, volume.name)
 
 
 def _queued(request, operation):
