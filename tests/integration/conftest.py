@@ -164,8 +164,8 @@ class Processes:
         for _, process, _ in self.running:
             process.terminate()
         for name, process, log in self.running:
-            try:
-                process.wait(timeout=10)
+            try:  # a server still holding a page's sockets would wait for them: 3 s is enough to log
+                process.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 process.kill()
             log.close()
