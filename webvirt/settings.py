@@ -19,8 +19,9 @@ DEV = os.environ.get("WEBVIRT_DEV") == "1"
 
 
 def env(name, default=None, *, required=False):
-    """Read NAME, or the file named by NAME_FILE (for container secrets)."""
-    value = os.environ.get(name)
+    """Read NAME, or the file named by NAME_FILE (for container secrets); empty means unset, so an
+    environment file may list every variable and leave the defaults blank."""
+    value = os.environ.get(name) or None
     file_name = os.environ.get(f"{name}_FILE")
     if value is None and file_name:
         value = Path(file_name).read_text().strip()
@@ -221,6 +222,14 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEV)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# In production TLS ends at nginx (deploy/nginx/webvirt.conf), which says so in X-Forwarded-Proto;
+# uvicorn listens on the loopback only, so nothing else can set that header. Django then redirects
+# plain HTTP and sends HSTS (each can be turned off here, e.g. for a first trial without TLS).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", not DEV) else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEV)
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEV else str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEV)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEV)
 
 # English and Simplified Chinese. A page's language: the one its user chose (accounts), else the
 # language cookie (set by the picker before signing in), else the browser's Accept-Language.
