@@ -274,3 +274,14 @@ def test_two_beats_in_one_minute_take_a_schedule_once(guest, owner):
     run_schedules.apply()  # the other beat
     schedule.refresh_from_db()
     assert schedule.last_run_at is None
+
+
+def test_the_tab_says_when_a_guest_has_no_schedule_and_which_day_a_weekly_one_runs(client, guest, owner):
+    import datetime
+
+    client.force_login(owner)
+    url = reverse("guests:detail", args=[guest.pk]) + "?tab=backups"
+    assert "No schedule yet" in client.get(url).content.decode()
+    BackupSchedule.objects.create(guest=guest, frequency="weekly", weekday=2, at=datetime.time(3, 30), set_by=owner)
+    page = client.get(url).content.decode()
+    assert "Backed up every Wednesday at 03:30 UTC." in page and "No schedule yet" not in page

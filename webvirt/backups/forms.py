@@ -9,17 +9,7 @@ from webvirt.core.policy import published_to
 from webvirt.core.validators import validate_object_name
 
 from .actions import PoolChoice, RestoreRequest, Schedule
-from .models import BackupSchedule
-
-WEEKDAYS = [
-    (0, gettext_lazy("Monday")),
-    (1, gettext_lazy("Tuesday")),
-    (2, gettext_lazy("Wednesday")),
-    (3, gettext_lazy("Thursday")),
-    (4, gettext_lazy("Friday")),
-    (5, gettext_lazy("Saturday")),
-    (6, gettext_lazy("Sunday")),
-]
+from .models import WEEKDAYS, BackupSchedule
 
 
 class ScheduleForm(forms.Form):

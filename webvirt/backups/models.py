@@ -6,6 +6,16 @@ from django.utils.translation import gettext_lazy as _
 
 from webvirt.core.querysets import RestrictedQuerySet
 
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
 
 class BackupPool(models.Model):
     """The storage pool of a host that its guests' backups go to (chosen by an admin)."""
@@ -91,7 +101,7 @@ class BackupSchedule(models.Model):
     guest = models.OneToOneField("guests.Guest", on_delete=models.CASCADE, related_name="backup_schedule")
     enabled = models.BooleanField(default=True)
     frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
-    weekday = models.PositiveSmallIntegerField(default=0, help_text=_("0 is Monday; for weekly backups."))
+    weekday = models.PositiveSmallIntegerField(default=0, choices=WEEKDAYS, help_text=_("For weekly backups."))
     at = models.TimeField(help_text=_("UTC"))
     keep_last = models.PositiveSmallIntegerField(default=3)
     keep_daily = models.PositiveSmallIntegerField(default=7)
