@@ -194,3 +194,82 @@ def test_the_task_pane_counts_running_and_queued_apart(hosts, admin, admin_clien
         Operation.objects.create(kind="test.lane", host=hosts[0], target="a", status=status, actor=admin)
     pane = admin_client.get(reverse("core:task-pane")).content.decode()
     assert "1 running, 2 queued" in pane
+
+
+operations.register("test.long", "Long", _note_the_order, beside=True)
+
+
+@pytest.fixture
+def guests(hosts, admin):
+    from webvirt.guests.models import Guest
+
+    return [
+        Guest.objects.create(host=hosts[0], uuid=f"u-{name}", name=name, owner=admin, vcpus=1, memory_mib=64)
+        for name in ("x", "y")
+    ]
+
+
+def on_guest(guest, kind="test.lane"):
+    return Operation.objects.create(kind=kind, host=guest.host, guest=guest, target=guest.name)
+
+
+def test_long_work_on_a_guest_does_not_hold_its_hosts_other_guests(guests):
+    backup = on_guest(guests[0], "test.long")
+    assert lanes.lane_of(backup) == f"guest-{guests[0].pk}"
+    assert leases.acquire(f"lane:guest-{guests[0].pk}", "another-worker", 30)  # the backup runs elsewhere
+    Operation.objects.filter(pk=backup.pk).update(status="running")
+    start_other = on_guest(guests[1])
+    lanes.run_next(f"host-{guests[0].host_id}")
+    assert [start_other.pk] == RAN  # with one lane per host it would wait hours for the backup
+
+
+def test_a_guests_action_asked_after_its_long_work_waits_for_it(guests):
+    backup = on_guest(guests[0], "test.long")
+    assert leases.acquire(f"lane:guest-{guests[0].pk}", "another-worker", 30)
+    delete = on_guest(guests[0])
+    other = on_guest(guests[1])
+    host_lane = f"host-{guests[0].host_id}"
+    lanes.run_next(host_lane)
+    assert [other.pk] == RAN  # the other guest goes by; this guest's action waits for its backup
+    assert lanes.ahead_of(Operation.objects.get(pk=delete.pk)) == 1
+    leases.release(f"lane:guest-{guests[0].pk}", "another-worker")
+    lanes.run_next(f"guest-{guests[0].pk}")  # the backup runs, then sends the host lane, which runs the rest
+    assert [other.pk, backup.pk, delete.pk] == RAN
+
+
+def test_long_work_asked_after_a_guests_action_waits_for_it(guests):
+    host_lane = f"host-{guests[0].host_id}"
+    shutdown = on_guest(guests[0])
+    assert leases.acquire(f"lane:{host_lane}", "another-worker", 30)
+    backup = on_guest(guests[0], "test.long")
+    lanes.run_next(f"guest-{guests[0].pk}")
+    assert RAN == [] and lanes.ahead_of(Operation.objects.get(pk=backup.pk)) == 1
+    leases.release(f"lane:{host_lane}", "another-worker")
+    lanes.run_next(host_lane)
+    assert [shutdown.pk, backup.pk] == RAN
+
+
+def test_the_operation_page_says_when_long_work_waits_on_its_guest(guests, admin_client):
+    from django.urls import reverse
+
+    on_guest(guests[0])
+    backup = on_guest(guests[0], "test.long")
+    page = admin_client.get(reverse("core:operation", args=[backup.pk])).content.decode()
+    assert "Waiting for 1 earlier operation on this guest" in page
+
+
+def test_the_host_page_warns_staff_when_no_worker_takes_the_hosts_operations(hosts, admin_client, client, admin):
+    import datetime
+
+    from django.urls import reverse
+
+    Host.objects.filter(pk=hosts[0].pk).update(worker_queue="dc2")
+    fresh = queue(hosts[0])
+    page = admin_client.get(reverse("hosts:detail", args=[hosts[0].pk])).content.decode()
+    assert "no worker has taken them" not in page  # asked for a moment ago: a worker may be on its way
+    Operation.objects.filter(pk=fresh.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=5))
+    page = admin_client.get(reverse("hosts:detail", args=[hosts[0].pk])).content.decode()
+    assert "no worker has taken them" in page and "celery worker -Q webvirt.dc2" in page
+    assert leases.acquire(f"lane:host-{hosts[0].pk}", "a-worker", 30)  # a worker is on it: busy, not stalled
+    page = admin_client.get(reverse("hosts:detail", args=[hosts[0].pk])).content.decode()
+    assert "no worker has taken them" not in page

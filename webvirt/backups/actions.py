@@ -87,6 +87,7 @@ GUEST_BACKUP = declare(
         reserve=_reserve_backup,
         run=runners.back_up,
         timeout=6 * 3600,
+        beside=True,
     )
 )
 
@@ -196,6 +197,7 @@ BACKUP_RESTORE = declare(
         run=runners.restore,
         describe=_describe_restore,
         timeout=6 * 3600,
+        beside=True,
     )
 )
 

@@ -36,6 +36,7 @@ class Action:
     cleanup: Callable | None = None  # cleanup(operation), once an Operation is finished, whatever its outcome
     describe: Callable | None = None  # describe(target, params) -> text, when the target alone does not say
     timeout: int = 3600  # seconds a worker may spend on it
+    beside: bool = False  # long work on one guest: runs beside its host's other Operations (core/lanes.py)
 
     def __post_init__(self):
         if (self.run is None) == (self.apply is None):
@@ -54,7 +55,14 @@ def declare(action):
         raise ValueError(f"Action {action.name} is declared twice.")
     _CATALOGUE[action.name] = action
     if action.is_slow:
-        operations.register(action.name, action.label, _runner(action), cleanup=action.cleanup, timeout=action.timeout)
+        operations.register(
+            action.name,
+            action.label,
+            _runner(action),
+            cleanup=action.cleanup,
+            timeout=action.timeout,
+            beside=action.beside,
+        )
     return action
 
 

@@ -7,11 +7,17 @@ Operations wait, and every other host's work goes on beside it; any worker takes
 adding hosts needs no restart. A host may name a worker queue (`Host.worker_queue`): its lanes
 then go to `<default queue>.<name>`, for workers started near those hosts.
 
+Long work on one guest (a backup, a restore: hours for a big disk) is declared to run *beside*
+its host's lane, in a lane of its guest, so the host's other guests are not kept waiting. It
+stays in order with that guest's own Operations: neither lane starts an Operation of a guest
+while an earlier one of the same guest waits or runs in the other lane.
+
 A worker that dies stops renewing its lease; within its time to live `wake_idle` (beat, every few
 seconds) sends the lane again, and the Operation it was running is failed with that reason, never
 run twice: it may have been half done, and only a person can tell whether to try again.
 """
 
+import datetime
 import logging
 import os
 import socket
@@ -33,23 +39,73 @@ SENT_TTL_S = 60  # a lane task sent but never started (its worker died first) is
 
 
 def lane_of(operation):
-    return f"host-{operation.host_id}" if operation.host_id else f"operation-{operation.pk}"
+    return _lane(operation.pk, operation.host_id, operation.guest_id, operation.kind)
+
+
+def _lane(pk, host_id, guest_id, kind):
+    if guest_id and operations.runs_beside(kind):
+        return f"guest-{guest_id}"
+    return f"host-{host_id}" if host_id else f"operation-{pk}"
+
+
+def _unfinished():
+    return Operation.objects.filter(parent=None).exclude(status__in=Operation.FINISHED)
 
 
 def waiting(lane):
     """The lane's Operations not finished, oldest first (steps run inside their parent's turn)."""
     kind, _, ident = lane.partition("-")
-    unfinished = Operation.objects.filter(parent=None).exclude(status__in=Operation.FINISHED)
+    beside = operations.beside_kinds()
     if kind == "host":
-        return unfinished.filter(host_id=int(ident)).order_by("id")
-    return unfinished.filter(pk=int(ident), host=None)
+        return _unfinished().filter(host_id=int(ident)).exclude(kind__in=beside, guest__isnull=False).order_by("id")
+    if kind == "guest":
+        return _unfinished().filter(guest_id=int(ident), kind__in=beside).order_by("id")
+    return _unfinished().filter(pk=int(ident)).order_by("id")
+
+
+def _earlier_elsewhere(operation):
+    """The unfinished Operations of the same guest, asked for earlier, in the guest's other lane."""
+    if not operation.guest_id:
+        return Operation.objects.none()
+    earlier = _unfinished().filter(guest_id=operation.guest_id, pk__lt=operation.pk)
+    beside = operations.beside_kinds()
+    if operations.runs_beside(operation.kind):
+        return earlier.exclude(kind__in=beside)
+    return earlier.filter(kind__in=beside)
+
+
+def next_in(lane):
+    """The Operation the lane runs next, or None when it has none or each waits on its guest's
+    other lane. A running one comes first: nobody holding its lane means its worker died."""
+    for operation in waiting(lane).select_related("host")[:100]:
+        if operation.status == Operation.Status.RUNNING or not _earlier_elsewhere(operation).exists():
+            return operation
+    return None
 
 
 def ahead_of(operation):
-    """How many Operations of its lane run before it (0 once it is running or finished)."""
+    """How many Operations run before it (0 once it is running or finished): the earlier ones of
+    its lane, and those of its guest's other lane."""
     if operation.parent_id or operation.status != Operation.Status.QUEUED:
         return 0
-    return waiting(lane_of(operation)).filter(pk__lt=operation.pk).count()
+    earlier = waiting(lane_of(operation)).filter(pk__lt=operation.pk).count()
+    return earlier + _earlier_elsewhere(operation).count()
+
+
+STALL_S = 120  # a runnable Operation waiting this long on an idle lane: no worker serves its queue
+
+
+def stalled_since(host):
+    """When the host's oldest runnable Operation was asked for, if it has waited STALL_S with no
+    worker on the host's lane (no worker listens to its queue, or none runs at all); else None."""
+    now = timezone.now()
+    lane = f"host-{host.pk}"
+    since = now - datetime.timedelta(seconds=STALL_S)
+    oldest = waiting(lane).filter(status=Operation.Status.QUEUED, created_at__lt=since).exclude(not_before__gt=now)
+    oldest = oldest.first()
+    if oldest is None or leases.holders([f"lane:{lane}"])[f"lane:{lane}"] is not None:
+        return None
+    return oldest.created_at
 
 
 def queue_for(host):
@@ -60,12 +116,12 @@ def queue_for(host):
 
 def dispatch(lane, *, countdown=None):
     """Have a worker run the lane's next Operation, unless a task for the lane is already on its way.
-    Raises kombu's OperationalError when the broker cannot take it."""
-    operation = waiting(lane).select_related("host").first()
+    Returns whether it sent one. Raises kombu's OperationalError when the broker cannot take it."""
+    operation = next_in(lane)
     if operation is None:
-        return
+        return False  # nothing to run; a lane waiting on its guest's other lane is sent when that one moves on
     if not leases.acquire(f"sent:{lane}", "sent", SENT_TTL_S):
-        return  # that task runs the oldest Operation, then sends the lane again
+        return False  # that task runs the oldest Operation, then sends the lane again
     from .tasks import run_lane
 
     timeout = operations.timeout_of(operation.kind)
@@ -79,6 +135,7 @@ def dispatch(lane, *, countdown=None):
     except Exception:
         leases.release(f"sent:{lane}", "sent")
         raise
+    return True
 
 
 def run_next(lane):
@@ -89,7 +146,7 @@ def run_next(lane):
     with leases.held(f"lane:{lane}", ttl_s=LEASE_TTL_S, label=holder) as mine:
         if not mine:
             return  # its holder sends the lane again when done
-        operation = waiting(lane).first()
+        operation = next_in(lane)
         if operation is None:
             return
         if operation.not_before and operation.not_before > timezone.now():
@@ -99,6 +156,17 @@ def run_next(lane):
         else:
             retry_in = run(operation)
     dispatch(lane, countdown=retry_in)
+    if retry_in is None:
+        for other in _other_lanes(operation):
+            dispatch(other)  # its guest's Operations that waited on this one
+
+
+def _other_lanes(operation):
+    if not operation.guest_id:
+        return []
+    if operations.runs_beside(operation.kind):
+        return [f"host-{operation.host_id}"] if operation.host_id else []
+    return [f"guest-{operation.guest_id}"]
 
 
 def run(operation):
@@ -160,11 +228,9 @@ def _fail_abandoned(operation):
 def wake_idle():
     """Send every lane that has Operations waiting but no worker on it and no task on its way:
     the lanes of workers that died, and of tasks the broker lost. Returns how many were sent."""
-    rows = Operation.objects.filter(parent=None).exclude(status__in=Operation.FINISHED).values_list("pk", "host_id")
-    lanes = sorted({f"host-{host_id}" if host_id else f"operation-{pk}" for pk, host_id in rows})
+    rows = _unfinished().values_list("pk", "host_id", "guest_id", "kind")
+    lanes = sorted({_lane(*row) for row in rows})
     names = [f"lane:{lane}" for lane in lanes] + [f"sent:{lane}" for lane in lanes]
     taken = leases.holders(names)
     idle = [lane for lane in lanes if taken[f"lane:{lane}"] is None and taken[f"sent:{lane}"] is None]
-    for lane in idle:
-        dispatch(lane)
-    return len(idle)
+    return sum(dispatch(lane) for lane in idle)

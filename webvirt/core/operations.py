@@ -24,13 +24,17 @@ log = logging.getLogger(__name__)
 _HANDLERS = {}
 _CLEANUPS = {}
 _TIMEOUTS = {}
+_BESIDE = set()
 DEFAULT_TIMEOUT_S = 3600
 
 
-def register(kind, label, function, *, cleanup=None, timeout=None):
+def register(kind, label, function, *, cleanup=None, timeout=None, beside=False):
     """Run `function(operation) -> message` for Operations of `kind`; `cleanup(operation)` runs once
-    it is finished, whatever the outcome (e.g. removing an uploaded file kept for retries)."""
+    it is finished, whatever the outcome (e.g. removing an uploaded file kept for retries).
+    `beside`: long work on one guest, run beside its host's other Operations (core/lanes.py)."""
     _HANDLERS[kind] = function
+    if beside:
+        _BESIDE.add(kind)
     register_label(kind, label)
     if cleanup:
         _CLEANUPS[kind] = cleanup
@@ -76,6 +80,14 @@ def run_step(operation):
     from .lanes import run_here
 
     return run_here(operation)
+
+
+def runs_beside(kind):
+    return kind in _BESIDE
+
+
+def beside_kinds():
+    return sorted(_BESIDE)
 
 
 def timeout_of(kind):

@@ -33,6 +33,7 @@ def operation_detail(request, pk):
         "operation": operation,
         "steps": visible_operations(request.user).filter(parent=operation).order_by("id"),
         "ahead": lanes.ahead_of(operation),
+        "ahead_on_guest": lanes.lane_of(operation).startswith("guest-"),
         "perms_host_view": policy.can(request.user, "host.view"),
     }
     return render(request, template, context)

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from webvirt.core import flash, policy
+from webvirt.core import flash, lanes, policy
 from webvirt.core.actions import perform
 from webvirt.core.shortcuts import get_for_user_or_404
 
@@ -48,6 +48,8 @@ def _detail_page(request, host, maintenance_form=None, status=200):
             "operations": host.operations.select_related("actor", "guest")[:20],
             "maintenance_form": maintenance_form or MaintenanceForm(),
             "evacuate_form": EvacuateForm(),
+            "stalled_since": lanes.stalled_since(host) if request.user.is_staff else None,
+            "worker_queue": lanes.queue_for(host),
         },
         status=status,
     )
