@@ -204,10 +204,12 @@ def test_admins_choose_the_backup_pool(admin_client, test_host):
     pool = Pool.objects.create(host=test_host, uuid="0b5e6f3a-0000-4000-8000-000000000002", name="bk", state="active")
     page = admin_client.get(reverse("backups:pools")).content.decode()
     assert "testhost" in page
-    admin_client.post(reverse("backups:pool-set", args=[test_host.pk]), {"pool": pool.pk})
+    page = admin_client.post(reverse("backups:pool-set", args=[test_host.pk]), {"pool": pool.pk}, follow=True)
     assert BackupPool.objects.get(host=test_host).pool == pool
-    admin_client.post(reverse("backups:pool-set", args=[test_host.pk]), {"pool": ""})
+    assert "Backups of testhost now go to bk." in page.content.decode()
+    page = admin_client.post(reverse("backups:pool-set", args=[test_host.pk]), {"pool": ""}, follow=True)
     assert not BackupPool.objects.exists()
+    assert "testhost has no backup pool now." in page.content.decode()
     assert AuditEvent.objects.filter(action="backup-pool.set").count() == 2
 
 

@@ -1,6 +1,8 @@
 """Forms of the backups tab, the restore page and the admins' backup pools; each builds typed
 parameters for an action (`params()`), never writes."""
 
+import datetime
+
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,7 +21,10 @@ class ScheduleForm(forms.Form):
         choices=WEEKDAYS, coerce=int, initial=0, label=gettext_lazy("Day (weekly backups)")
     )
     at = forms.TimeField(
-        label=gettext_lazy("Time (UTC)"), input_formats=["%H:%M"], widget=forms.TimeInput(format="%H:%M")
+        label=gettext_lazy("Time (UTC)"),
+        initial=datetime.time(2, 0),  # a quiet hour for most teams, to start from
+        input_formats=["%H:%M"],
+        widget=forms.TimeInput(format="%H:%M"),
     )
     keep_last = forms.IntegerField(min_value=0, max_value=100, initial=3, label=gettext_lazy("Keep the last"))
     keep_daily = forms.IntegerField(
@@ -59,7 +64,12 @@ class RestoreForm(forms.Form):
     name = forms.CharField(
         required=False, max_length=100, validators=[validate_object_name], label=gettext_lazy("New guest's name")
     )
-    pool = forms.ModelChoiceField(None, required=False, label=gettext_lazy("Storage pool for its disks"))
+    pool = forms.ModelChoiceField(
+        None,
+        required=False,
+        empty_label=gettext_lazy("— choose a pool —"),
+        label=gettext_lazy("Storage pool for its disks"),
+    )
 
     def __init__(self, *args, backup, user, **kwargs):
         super().__init__(*args, **kwargs)

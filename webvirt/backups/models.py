@@ -74,7 +74,7 @@ class Backup(models.Model):
         return reverse("backups:list")
 
     def audit_name(self):
-        return gettext("backup %(id)s of %(name)s on %(host)s") % {
+        return gettext("#%(id)s of %(name)s on %(host)s") % {
             "id": self.pk,
             "name": self.guest_name,
             "host": self.host.name,

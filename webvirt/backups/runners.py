@@ -113,7 +113,7 @@ def restore(operation, params):
         guest.save(update_fields=["owner"])
         operation.params = {**operation.params, "restored_guest_id": guest.pk}
         operation.save(update_fields=["params"])
-        return _("Restored %(backup)s as the new guest %(name)s (not started).") % {
+        return _("Restored backup %(backup)s as the new guest %(name)s (not started).") % {
             "backup": backup.audit_name(),
             "name": params.name,
         }
@@ -139,7 +139,7 @@ def delete(operation, params):
     backup.delete()
     with contextlib.suppress(HypervisorError):
         refresh_storage(operation.host)
-    return _("Deleted %(backup)s.") % {"backup": text}
+    return _("Deleted backup %(backup)s.") % {"backup": text}
 
 
 def schedule_actor(schedule):

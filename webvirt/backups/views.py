@@ -169,7 +169,10 @@ def backup_pool_set(request, host_id):
     host = get_object_or_404(Host, pk=host_id)
     form = BackupPoolForm(request.POST, host=host)
     if form.is_valid():
-        perform("backup-pool.set", actor=request.user, target=host, params=form.params())
+        pool = perform("backup-pool.set", actor=request.user, target=host, params=form.params())
+        words = {"host": host.name, "pool": pool.pool.name if pool else ""}
+        text = _("Backups of %(host)s now go to %(pool)s.") if pool else _("%(host)s has no backup pool now.")
+        messages.success(request, text % words)
     else:
         messages.error(request, form_problems(form))
     return redirect("backups:pools")
