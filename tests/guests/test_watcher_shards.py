@@ -16,7 +16,8 @@ from webvirt.hosts.connections import connection_spec
 
 @pytest.fixture
 def quick(monkeypatch):
-    monkeypatch.setattr(watcher_module, "LEASE_TTL_S", 1.0)
+    # Short, yet long enough for a round of catch-up syncs on a loaded machine (CI beside other work).
+    monkeypatch.setattr(watcher_module, "LEASE_TTL_S", 2.5)
     monkeypatch.setattr(watcher_module, "RECONCILE_EVERY_S", 0.1)
 
 
@@ -86,10 +87,10 @@ def test_the_hosts_of_a_watcher_that_died_are_taken_over_and_caught_up(six_hosts
         assert not set(second.watches) & {host.pk for host in orphaned}  # leases still run
         started = time.monotonic()
         while not {host.pk for host in orphaned} <= set(second.watches):
-            assert time.monotonic() - started < 5, "the dead watcher's hosts were not taken over"
+            assert time.monotonic() - started < 12, "the dead watcher's hosts were not taken over"
             time.sleep(0.1)
             second.reconcile()
-        assert time.monotonic() - started >= 0.5  # not before its leases ran out
+        assert time.monotonic() - started >= 1.0  # not before its leases ran out
         victim.refresh_from_db()
         assert victim.state == "shutoff"  # the catch-up sync found what happened meanwhile
     finally:
