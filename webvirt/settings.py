@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "webvirt.networks",
     "webvirt.metrics",
     "webvirt.backups",
+    "webvirt.lifecycle",
     "webvirt.dashboard",
 ]
 
@@ -112,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "webvirt.lifecycle.context_processors.leases_ending",
             ],
         },
     },
@@ -280,7 +282,23 @@ CELERY_BEAT_SCHEDULE = {
     "wake-lanes": {"task": "webvirt.core.tasks.wake_lanes", "schedule": 10.0},
     # Scheduled backups (times in whole minutes, UTC) and their pruning.
     "backup-schedules": {"task": "webvirt.backups.tasks.run_schedules", "schedule": 60.0},
+    # Leases: warn owners, shut down guests whose lease ended, delete them after the grace period.
+    "enforce-leases": {"task": "webvirt.lifecycle.tasks.enforce_leases", "schedule": 60.0},
+    # Power schedules: start and shut down guests at their local times (whole minutes).
+    "power-schedules": {"task": "webvirt.lifecycle.tasks.run_power_schedules", "schedule": 60.0},
 }
+# Leases (webvirt/lifecycle): owners are told this many days ahead; where the lease terms say so,
+# a guest is deleted this many days after its lease ended.
+WEBVIRT_LEASE_WARN_DAYS = int(env("WEBVIRT_LEASE_WARN_DAYS", "3"))
+WEBVIRT_LEASE_GRACE_DAYS = int(env("WEBVIRT_LEASE_GRACE_DAYS", "7"))
+# Mail (lease warnings): none unless EMAIL_HOST is set. Links in mail start with WEBVIRT_BASE_URL.
+EMAIL_HOST = env("EMAIL_HOST", "")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "webvirt@localhost")
+WEBVIRT_BASE_URL = env("WEBVIRT_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # channels_redis blocks on Redis for up to 5 s per receive; redis-py 8 also gives up reading after
 # 5 s by default, so idle consumers died with "Timeout reading". Give reads more room.

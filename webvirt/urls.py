@@ -16,6 +16,7 @@ urlpatterns = [
     path("hosts/", include("webvirt.networks.urls")),
     path("metrics/", include("webvirt.metrics.urls")),
     path("backups/", include("webvirt.backups.urls")),
+    path("leases/", include("webvirt.lifecycle.urls")),
     path("", include("webvirt.core.urls")),
     path("", include("webvirt.accounts.urls")),
     path("api/v1/", include("webvirt.api_urls")),

@@ -83,12 +83,15 @@ MATRIX = {
     ],
     "share": [("post", "guests:access", (), {"username": "viewer", "role": "viewer"})],
     "delete": [("get", "guests:delete", (), None), ("post", "guests:delete", (), {"confirm_name": "beta"})],
+    "renew": [("post", "lifecycle:renew", (), {"days": "3"})],
     # Admin-only, whatever the role: a definition reaches any file or device on the host.
     "xml.edit": [
         ("get", "guests:xml", (), None),
         ("post", "guests:xml", (), {"xml": "XML", "step": "apply", "previewed": "PREVIEWED"}),
     ],
 }
+# A power schedule starts and stops the guest: who may start it may set one.
+MATRIX["start"].append(("post", "lifecycle:guest-schedule", (), {"days": "1", "start_at": "08:00", "time_zone": "UTC"}))
 ADMIN_ONLY = {"xml.edit"}
 QUEUES_AN_OPERATION = {
     "guests:power",
@@ -268,6 +271,11 @@ def api_requests():
                 rows.append((action, "post", "api:guest-cancel-migration", (), None))
             elif name == "guests:xml":
                 rows.append((action, "put" if method == "post" else "get", "api:guest-xml", (), data))
+            elif name == "lifecycle:renew":
+                rows += [
+                    (action, "post", "api:guest-lease", (), {"days": 3}),
+                    ("view", "get", "api:guest-lease", (), None),
+                ]
     return rows
 
 

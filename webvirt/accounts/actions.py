@@ -208,6 +208,9 @@ def _set_quota(actor, user, params):
 class TeamParams:
     name: str
     members: tuple = ()  # users
+    lease_default_days: int | None = None
+    lease_max_days: int | None = None
+    lease_expiry: str = "keep"
 
 
 def _save_team(actor, team, params):
@@ -215,6 +218,8 @@ def _save_team(actor, team, params):
     team = team or Team()
     before = set(team.members.values_list("pk", flat=True)) if team.pk else set()
     team.name = params.name
+    team.lease_default_days, team.lease_max_days = params.lease_default_days, params.lease_max_days
+    team.lease_expiry = params.lease_expiry
     team.save()
     team.members.set(params.members)
     access_changed(before - {member.pk for member in params.members})

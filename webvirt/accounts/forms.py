@@ -73,16 +73,50 @@ class UserDeletionForm(forms.Form):
         return actions.UserDeletion(new_owner=self.cleaned_data["new_owner"])
 
 
+LEASE_FIELDS = ("lease_default_days", "lease_max_days", "lease_expiry")
+
+
+def setup_lease_fields(form):
+    """Lease terms on a host's or a team's form: optional (left out, they stay as they are)."""
+    form.fields["lease_expiry"].required = False
+    form.fields["lease_default_days"].widget.attrs["min"] = form.fields["lease_max_days"].widget.attrs["min"] = 1
+
+
+def clean_lease_fields(form, data):
+    for name in LEASE_FIELDS:  # left out (older API clients): kept as they are; sent empty: none
+        if name not in form.data and form.add_prefix(name) not in form.data:
+            data[name] = getattr(form.instance, name)
+    if not data.get("lease_expiry"):
+        data["lease_expiry"] = form.instance.lease_expiry
+    default, longest = data.get("lease_default_days"), data.get("lease_max_days")
+    for name in ("lease_default_days", "lease_max_days"):
+        if data.get(name) == 0:
+            form.add_error(name, gettext("A lease lasts at least one day; leave it empty for none."))
+    if default and longest and default > longest:
+        form.add_error("lease_default_days", gettext("The default lease cannot be longer than the longest."))
+    return data
+
+
 class TeamForm(forms.ModelForm):
     class Meta:
         model = Team
-        fields = ["name", "members"]
+        fields = ["name", "members", *LEASE_FIELDS]
         labels = {"name": _("Name"), "members": _("Members")}
         field_classes = {"members": ModelIdsField}
         widgets = {"members": forms.CheckboxSelectMultiple}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        setup_lease_fields(self)
+
+    def clean(self):
+        return clean_lease_fields(self, super().clean())
+
     def params(self):
-        return actions.TeamParams(name=self.cleaned_data["name"], members=tuple(self.cleaned_data["members"]))
+        data = self.cleaned_data
+        return actions.TeamParams(
+            name=data["name"], members=tuple(data["members"]), **{name: data[name] for name in LEASE_FIELDS}
+        )
 
 
 class PublishForm(forms.Form):

@@ -3,7 +3,32 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class Team(models.Model):
+class LeaseTerms(models.Model):
+    """How long guests placed here (a host) or owned here (a team) may live: a lease given at
+    creation, renewable by the owner up to the maximum; what happens once it ends. Empty: no lease."""
+
+    class AtExpiry(models.TextChoices):
+        KEEP = "keep", _("shut down and keep it stopped")
+        DELETE = "delete", _("shut down, then delete it with its volumes after the grace period")
+
+    lease_default_days = models.PositiveSmallIntegerField(
+        _("default lease (days)"), null=True, blank=True, help_text=_("Given to new guests. Empty: none.")
+    )
+    lease_max_days = models.PositiveSmallIntegerField(
+        _("longest lease (days)"),
+        null=True,
+        blank=True,
+        help_text=_("How far ahead an owner may set or renew a lease. Empty: no lease is required."),
+    )
+    lease_expiry = models.CharField(
+        _("when a lease ends"), max_length=8, choices=AtExpiry.choices, default=AtExpiry.KEEP
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Team(LeaseTerms):
     name = models.CharField(max_length=64, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
 

@@ -98,20 +98,25 @@ def links(target):
 
 
 @transaction.atomic
-def perform(name, *, actor, target=None, params=None, parent=None):
+def perform(name, *, actor, target=None, params=None, parent=None, system=False):
     """Check, write, audit and publish one action; returns its Operation (slow) or its result (quick).
 
     A slow action performed as a step of `parent` (an Operation) is run by the parent's worker
-    (operations.run_step), not queued for one of its own."""
+    (operations.run_step), not queued for one of its own. `system=True` (with no actor) is webvirt
+    itself acting on a rule admins set (a lease that ended): no person's permission applies, the
+    refusals still do, and the audit log says "system"."""
     action = _CATALOGUE[name]
     params = params if params is not None else action.params()
     if not isinstance(params, action.params):
         raise TypeError(f"{name} takes {action.params.__name__}, not {type(params).__name__}.")
-    policy.require(actor, action.permission, target)
+    if system != (actor is None):
+        raise TypeError("Give an actor, or system=True without one.")
+    if not system:
+        policy.require(actor, action.permission, target)
     if action.check:
         action.check(actor, target, params)
     related = links(target)
-    groups = [events.user_group(actor.pk), *_groups(related)]
+    groups = [events.user_group(actor.pk) if actor else None, *_groups(related)]
     ids = _event_ids(related)  # now: a removed target has no primary key afterwards
     text = action.describe(target, params) if action.describe else describe(target)
     if action.is_slow:
@@ -161,7 +166,7 @@ def _dump(value):
         return [_dump(item) for item in value]
     if hasattr(value, "_meta") and hasattr(value, "pk"):  # a model instance
         return value.pk
-    if isinstance(value, datetime.date):
+    if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     return value
 

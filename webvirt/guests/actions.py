@@ -23,7 +23,7 @@ from webvirt.core.policy import published_to
 from webvirt.hosts.models import Host
 from webvirt.storage.models import Volume
 
-from . import evacuation, migration, runners
+from . import evacuation, leases, migration, runners
 from .models import Disk, Flavor, Grant, Guest
 
 GIB = 2**30
@@ -76,8 +76,19 @@ POWER = {
     "suspend": gettext_lazy("Suspend"),
     "resume": gettext_lazy("Resume"),
 }
+
+
+def _lease_not_ended(actor, guest, params):
+    _present(actor, guest, params)
+    if guest.expires_at and guest.expires_at <= timezone.now():
+        raise ValidationError(
+            _("The lease of %(name)s has ended: renew it on its Lease tab to start it again.") % {"name": guest.name}
+        )
+
+
 for _action, _label in POWER.items():
-    declare(Action(f"guest.{_action}", _label, _action, params=NoParams, check=_present, run=runners.power(_action)))
+    _check = _lease_not_ended if _action == "start" else _present
+    declare(Action(f"guest.{_action}", _label, _action, params=NoParams, check=_check, run=runners.power(_action)))
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,7 @@ class NewGuest:
     ssh_keys: tuple[str, ...] = ()
     user_data: str = ""
     nic: NicChoice | None = None
+    lease_days: int | None = None  # None: the default of the host's or the owner's team's lease terms
 
 
 def _reserve_new_guest(actor, host, params):
@@ -137,6 +149,8 @@ def _reserve_new_guest(actor, host, params):
 
 
 def _open_for_new_guests(actor, host, params):
+    terms = leases.terms_for(host, actor)
+    leases.check_days(terms, leases.days_for_new_guest(terms, params.lease_days), staff=False)
     if host.in_maintenance:
         if host.maintenance_reason:
             raise ValidationError(

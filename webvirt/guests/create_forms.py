@@ -1,6 +1,7 @@
 """The new-guest form: everything is chosen from the chosen host's inventory and checked there."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -12,7 +13,7 @@ from webvirt.networks.forms import check_portgroup, portgroup_choices
 from webvirt.networks.models import Network
 from webvirt.storage.models import Pool, Volume
 
-from . import actions, placement
+from . import actions, leases, placement
 from .models import Disk, Flavor, Guest
 
 GIB = 2**30
@@ -111,6 +112,13 @@ class NewGuestForm(forms.Form):
         choices=[("bios", "BIOS"), ("efi", "UEFI")], initial="bios", label=gettext_lazy("Firmware")
     )
     start = forms.BooleanField(label=gettext_lazy("Start it once created"), required=False, initial=True)
+    lease_days = forms.IntegerField(
+        label=gettext_lazy("Lease (days)"),
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text=gettext_lazy("After this many days it is shut down, unless you renew it. Empty: no end."),
+    )
 
     field_order = [
         "name",
@@ -130,6 +138,7 @@ class NewGuestForm(forms.Form):
         "bridge",
         "firmware",
         "start",
+        "lease_days",
     ]
 
     FIELDS_BY_SOURCE = {
@@ -228,11 +237,30 @@ class GuestCreateForm(NewGuestForm):
         help_text=gettext_lazy("For a network with portgroups (an Open vSwitch network has one per VLAN)."),
     )
 
+    @staticmethod
+    def _lease_help(terms):
+        words = {"source": terms.source, "default": terms.default_days or terms.max_days, "max": terms.max_days}
+        if terms.max_days:
+            return (
+                _(
+                    "Under the terms of %(source)s: %(default)s days if left empty, at most %(max)s. "
+                    "It is then shut down unless you renew it."
+                )
+                % words
+            )
+        return (
+            _("Under the terms of %(source)s: %(default)s days if left empty. It is then shut down unless renewed.")
+            % words
+        )
+
     def __init__(self, *args, host, user, **kwargs):
         """Choices are what `user` may build with on `host` (all of it for admins, what was published
         to them otherwise), and a small guest to start from."""
         super().__init__(*args, user=user, uefi=host.uefi, **kwargs)
         self.host = host
+        self.lease_terms = leases.terms_for(host, user)
+        if self.lease_terms:
+            self.fields["lease_days"].help_text = self._lease_help(self.lease_terms)
         pools = published_to(host.pools.usable(), user)
         volumes = published_to(Volume.objects.usable().filter(pool__host=host), user)
         volumes = volumes.select_related("pool").order_by("pool__name", "name")
@@ -294,6 +322,11 @@ class GuestCreateForm(NewGuestForm):
                 _("Pool %(pool)s holds %(size)s GiB in all.")
                 % {"pool": pool.name, "size": f"{pool.capacity / GIB:.1f}"},
             )
+        try:
+            terms = self.lease_terms
+            leases.check_days(terms, leases.days_for_new_guest(terms, data.get("lease_days")), staff=False)
+        except ValidationError as exc:
+            self.add_error("lease_days", exc)
         template = data.get("template") if data["source"] in {"template", "cloud"} else None
         if template is not None:
             if data.get("clone_mode") == "linked" and template.format != "qcow2":
@@ -341,6 +374,7 @@ class GuestCreateForm(NewGuestForm):
             nic=nic,
             firmware=data["firmware"],
             start=data["start"],
+            lease_days=data.get("lease_days"),
         )
 
 

@@ -57,6 +57,13 @@ class Guest(models.Model):
     )
     definition = models.TextField(blank=True, help_text=_("Its persistent libvirt XML as last read, for admins."))
     devices_digest = models.CharField(max_length=64, blank=True, editable=False)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text=_("When its lease ends: it is then shut down. Empty: never.")
+    )
+    lease_warned_at = models.DateTimeField(null=True, blank=True, help_text=_("When its owner was told it ends soon."))
+    lease_ended_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When it was shut down because its lease ended; cleared by a renewal.")
+    )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     gone_at = models.DateTimeField(null=True, blank=True, help_text=_("When it disappeared from its host."))

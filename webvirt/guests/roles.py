@@ -37,6 +37,7 @@ GUEST_ACTIONS = {
     "clone": "owner",
     "share": "owner",
     "delete": "owner",
+    "renew": "owner",  # a guest's lease (webvirt/lifecycle)
 }
 
 

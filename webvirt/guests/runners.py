@@ -15,6 +15,7 @@ from webvirt.hypervisor import GuestNotFound, HypervisorError, storage
 from webvirt.hypervisor import guest_config as config
 from webvirt.storage.inventory import refresh_storage
 
+from . import leases
 from .cloudinit import build_seed_iso
 from .inventory import apply_guests, mark_gone, refresh_guest
 from .models import Guest
@@ -169,7 +170,9 @@ def create(operation, params):
     refresh_storage(host)
     operation.guest = Guest.objects.get(host=host, uuid=facts.uuid)
     operation.guest.owner_id = operation.params.get("owner_id") or operation.actor_id
-    operation.guest.save(update_fields=["owner"])
+    terms = leases.terms_for(host, operation.guest.owner)
+    operation.guest.expires_at = leases.ends(leases.days_for_new_guest(terms, p.lease_days), operation.created_at)
+    operation.guest.save(update_fields=["owner", "expires_at"])
     operation.save(update_fields=["guest"])
     if p.start:
         return _("Created %(name)s (started).") % {"name": p.name}

@@ -40,6 +40,9 @@ class HostSettings:
     cpu_allocation_ratio: float = 4.0
     memory_allocation_ratio: float = 1.0
     disk_allocation_ratio: float = 1.0
+    lease_default_days: int | None = None
+    lease_max_days: int | None = None
+    lease_expiry: str = "keep"
     password: str = ""
     ssh_private_key: str = ""
     tls_client_key: str = ""

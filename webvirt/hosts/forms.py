@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from webvirt import hypervisor
+from webvirt.accounts.forms import LEASE_FIELDS, clean_lease_fields, setup_lease_fields
 from webvirt.core.actions import get as catalogue_action
 
 from . import actions
@@ -82,12 +83,14 @@ class HostForm(forms.ModelForm):
         "worker_queue",
         "enabled",
         *MAX_RATIOS,
+        *LEASE_FIELDS,
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.order_fields(self.FIELD_ORDER)
         self.fields["vnc_listen"].required = False
+        setup_lease_fields(self)
         for name in MAX_RATIOS:  # left out (older API clients): the host keeps its own
             self.fields[name].required = False
         for name, transports in self.FIELD_TRANSPORTS.items():
@@ -111,6 +114,7 @@ class HostForm(forms.ModelForm):
             "worker_queue",
             "enabled",
             *MAX_RATIOS,
+            *LEASE_FIELDS,
         ]
         error_messages = {"port": {"max_value": _("The port must be between 1 and 65535.")}}
         widgets = {
@@ -213,7 +217,7 @@ class HostForm(forms.ModelForm):
                 self.add_error(name, _("This is not a PEM certificate."))
 
     def clean(self):
-        data = super().clean()
+        data = clean_lease_fields(self, super().clean())
         transport = data.get("transport")
         if not transport:
             return data

@@ -6,7 +6,7 @@ from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from webvirt.accounts.models import Publishable
+from webvirt.accounts.models import LeaseTerms, Publishable
 from webvirt.core.crypto import decrypt_json, encrypt_json
 from webvirt.core.querysets import RestrictedQuerySet
 from webvirt.core.validators import validate_display_name
@@ -38,7 +38,7 @@ class HostQuerySet(RestrictedQuerySet):
         return super().restrict(user, action)
 
 
-class Host(Publishable):
+class Host(Publishable, LeaseTerms):
     """A libvirt host. Connection fields are structured; secrets live encrypted in `credentials`."""
 
     name = models.CharField(max_length=64, unique=True, validators=[validate_display_name])

@@ -37,6 +37,8 @@ class GuestSerializer(serializers.ModelSerializer):
             "first_seen_at",
             "synced_at",
             "gone_at",
+            "expires_at",
+            "lease_ended_at",
         ]
         read_only_fields = fields
 

@@ -1,0 +1,188 @@
+"""Lease actions (see core/actions.py): an owner renews; webvirt itself (beat, `system=True`) warns
+the owner before the end, shuts the guest down at the end, and deletes it after the grace period
+where the lease terms say so. Each step is audited; the slow ones are Operations."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from webvirt.core import events
+from webvirt.core.actions import Action, NoParams, declare
+from webvirt.guests import leases
+from webvirt.guests.models import Guest
+
+from . import notify, runners
+from .models import PowerSchedule, validate_time_zone
+
+TAB_LABEL = gettext_lazy("Lease and power")
+
+
+def _present(actor, guest, params):
+    if guest.is_gone:
+        raise ValidationError(_("%(name)s no longer exists.") % {"name": guest.name})
+
+
+@dataclass(frozen=True)
+class Renewal:
+    days: int | None  # from now; None: no end (admins, or where no lease terms apply)
+
+
+def _may_renew(actor, guest, params):
+    _present(actor, guest, params)
+    terms = leases.terms_for(guest.host, guest.owner)
+    leases.check_days(terms, params.days, staff=bool(actor and actor.is_staff))
+
+
+def _renew(actor, guest, params):
+    """A new end, counted from now; a guest shut down by its lease may be started again."""
+    guest.expires_at = leases.ends(params.days)
+    guest.lease_warned_at = guest.lease_ended_at = None
+    guest.save(update_fields=["expires_at", "lease_warned_at", "lease_ended_at"])
+    return guest
+
+
+GUEST_RENEW = declare(
+    Action("guest.renew", gettext_lazy("Renew lease"), "renew", params=Renewal, check=_may_renew, apply=_renew)
+)
+
+
+def _warn(actor, guest, params):
+    guest.lease_warned_at = timezone.now()
+    guest.save(update_fields=["lease_warned_at"])
+    notify.lease_ends_soon(guest)
+    if guest.owner_id:
+        events.publish("lease.warning", groups=[events.user_group(guest.owner_id)], guest_id=guest.pk)
+
+
+GUEST_LEASE_WARN = declare(
+    Action("guest.lease-warn", gettext_lazy("Warn of lease end"), "lease.enforce", check=_present, apply=_warn)
+)
+
+
+@dataclass(frozen=True)
+class LeaseStep:
+    ends: str  # the lease's end as the round saw it (ISO 8601): a renewal since changes it
+    remove_volumes: bool = True  # (deletion) its disks and seed go with it
+
+
+GUEST_LEASE_END = declare(
+    Action(
+        "guest.lease-end",
+        gettext_lazy("End lease"),
+        "lease.enforce",
+        params=LeaseStep,
+        check=_present,
+        run=runners.end_lease,
+    )
+)
+
+GUEST_LEASE_DELETE = declare(
+    Action(
+        "guest.lease-delete",
+        gettext_lazy("Delete guest whose lease ended"),
+        "lease.enforce",
+        params=LeaseStep,
+        check=_present,
+        run=runners.delete_ended,
+    )
+)
+
+
+# Power schedules.
+
+
+@dataclass(frozen=True)
+class PowerPlan:
+    days: tuple[int, ...]  # 0 (Monday) to 6
+    start_at: datetime.time | None
+    stop_at: datetime.time | None
+    time_zone: str
+    enabled: bool = True
+
+
+def _plan_is_whole(actor, target, params):
+    if not params.days:
+        raise ValidationError(_("Choose at least one day."))
+    if params.start_at is None and params.stop_at is None:
+        raise ValidationError(_("Give a time to start, to shut down, or both."))
+    if params.start_at is not None and params.start_at == params.stop_at:
+        raise ValidationError(_("Start and shut down at different times."))
+    validate_time_zone(params.time_zone)
+
+
+def _save_plan(actor, target, params):
+    """A guest or a team has one schedule: this one, from now on."""
+    owner = {"guest": target} if isinstance(target, Guest) else {"team": target}
+    values = {
+        "days": sorted(set(params.days)),
+        "start_at": params.start_at,
+        "stop_at": params.stop_at,
+        "time_zone": params.time_zone,
+        "enabled": params.enabled,
+        "set_by": actor,
+        "last_note": "",
+    }
+    return PowerSchedule.objects.update_or_create(**owner, defaults=values)[0]
+
+
+def _remove_plan(actor, target, params):
+    owner = {"guest": target} if isinstance(target, Guest) else {"team": target}
+    PowerSchedule.objects.filter(**owner).delete()
+
+
+GUEST_STOP = declare(
+    Action(
+        "guest.stop",
+        gettext_lazy("Shut down (force off if needed)"),
+        "destroy",
+        params=NoParams,
+        check=_present,
+        run=runners.stop_firmly,
+    )
+)
+
+GUEST_POWER_SCHEDULE = declare(
+    Action(
+        "guest.power-schedule",
+        gettext_lazy("Set power schedule"),
+        "start",
+        params=PowerPlan,
+        check=lambda actor, guest, params: (_present(actor, guest, params), _plan_is_whole(actor, guest, params)),
+        apply=_save_plan,
+    )
+)
+GUEST_POWER_SCHEDULE_REMOVE = declare(
+    Action("guest.power-schedule-remove", gettext_lazy("Remove power schedule"), "start", apply=_remove_plan)
+)
+TEAM_POWER_SCHEDULE = declare(
+    Action(
+        "team.power-schedule",
+        gettext_lazy("Set team power schedule"),
+        "user.manage",
+        params=PowerPlan,
+        check=_plan_is_whole,
+        apply=_save_plan,
+    )
+)
+TEAM_POWER_SCHEDULE_REMOVE = declare(
+    Action("team.power-schedule-remove", gettext_lazy("Remove team power schedule"), "user.manage", apply=_remove_plan)
+)
+
+
+def warn_days():
+    return settings.WEBVIRT_LEASE_WARN_DAYS
+
+
+def grace_days():
+    return settings.WEBVIRT_LEASE_GRACE_DAYS
+
+
+def in_lease_step(guest):
+    """True while one of its lease steps waits or runs, so that beat does not ask twice."""
+    kinds = ("guest.lease-end", "guest.lease-delete")
+    return guest.operations.filter(kind__in=kinds).exclude(status__in=("succeeded", "failed")).exists()

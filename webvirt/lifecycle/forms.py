@@ -1,0 +1,69 @@
+"""The renewal form of the Lease tab; it builds the action's parameters, never writes."""
+
+from django import forms
+from django.core.validators import MaxValueValidator
+from django.utils.translation import gettext_lazy
+
+from .actions import PowerPlan, Renewal
+from .models import WEEKDAYS, validate_time_zone
+
+
+class RenewForm(forms.Form):
+    days = forms.IntegerField(
+        label=gettext_lazy("New lease, in days from now"), min_value=1, max_value=3650, required=False
+    )
+
+    def __init__(self, *args, terms=None, staff=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["days"]
+        if terms and terms.max_days and not staff:
+            field.max_value = terms.max_days
+            field.validators.append(MaxValueValidator(terms.max_days))
+            field.widget.attrs["max"] = terms.max_days
+            field.initial = terms.max_days
+            field.required = True
+        else:
+            field.help_text = gettext_lazy("Empty: no end.")
+
+    def params(self):
+        return Renewal(days=self.cleaned_data["days"])
+
+
+class PowerScheduleForm(forms.Form):
+    days = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Days"), choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    start_at = forms.TimeField(
+        label=gettext_lazy("Start at"), required=False, input_formats=["%H:%M"], widget=forms.TimeInput(format="%H:%M")
+    )
+    stop_at = forms.TimeField(
+        label=gettext_lazy("Shut down at"),
+        required=False,
+        input_formats=["%H:%M"],
+        widget=forms.TimeInput(format="%H:%M"),
+        help_text=gettext_lazy("A guest whose system does not shut down in time is forced off."),
+    )
+    time_zone = forms.CharField(
+        label=gettext_lazy("Time zone"),
+        max_length=64,
+        initial="UTC",
+        validators=[validate_time_zone],
+        help_text=gettext_lazy("A name from the time zone database, such as Europe/Berlin or Asia/Shanghai."),
+    )
+    enabled = forms.BooleanField(label=gettext_lazy("Enabled"), required=False, initial=True)
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and data.get("start_at") is None and data.get("stop_at") is None:
+            raise forms.ValidationError(gettext_lazy("Give a time to start, to shut down, or both."))
+        return data
+
+    def params(self):
+        data = self.cleaned_data
+        return PowerPlan(
+            days=tuple(data["days"]),
+            start_at=data["start_at"],
+            stop_at=data["stop_at"],
+            time_zone=data["time_zone"].strip(),
+            enabled=data["enabled"],
+        )

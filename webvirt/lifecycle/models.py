@@ -1,0 +1,59 @@
+"""Power schedules: a guest's, or every guest of a team's, start and stop at given local times
+on given days. Beat runs them (lifecycle/schedules.py)."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
+def validate_time_zone(name):
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(zone)s is not a time zone name such as Europe/Berlin.") % {"zone": name})
+
+
+class PowerSchedule(models.Model):
+    guest = models.ForeignKey(
+        "guests.Guest", null=True, blank=True, on_delete=models.CASCADE, related_name="power_schedules"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="power_schedules"
+    )
+    days = models.JSONField(default=list, help_text=_("Weekdays it runs on, 0 (Monday) to 6 (Sunday)."))
+    start_at = models.TimeField(_("start at"), null=True, blank=True)
+    stop_at = models.TimeField(_("shut down at"), null=True, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_time_zone])
+    enabled = models.BooleanField(_("enabled"), default=True)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    last_slot = models.DateTimeField(null=True, blank=True, help_text=_("The minute (UTC) it last ran at."))
+    last_note = models.CharField(max_length=500, blank=True, help_text=_("What it did or skipped last, and why."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(guest__isnull=False, team__isnull=True)
+                | models.Q(guest__isnull=True, team__isnull=False),
+                name="power_schedule_for_guest_or_team",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.guest or self.team}: {self.days} {self.start_at}-{self.stop_at} {self.time_zone}"
+
+    def day_names(self):
+        names = dict(WEEKDAYS)
+        return [names[day] for day in sorted(self.days)]

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "lifecycle"
+urlpatterns = [
+    path("", views.lease_list, name="leases"),
+    path("guests/<id:pk>/renew/", views.renew, name="renew"),
+    path("guests/<id:pk>/power-schedule/", views.guest_schedule, name="guest-schedule"),
+    path("teams/", views.team_schedules, name="team-schedules"),
+    path("teams/<id:pk>/", views.team_schedules, name="team-schedule"),
+]

@@ -1,0 +1,159 @@
+"""The guest page's Lease tab, its renewal, and the list of leases that end soon. Reads rows;
+writes go through perform()."""
+
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from webvirt.accounts.models import Team
+from webvirt.core import policy
+from webvirt.core.actions import perform
+from webvirt.core.forms import form_problems
+from webvirt.core.shortcuts import get_for_user_or_404
+from webvirt.guests import leases
+from webvirt.guests.models import Guest
+
+from . import actions
+from .forms import PowerScheduleForm, RenewForm
+from .models import PowerSchedule
+
+TAB = "?tab=lease"
+
+
+def lease_facts(guest, now=None):
+    """What people are told of a guest's lease: when it ends, and when it would be deleted."""
+    now = now or timezone.now()
+    terms = leases.terms_for(guest.host, guest.owner)
+    deleted_at = None
+    if guest.expires_at and terms and terms.expiry == "delete":
+        deleted_at = guest.expires_at + datetime.timedelta(days=actions.grace_days())
+    return {
+        "terms": terms,
+        "ended": bool(guest.expires_at and guest.expires_at <= now),
+        "ends_soon": bool(
+            guest.expires_at and now < guest.expires_at <= now + datetime.timedelta(days=actions.warn_days())
+        ),
+        "deleted_at": deleted_at,
+    }
+
+
+def _plan_form(schedule, **kwargs):
+    initial = None
+    if schedule:
+        fields = ("days", "start_at", "stop_at", "time_zone", "enabled")
+        initial = {name: getattr(schedule, name) for name in fields}
+    return PowerScheduleForm(initial=initial, **kwargs)
+
+
+def tab_context(request, guest):
+    facts = lease_facts(guest)
+    may_renew = not guest.is_gone and policy.can(request.user, "renew", guest)
+    form = RenewForm(terms=facts["terms"], staff=request.user.is_staff, auto_id="id_renew_%s") if may_renew else None
+    schedule = guest.power_schedules.first()
+    may_schedule = not guest.is_gone and policy.can(request.user, "start", guest)
+    team_schedules = (
+        PowerSchedule.objects.filter(team__members=guest.owner_id).select_related("team") if guest.owner_id else []
+    )
+    return {
+        "lease": facts,
+        "renew_form": form,
+        "power_schedule": schedule,
+        "power_form": _plan_form(schedule, auto_id="id_power_%s") if may_schedule else None,
+        "team_schedules": team_schedules,
+    }
+
+
+def _guest(request, pk):
+    return get_for_user_or_404(
+        Guest.objects.select_related("host", "owner"), request.user, pk, view_action="view", action="renew"
+    )
+
+
+@require_POST
+def renew(request, pk):
+    guest = _guest(request, pk)
+    form = RenewForm(request.POST, terms=leases.terms_for(guest.host, guest.owner), staff=request.user.is_staff)
+    if not form.is_valid():
+        messages.error(request, form_problems(form))
+        return redirect(guest.get_absolute_url() + TAB)
+    try:
+        guest = perform("guest.renew", actor=request.user, target=guest, params=form.params())
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if guest.expires_at:
+            messages.success(
+                request,
+                _("The lease of %(name)s now ends on %(when)s.")
+                % {
+                    "name": guest.name,
+                    "when": formats.date_format(timezone.localtime(guest.expires_at), "DATETIME_FORMAT"),
+                },
+            )
+        else:
+            messages.success(request, _("%(name)s has no lease now.") % {"name": guest.name})
+    return redirect(guest.get_absolute_url() + TAB)
+
+
+def lease_list(request):
+    """Leases that end within the week, and guests whose lease has ended: admins see every one,
+    others the guests they may see."""
+    now = timezone.now()
+    week = now + datetime.timedelta(days=7)
+    guests = Guest.objects.restrict(request.user, "view").present().exclude(expires_at=None)
+    guests = guests.filter(expires_at__lte=week).select_related("host", "owner").order_by("expires_at")
+    rows = [(guest, lease_facts(guest, now)) for guest in guests[:500]]
+    return render(request, "lifecycle/lease_list.html", {"rows": rows, "now": now})
+
+
+def _save_schedule(request, name, target, back):
+    form = PowerScheduleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_problems(form))
+        return redirect(back)
+    try:
+        perform(name, actor=request.user, target=target, params=form.params())
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Saved the power schedule."))
+    return redirect(back)
+
+
+@require_POST
+def guest_schedule(request, pk):
+    guest = get_for_user_or_404(
+        Guest.objects.select_related("host"), request.user, pk, view_action="view", action="start"
+    )
+    if request.POST.get("remove"):
+        perform("guest.power-schedule-remove", actor=request.user, target=guest)
+        messages.success(request, _("Removed the power schedule."))
+        return redirect(guest.get_absolute_url() + TAB)
+    return _save_schedule(request, "guest.power-schedule", guest, guest.get_absolute_url() + TAB)
+
+
+def team_schedules(request, pk=None):
+    """Admins: each team's power schedule (its members' guests and those granted to it)."""
+    policy.require(request.user, "user.manage")
+    team = get_object_or_404(Team, pk=pk) if pk else None
+    if request.method == "POST" and team:
+        back = reverse("lifecycle:team-schedule", args=[team.pk])
+        if request.POST.get("remove"):
+            perform("team.power-schedule-remove", actor=request.user, target=team)
+            messages.success(request, _("Removed the power schedule."))
+            return redirect(back)
+        return _save_schedule(request, "team.power-schedule", team, back)
+    schedule = team.power_schedules.first() if team else None
+    context = {
+        "teams": Team.objects.prefetch_related("power_schedules"),
+        "team": team,
+        "schedule": schedule,
+        "form": _plan_form(schedule) if team else None,
+    }
+    return render(request, "lifecycle/team_schedules.html", context)
