@@ -19,7 +19,7 @@ from webvirt import hypervisor
 from webvirt.core import events
 from webvirt.hosts.connections import connection_spec
 
-from . import errors, serial_sessions, tickets
+from . import errors, presence, rfb, serial_sessions, tickets
 from .access import authorize, check_origin, still_permitted
 from .endpoints import DisplayStream, open_endpoint, vnc_endpoint
 from .errors import ConsoleRefused
@@ -76,6 +76,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         for group in self.groups_followed():
             await self.channel_layer.group_add(group, self.channel_name)
         self.started()
+        await self.arrived()
         log.info("%s console of guest %s opened by %s", self.kind, guest_id, self.scope["user"])
 
     async def refuse(self, guest_id, refusal):
@@ -92,6 +93,27 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         )
         await self.accept(self._subprotocol())
         await self.close(code=refusal.code, reason=refusal.reason)
+
+    async def arrived(self):
+        """Join the console's presence list (the first there holds the keyboard) and say so."""
+        user = self.scope["user"]  # resolved by the auth middleware before connect
+        await sync_to_async(presence.join, thread_sensitive=False)(
+            self.kind, self.guest.pk, self.channel_name, user.pk, user.get_username()
+        )
+        await self.presence_changed()
+
+    async def departed(self):
+        await sync_to_async(presence.leave, thread_sensitive=False)(self.kind, self.guest.pk, self.channel_name)
+        await self.announce_presence()
+
+    async def announce_presence(self):
+        group, message = presence.announcement(self.kind, self.guest.pk)
+        await self.channel_layer.group_send(group, message)
+
+    async def presence_changed(self):
+        """Someone came, went or handed the keyboard over: pages re-read the list; relays ask
+        again whether they may type (the VNC relay overrides this)."""
+        await self.announce_presence()
 
     def groups_followed(self):
         """Events about this guest (it stops, goes) and about this user (their access changed)."""
@@ -144,11 +166,24 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
         await super().__call__(scope, receive_control, send)
 
+    async def dispatch(self, message):
+        """Presence events read Redis only: handled here, without Channels' tidying of database
+        connections before each handler (a hop to the sync thread, on every join and hand-over)."""
+        if message.get("type") == events.MESSAGE_TYPE and message.get("event") == "console.presence":
+            if message.get("kind") == self.kind and self.guest is not None:
+                await self.keyboard_moved()
+            return
+        await super().dispatch(message)
+
+    async def keyboard_moved(self):
+        """The keyboard may have changed hands (only the VNC relay filters input)."""
+
     async def disconnect(self, code):
         if self.guest is None:
             return
         try:
             await self.stop()  # first: a channel layer error below must not leave the display open
+            await self.departed()
         finally:
             for group in self.groups_followed():
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -168,7 +203,17 @@ class VncConsumer(ConsoleConsumer):
             ) from None
 
     def started(self):
+        self.viewer = rfb.ViewerStream()
         self.pump = asyncio.create_task(self._pump())
+
+    async def presence_changed(self):
+        await self.keyboard_moved()
+        await self.announce_presence()
+
+    async def keyboard_moved(self):
+        self.viewer.may_type = await sync_to_async(presence.holds, thread_sensitive=False)(
+            self.kind, self.guest.pk, self.channel_name
+        )
 
     async def _pump(self):
         with contextlib.suppress(ConnectionError, OSError):
@@ -177,8 +222,16 @@ class VncConsumer(ConsoleConsumer):
         await self.display_closed(_("The guest's display closed."))
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data:
-            self.writer.write(bytes_data)
+        if not bytes_data:
+            return
+        try:
+            data = self.viewer.feed(bytes_data)  # a viewer without the keyboard only watches
+        except rfb.ProtocolError as exc:
+            log.warning("vnc console of guest %s closed: %s", self.guest.pk, exc)
+            await self.close(code=errors.DISPLAY_CLOSED, reason=_("The viewer spoke a protocol webvirt cannot share."))
+            return
+        if data:
+            self.writer.write(data)
             try:
                 await self.writer.drain()
             except (ConnectionError, OSError):

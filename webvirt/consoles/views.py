@@ -1,13 +1,15 @@
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from webvirt.core import audit, events
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests.models import Guest
 
-from . import tickets
+from . import presence, tickets
 from .endpoints import vnc_endpoint
 from .errors import NOT_RUNNING, ConsoleRefused
 
@@ -57,3 +59,33 @@ def console_ticket(request, pk, kind):
         return JsonResponse(issue_ticket(request.user, guest, kind))
     except ConsoleRefused as refusal:
         return JsonResponse({"code": refusal.code, "reason": refusal.reason}, status=409)
+
+
+def presence_list(request, pk, kind):
+    """Who is on this console and who holds its keyboard; POST `to` hands it over (the holder,
+    or anyone while nobody holds it). The page re-reads this on the guest's events."""
+    if kind not in PAGES:
+        raise Http404(_("No such console."))
+    guest = _guest(request, pk)
+    refused = False
+    if request.method == "POST":
+        receiver = get_user_model().objects.filter(pk=request.POST.get("to") or 0).first()
+        if receiver and presence.hand_over(kind, guest.pk, request.user, receiver):
+            audit.record(request.user, "console.hand-over", guest.audit_name(), to=receiver.get_username(), kind=kind)
+            events.publish("console.presence", groups=[events.guest_group(guest.pk)], kind=kind)
+        else:
+            refused = True  # the keyboard moved meanwhile, or they left: the list says how it is now
+    rows = presence.connections(kind, guest.pk)
+    holder = next((row for row in rows if row["holds"]), None)
+    people = {row["user"]: row["name"] for row in rows}
+    context = {
+        "guest": guest,
+        "kind": kind,
+        "rows": rows,
+        "holder": holder,
+        "i_hold": holder is not None and holder["user"] == request.user.pk,
+        "here": request.user.pk in people,
+        "others": sorted((user, name) for user, name in people.items() if user != request.user.pk),
+        "refused": refused,
+    }
+    return render(request, "consoles/_presence.html", context)

@@ -1,0 +1,89 @@
+"""Who is on a guest's console, and who holds its keyboard, kept in Redis so that every web server
+sees the same. One entry per connection (a person in two tabs is there twice). The first to
+connect holds the keyboard; the holder hands it to someone else, or, when the holder leaves, it
+goes to whoever has been there longest. Each change is announced on the guest's event group: the
+relays then ask again whether they may type, and the console pages re-read the list.
+"""
+
+import json
+import time
+
+from webvirt.core import events
+from webvirt.core.leases import redis_client
+
+KEEP_SECONDS = 24 * 3600  # what a crashed web server leaves behind is gone after this at most
+
+# Give the keyboard to ARGV[2] only if ARGV[1] (or nobody, for "") still holds it.
+_PASS_ON = """
+local holder = redis.call('GET', KEYS[1]) or ''
+if holder ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+return 1
+"""
+
+
+def _keys(kind, guest_id):
+    base = f"webvirt:console:{kind}:{guest_id}"
+    return f"{base}:viewers", f"{base}:holder"
+
+
+def join(kind, guest_id, channel, user_id, name):
+    """Add this connection; it takes the keyboard if nobody holds it."""
+    viewers, holder = _keys(kind, guest_id)
+    client = redis_client()
+    entry = {"user": user_id, "name": name, "since": time.time()}
+    client.hset(viewers, channel, json.dumps(entry))
+    client.expire(viewers, KEEP_SECONDS)
+    client.set(holder, channel, nx=True, ex=KEEP_SECONDS)
+
+
+def leave(kind, guest_id, channel):
+    """Remove this connection; if it held the keyboard, the longest there takes it."""
+    viewers, holder = _keys(kind, guest_id)
+    client = redis_client()
+    client.hdel(viewers, channel)
+    if _text(client.get(holder)) == channel:
+        remaining = connections(kind, guest_id)
+        _pass_on(kind, guest_id, channel, remaining[0]["channel"] if remaining else "")
+
+
+def connections(kind, guest_id):
+    """Who is connected, longest there first: dicts of channel, user, name, since, holds."""
+    viewers, holder = _keys(kind, guest_id)
+    client = redis_client()
+    held = _text(client.get(holder))
+    rows = [
+        {**json.loads(value), "channel": _text(channel), "holds": _text(channel) == held}
+        for channel, value in client.hgetall(viewers).items()
+    ]
+    return sorted(rows, key=lambda row: row["since"])
+
+
+def holds(kind, guest_id, channel):
+    return _text(redis_client().get(_keys(kind, guest_id)[1])) == channel
+
+
+def hand_over(kind, guest_id, giver, receiver):
+    """`giver` (a user) hands the keyboard to `receiver`'s longest connection; or, with no one
+    holding it, `giver` takes it. Returns whether the keyboard moved."""
+    rows = connections(kind, guest_id)
+    holder = next((row for row in rows if row["holds"]), None)
+    target = next((row for row in rows if row["user"] == receiver.pk), None)
+    if target is None or (holder is not None and holder["user"] != giver.pk):
+        return False
+    return _pass_on(kind, guest_id, holder["channel"] if holder else "", target["channel"])
+
+
+def _pass_on(kind, guest_id, current, new):
+    moved = redis_client().eval(_PASS_ON, 1, _keys(kind, guest_id)[1], current, new, KEEP_SECONDS)
+    return bool(moved)
+
+
+def announcement(kind, guest_id):
+    """The event that tells relays and pages of this guest that its console's people changed."""
+    group = events.guest_group(guest_id)
+    return group, {"type": events.MESSAGE_TYPE, "event": "console.presence", "kind": kind, "topic": group}
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else (value or "")
