@@ -110,7 +110,7 @@ class ViewerStream:
         if self.stage == "opaque":
             return len(buffer), True
         if self.stage == "version":
-            if not b"RFB "[: len(buffer)] == bytes(buffer[:4]):
+            if bytes(buffer[:4]) != b"RFB "[: len(buffer)]:
                 self.stage = "opaque"
                 return len(buffer), True
             if len(buffer) < 12:
