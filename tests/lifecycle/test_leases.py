@@ -3,6 +3,7 @@ its refusals, and beat's round at a clock of the test's choosing: warn (in the a
 shut down at the end, delete after the grace period where the terms say so, never twice."""
 
 import datetime
+import socket
 
 import pytest
 from django.core import mail
@@ -227,3 +228,34 @@ def test_the_api_shows_and_renews_a_lease_and_refuses_as_the_page_does(api, make
     assert api(make_token(viewer)[1]).post(url, {"days": 3}, format="json").status_code == 403
     outsider = UserFactory(username="out")
     assert api(make_token(outsider)[1]).get(url).status_code == 404
+
+
+def test_the_warning_goes_out_through_a_real_mail_server(guest, owner, settings, enforce):
+    """Django's SMTP backend to an SMTP server (aiosmtpd) started here, as a deployment would send."""
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
+            self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
+            return "250 OK"
+
+    inbox = Inbox()
+    with socket.socket() as probe:  # a free port (aiosmtpd checks its own by connecting to it)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.WEBVIRT_BASE_URL = "https://webvirt.example.com"
+        Guest.objects.filter(pk=guest.pk).update(expires_at=timezone.now() + DAY)
+        assert enforce(timezone.now())["warned"] == [guest.pk]
+    finally:
+        server.stop()
+    ((recipients, message),) = inbox.messages
+    assert recipients == ["olga@example.com"] and "Subject: The lease of alpha ends on" in message
+    assert f"https://webvirt.example.com/guests/{guest.pk}/?tab=lease" in message
