@@ -4,6 +4,8 @@ the guest; the holder hands the keyboard over; when the holder leaves, the longe
 The presence list and its hand-over form, with their refusals."""
 
 import asyncio
+import json
+import time
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -118,3 +120,20 @@ def test_the_serial_console_shows_the_same_presence_list(client, console_guest, 
     assert 'data-user="olive"' in page and "keyboard" not in page  # one session: nothing to hand over
     presence.leave("serial", console_guest.pk, "channel-s")
     assert presence.connections("serial", console_guest.pk) == []
+
+
+def test_a_connection_whose_web_server_died_leaves_the_list_and_its_keyboard_passes_on(
+    console_guest, owner_and_watcher
+):
+    owner, watcher = owner_and_watcher
+    presence.join("vnc", console_guest.pk, "dead-server", owner.pk, owner.username)
+    presence.join("vnc", console_guest.pk, "alive", watcher.pk, watcher.username)
+    assert not presence.beat("vnc", console_guest.pk, "alive")  # both heard of lately
+    viewers, _ = presence._keys("vnc", console_guest.pk)
+    client = presence.redis_client()
+    entry = json.loads(client.hget(viewers, "dead-server"))
+    client.hset(viewers, "dead-server", json.dumps({**entry, "seen": time.time() - presence.STALE_SECONDS - 1}))
+    assert presence.beat("vnc", console_guest.pk, "alive")
+    assert [row["channel"] for row in presence.connections("vnc", console_guest.pk)] == ["alive"]
+    assert presence.holds("vnc", console_guest.pk, "alive")
+    presence.leave("vnc", console_guest.pk, "alive")

@@ -50,6 +50,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     prepare = None
     guest = None
     moving_to = ""  # the host the guest is moving to, as its events tell (the pumps read no database)
+    heartbeat = None  # the task that keeps this connection on the presence list
 
     @property
     def query(self):
@@ -100,9 +101,23 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         await sync_to_async(presence.join, thread_sensitive=False)(
             self.kind, self.guest.pk, self.channel_name, user.pk, user.get_username()
         )
+        self.heartbeat = asyncio.create_task(self._beat())
         await self.presence_changed()
 
+    async def _beat(self):
+        """Say this connection is still there; sweep out those whose web server died."""
+        while True:
+            await asyncio.sleep(presence.BEAT_SECONDS)
+            with contextlib.suppress(Exception):  # Redis away for a while: try again next beat
+                changed = await sync_to_async(presence.beat, thread_sensitive=False)(
+                    self.kind, self.guest.pk, self.channel_name
+                )
+                if changed:
+                    await self.presence_changed()
+
     async def departed(self):
+        if self.heartbeat:
+            self.heartbeat.cancel()
         await sync_to_async(presence.leave, thread_sensitive=False)(self.kind, self.guest.pk, self.channel_name)
         await self.announce_presence()
 

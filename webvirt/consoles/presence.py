@@ -11,7 +11,9 @@ import time
 from webvirt.core import events
 from webvirt.core.leases import redis_client
 
-KEEP_SECONDS = 24 * 3600  # what a crashed web server leaves behind is gone after this at most
+KEEP_SECONDS = 24 * 3600  # the lists of a guest nobody opens again go after this at most
+BEAT_SECONDS = 15  # each connection says it is still there this often
+STALE_SECONDS = 50  # a connection not heard of for this long is gone (its web server died)
 
 # Give the keyboard to ARGV[2] only if ARGV[1] (or nobody, for "") still holds it.
 _PASS_ON = """
@@ -31,7 +33,7 @@ def join(kind, guest_id, channel, user_id, name):
     """Add this connection; it takes the keyboard if nobody holds it."""
     viewers, holder = _keys(kind, guest_id)
     client = redis_client()
-    entry = {"user": user_id, "name": name, "since": time.time()}
+    entry = {"user": user_id, "name": name, "since": time.time(), "seen": time.time()}
     client.hset(viewers, channel, json.dumps(entry))
     client.expire(viewers, KEEP_SECONDS)
     client.set(holder, channel, nx=True, ex=KEEP_SECONDS)
@@ -45,6 +47,20 @@ def leave(kind, guest_id, channel):
     if _text(client.get(holder)) == channel:
         remaining = connections(kind, guest_id)
         _pass_on(kind, guest_id, channel, remaining[0]["channel"] if remaining else "")
+
+
+def beat(kind, guest_id, channel):
+    """This connection is still there; connections not heard of for STALE_SECONDS are dropped, and
+    a dropped holder's keyboard passes on. Returns whether the list changed."""
+    viewers = _keys(kind, guest_id)[0]
+    client = redis_client()
+    value = client.hget(viewers, channel)
+    if value is not None:
+        client.hset(viewers, channel, json.dumps({**json.loads(value), "seen": time.time()}))
+    stale = [row["channel"] for row in connections(kind, guest_id) if row["seen"] < time.time() - STALE_SECONDS]
+    for gone in stale:
+        leave(kind, guest_id, gone)
+    return bool(stale)
 
 
 def connections(kind, guest_id):
