@@ -15,6 +15,7 @@ from webvirt.hypervisor import GuestNotFound, HypervisorError, storage
 from webvirt.hypervisor import guest_config as config
 from webvirt.storage.inventory import refresh_storage
 
+from . import history
 from .cloudinit import build_seed_iso
 from .inventory import apply_guests, mark_gone, refresh_guest
 from .models import Guest
@@ -170,6 +171,7 @@ def create(operation, params):
     operation.guest = Guest.objects.get(host=host, uuid=facts.uuid)
     operation.guest.owner_id = operation.params.get("owner_id") or operation.actor_id
     operation.guest.save(update_fields=["owner"])
+    history.record([operation.guest.pk])  # its owner, and its disks now that the storage was re-read
     operation.save(update_fields=["guest"])
     if p.start:
         return _("Created %(name)s (started).") % {"name": p.name}
@@ -190,6 +192,7 @@ def _change(*, touches_storage=False):
                     refresh_guest(guest)
                     if touches_storage:
                         refresh_storage(guest.host)
+                        history.record([guest.pk])  # a disk that grew counts from now
 
         return run
 
@@ -363,6 +366,7 @@ def clone(operation, params):
     copy = Guest.objects.get(host=source.host, uuid=uuid)
     copy.owner_id = operation.params.get("owner_id") or operation.actor_id
     copy.save(update_fields=["owner"])
+    history.record([copy.pk])
     operation.params = {**operation.params, "clone_id": copy.pk}
     operation.save(update_fields=["params"])
     words = {"source": source.name, "name": p.name, "n": len(disks)}
