@@ -16,6 +16,7 @@ from webvirt.hosts.api.views import HostViewSet
 from webvirt.metrics.api.views import GuestMetricsView, HostMetricsView
 from webvirt.networks.api.views import NetworkViewSet
 from webvirt.storage.api.views import PoolViewSet, VolumeViewSet
+from webvirt.usage.api.views import UsageView
 
 app_name = "api"
 
@@ -52,6 +53,7 @@ urlpatterns = [
     path("guests/<id:pk>/console/<str:kind>/", ConsoleTicketView.as_view(), name="guest-console"),
     path("guests/<id:pk>/metrics/", GuestMetricsView.as_view(), name="guest-metrics"),
     path("hosts/<id:pk>/metrics/", HostMetricsView.as_view(), name="host-metrics"),
+    path("usage/", UsageView.as_view(), name="usage"),
     *router.urls,
 ]
 
