@@ -45,7 +45,14 @@
           })),
         ],
         axes: [
-          { stroke: ink, grid, ticks: grid, values: (_, splits) => splits.map(when) },
+          {
+            stroke: ink,
+            grid,
+            ticks: grid,
+            // Months: a tick on each one (uPlot's own would fall on days, all named after their month).
+            splits: data.by === "month" ? () => data.time : undefined,
+            values: (_, splits) => splits.map(when),
+          },
           { stroke: ink, grid, ticks: grid, size: 60, values: (_, splits) => splits.map((v) => NUMBER.format(v)) },
         ],
       };

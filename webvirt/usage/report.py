@@ -129,10 +129,12 @@ class Subject:
 
 
 def report(*, start, end, by, users, teams, everyone=False, now=None):
-    """Rows (period, subject, figures) for these users and teams (querysets), each over every period.
+    """Rows (period, subject, figures) for these users and teams (querysets), each over every period
+    up to today.
 
     With `everyone`, users who owned a guest in the range are added, and guests without an owner
     as a subject of their own, so that an admin's report adds up to all the guests."""
+    now = now or timezone.now()
     cut, spans = spans_between(start, end, now=now)
     tallies = integrate(spans, start, cut) if cut > start else {}
     by_owner = defaultdict(lambda: defaultdict(Tally))  # owner -> period -> tally
@@ -154,7 +156,7 @@ def report(*, start, end, by, users, teams, everyone=False, now=None):
     rows = []
     for subject in subjects:
         owners = [subject.pk] if subject.kind == "user" else members[subject.pk]
-        for period in periods(start, end, by):
+        for period in periods(start, min(end, _midnight(now) + DAY), by):  # no rows for days to come
             total = Tally()
             for owner in owners:
                 total.add(by_owner.get(owner, {}).get(period, Tally()))
