@@ -57,7 +57,9 @@ class UsageForm(forms.Form):
 
     start = MonthField(required=False, label=_("From month"))
     end = MonthField(required=False, label=_("To month"))
-    by = forms.ChoiceField(choices=[("day", _("per day")), ("month", _("per month"))], required=False, label=_("By"))
+    by = forms.ChoiceField(
+        choices=[("day", _("per day")), ("month", _("per month"))], required=False, label=_("Group by")
+    )
     user = IdField(required=False, label=_("User"))
     team = IdField(required=False, label=_("Team"))
 
