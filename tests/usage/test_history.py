@@ -9,8 +9,10 @@ from webvirt import hypervisor
 from webvirt.core.actions import perform
 from webvirt.guests.actions import NewOwner
 from webvirt.guests.inventory import apply_guests, mark_gone
+from webvirt.guests.migration import arrive
 from webvirt.guests.models import Guest, GuestPeriod
 from webvirt.hosts.connections import connection_spec
+from webvirt.hosts.models import Host
 from webvirt.hosts.sync import sync_host
 from webvirt.hypervisor import DiskFacts, GuestFacts
 
@@ -72,3 +74,21 @@ def test_disks_count_their_volumes_capacity(pool):
     facts = GuestFacts(uuid=str(uuid.uuid4()), name="vm", state="shutoff", vcpus=1, memory_mib=64, disks=disks, nics=[])
     apply_guests(pool.host, [facts], complete=False)
     assert _open(Guest.objects.get(host=pool.host, uuid=facts.uuid)).disk_bytes == iso.capacity == 1048576
+
+
+def test_a_guest_arriving_where_it_stayed_before_keeps_that_stay_s_history(test_host):
+    alpha = Guest.objects.get(host=test_host, name="alpha")
+    destination = Host.objects.create(name="elsewhere", transport="test")
+    earlier = Guest.objects.create(host=destination, uuid=alpha.uuid, name="alpha", gone_at="2026-01-02T00:00Z")
+    stay = GuestPeriod.objects.create(
+        guest=earlier,
+        state="running",
+        vcpus=1,
+        memory_mib=128,
+        disk_bytes=0,
+        started_at="2026-01-01T00:00Z",
+        ended_at="2026-01-02T00:00Z",
+    )
+    Guest.objects.filter(pk=alpha.pk).update(migrating_to=destination)
+    arrive(alpha, destination)
+    assert set(GuestPeriod.objects.filter(guest=alpha).values_list("pk", flat=True)) == {stay.pk, _open(alpha).pk}

@@ -25,30 +25,35 @@ def _disk_bytes():
 
 
 def record(guest_ids, *, now=None):
-    """Bring the history of these guests up to date with their rows; returns how many periods opened."""
+    """Bring the history of these guests up to date with their rows."""
     guest_ids = list(guest_ids)
     if not guest_ids:
-        return 0
+        return
     now = now or timezone.now()
     fields = ("id", "gone_at", "owner_id", "state", "vcpus", "memory_mib")
     rows = Guest.objects.filter(pk__in=guest_ids).annotate(disk_bytes=_disk_bytes()).values(*fields, "disk_bytes")
     guests = {row["id"]: row for row in rows}
-    open_periods = {p.guest_id: p for p in GuestPeriod.objects.filter(guest_id__in=guests, ended_at=None)}
+    open_periods = GuestPeriod.objects.filter(guest_id__in=guests, ended_at=None)
+    open_periods = {
+        guest_id: (pk, started_at, facts)
+        for guest_id, pk, started_at, *facts in open_periods.values_list(
+            "guest_id", "pk", "started_at", *GuestPeriod.FACTS
+        )
+    }
     closed, opened = {}, []
     for guest_id, row in guests.items():
-        period = open_periods.get(guest_id)
+        pk, started_at, was = open_periods.get(guest_id, (None, None, None))
         facts = None
         if row["gone_at"] is None:
-            facts = tuple(row[name] for name in GuestPeriod.FACTS)
-        if period is not None and period.facts == facts:
+            facts = [row[name] for name in GuestPeriod.FACTS]
+        if was == facts:
             continue
-        if period is not None:
-            ended_at = max(row["gone_at"], period.started_at) if row["gone_at"] else now
-            closed.setdefault(ended_at, []).append(period.pk)
+        if pk is not None:
+            ended_at = max(row["gone_at"], started_at) if row["gone_at"] else now
+            closed.setdefault(ended_at, []).append(pk)
         if facts is not None:
             values = dict(zip(GuestPeriod.FACTS, facts, strict=True))
             opened.append(GuestPeriod(guest_id=guest_id, started_at=now, **values))
     for ended_at, pks in closed.items():
         GuestPeriod.objects.filter(pk__in=pks).update(ended_at=ended_at)
     GuestPeriod.objects.bulk_create(opened)
-    return len(opened)

@@ -271,7 +271,3 @@ class GuestPeriod(models.Model):
 
     def __str__(self):
         return f"{self.guest_id} {self.state} from {self.started_at}"
-
-    @property
-    def facts(self):
-        return tuple(getattr(self, name) for name in self.FACTS)
