@@ -4,7 +4,10 @@ when nothing changed, and the open one closed when the guest goes."""
 import dataclasses
 import uuid
 
-from tests.conftest import UserFactory
+from django.urls import reverse
+
+from tests.conftest import GIB, UserFactory
+from tests.guests.test_create import form_data
 from webvirt import hypervisor
 from webvirt.core.actions import perform
 from webvirt.guests.actions import NewOwner
@@ -92,3 +95,15 @@ def test_a_guest_arriving_where_it_stayed_before_keeps_that_stay_s_history(test_
     Guest.objects.filter(pk=alpha.pk).update(migrating_to=destination)
     arrive(alpha, destination)
     assert set(GuestPeriod.objects.filter(guest=alpha).values_list("pk", flat=True)) == {stay.pk, _open(alpha).pk}
+
+
+def test_a_new_guest_s_period_names_its_owner_and_its_disk(
+    admin, admin_client, storage_host, django_capture_on_commit_callbacks
+):
+    """The create runner applies the guest before the storage is re-read and before the owner is
+    set: the period after both names them. The CD-ROM does not count."""
+    create_url = f"{reverse('guests:create')}?host={storage_host.pk}"
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(create_url, form_data(storage_host, network=storage_host.networks.get().pk, start=None))
+    guest = Guest.objects.get(host=storage_host, name="web1")
+    assert (_open(guest).owner, _open(guest).disk_bytes, _open(guest).state) == (admin, 2 * GIB, "shutoff")
