@@ -153,10 +153,10 @@ def report(*, start, end, by, users, teams, everyone=False, now=None):
     for team in teams:
         members[team.pk] = {member.pk for member in team.members.all()}
         subjects.append(Subject("team", team.pk, team.name))
-    rows = []
+    rows, shown = [], periods(start, min(end, _midnight(now) + DAY), by)  # no rows for days to come
     for subject in subjects:
         owners = [subject.pk] if subject.kind == "user" else members[subject.pk]
-        for period in periods(start, min(end, _midnight(now) + DAY), by):  # no rows for days to come
+        for period in shown:
             total = Tally()
             for owner in owners:
                 total.add(by_owner.get(owner, {}).get(period, Tally()))
