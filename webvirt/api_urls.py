@@ -17,6 +17,7 @@ from webvirt.lifecycle.api.views import LeaseView
 from webvirt.metrics.api.views import GuestMetricsView, HostMetricsView
 from webvirt.networks.api.views import NetworkViewSet
 from webvirt.storage.api.views import PoolViewSet, VolumeViewSet
+from webvirt.usage.api.views import UsageView
 
 app_name = "api"
 
@@ -54,6 +55,7 @@ urlpatterns = [
     path("guests/<id:pk>/metrics/", GuestMetricsView.as_view(), name="guest-metrics"),
     path("guests/<id:pk>/lease/", LeaseView.as_view(), name="guest-lease"),
     path("hosts/<id:pk>/metrics/", HostMetricsView.as_view(), name="host-metrics"),
+    path("usage/", UsageView.as_view(), name="usage"),
     *router.urls,
 ]
 

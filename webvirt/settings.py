@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "webvirt.storage",
     "webvirt.networks",
     "webvirt.metrics",
+    "webvirt.usage",
     "webvirt.backups",
     "webvirt.lifecycle",
     "webvirt.dashboard",

@@ -15,6 +15,7 @@ urlpatterns = [
     path("hosts/", include("webvirt.storage.urls")),
     path("hosts/", include("webvirt.networks.urls")),
     path("metrics/", include("webvirt.metrics.urls")),
+    path("usage/", include("webvirt.usage.urls")),
     path("backups/", include("webvirt.backups.urls")),
     path("leases/", include("webvirt.lifecycle.urls")),
     path("", include("webvirt.core.urls")),

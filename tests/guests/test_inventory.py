@@ -69,8 +69,9 @@ def test_unchanged_resync_writes_nothing_but_the_sync_time(test_host, django_ass
 
     guests, synced, devices = rows()
     # A savepoint, then: the guests moving from or to it, read the guests, stamp synced_at, look for
-    # gone ones (twice), release.
-    with django_assert_max_num_queries(7):
+    # gone ones (twice), the history (the guests' facts with their disks' capacity, their open
+    # periods: guests/history.py), release.
+    with django_assert_max_num_queries(9):
         created, changed = apply_guests(test_host, reported, complete=True)
     guests_after, synced_after, devices_after = rows()
     assert (created, changed) == (0, 0)

@@ -10,6 +10,7 @@ from webvirt import hypervisor
 from webvirt.core.actions import perform
 from webvirt.core.models import Operation
 from webvirt.core.operations import report_progress
+from webvirt.guests import history
 from webvirt.guests.inventory import apply_guests, refresh_guest
 from webvirt.guests.models import Guest
 from webvirt.hosts.connections import connection_spec
@@ -111,6 +112,7 @@ def restore(operation, params):
         guest = Guest.objects.get(host=host, uuid=uuid)
         guest.owner_id = operation.params.get("owner_id") or operation.actor_id
         guest.save(update_fields=["owner"])
+        history.record([guest.pk])
         operation.params = {**operation.params, "restored_guest_id": guest.pk}
         operation.save(update_fields=["params"])
         return _("Restored backup %(backup)s as the new guest %(name)s (not started).") % {

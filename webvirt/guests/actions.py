@@ -23,7 +23,7 @@ from webvirt.core.policy import published_to
 from webvirt.hosts.models import Host
 from webvirt.storage.models import Volume
 
-from . import evacuation, leases, migration, runners
+from . import evacuation, history, leases, migration, runners
 from .models import Disk, Flavor, Grant, Guest
 
 GIB = 2**30
@@ -520,6 +520,7 @@ def _transfer(actor, guest, params):
     previous = guest.owner_id
     guest.owner = params.user
     guest.save(update_fields=["owner"])
+    history.record([guest.pk])
     access_changed([previous] if previous else [])
     return guest
 

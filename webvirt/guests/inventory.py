@@ -16,6 +16,7 @@ from webvirt.core import events
 from webvirt.hosts.connections import connection_spec
 from webvirt.hypervisor import GuestNotFound
 
+from . import history
 from .models import Disk, Guest, Nic, Snapshot
 
 SYNCED_FIELDS = (
@@ -143,6 +144,8 @@ def apply_guests(host, facts_list, *, complete):
     Guest.objects.filter(pk__in=started).update(running_since=now)
     # What a freeze did ends with the guest.
     Guest.objects.filter(pk__in=stopped).update(filesystems_frozen=None, running_since=None)
+    listed = [existing[facts.uuid].pk for facts in facts_list if facts.uuid in existing]
+    history.record([*listed, *(guest.pk for guest, _ in created), *(guest.pk for guest in gone)], now=now)
     _publish([guest for guest, _ in created] + changed, gone)
     return len(created), len(changed)
 
@@ -173,6 +176,7 @@ def mark_gone(guest):
         now = timezone.now()
         if Guest.objects.filter(pk=guest.pk, gone_at__isnull=True, migrating_to__isnull=True).update(gone_at=now):
             guest.gone_at = now
+            history.record([guest.pk], now=now)
             _publish([], [guest])
 
 

@@ -27,7 +27,7 @@ from webvirt.storage.models import Pool, Volume
 
 from . import placement
 from .inventory import refresh_guest
-from .models import Guest
+from .models import Guest, GuestPeriod
 
 MIB = 2**20
 
@@ -210,11 +210,12 @@ def arrive(guest, destination):
     """Move the guest's row, and so its operations, metrics and grants, to `destination`.
 
     A row the destination kept from an earlier stay of the same guest (gone since) gives its
-    operations to this one and is removed, since (host, UUID) is unique."""
+    operations and its history to this one and is removed, since (host, UUID) is unique."""
     source_id = guest.host_id
     stale = Guest.objects.filter(host=destination, uuid=guest.uuid).exclude(pk=guest.pk).first()
     if stale is not None:
         Operation.objects.filter(guest=stale).update(guest=guest)
+        GuestPeriod.objects.filter(guest=stale).update(guest=guest)  # its usage then stays (gone: none open)
         stale.delete()
     Guest.objects.filter(pk=guest.pk).update(host=destination, migrating_to=None, gone_at=None)
     guest.host, guest.migrating_to, guest.gone_at = destination, None, None

@@ -250,3 +250,31 @@ class Grant(models.Model):
         if self.user_id:
             return self.user.get_username()
         return _("team %(name)s") % {"name": self.team.name}
+
+
+class GuestPeriod(models.Model):
+    """A stretch of time during which a guest's billable facts stayed the same (guests/history.py).
+
+    Append-only: a change closes the open period (`ended_at`) and opens a new one, so usage over any
+    past range can be computed again later. A guest that is gone has no open period."""
+
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="periods")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    state = models.CharField(max_length=16, choices=Guest.State.choices)
+    vcpus = models.PositiveIntegerField()
+    memory_mib = models.PositiveBigIntegerField()
+    disk_bytes = models.PositiveBigIntegerField(help_text=_("The capacity of its disk volumes."))
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    FACTS = ("owner_id", "state", "vcpus", "memory_mib", "disk_bytes")
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["guest"], condition=models.Q(ended_at=None), name="one_open_period"),
+        ]
+        indexes = [models.Index(fields=["started_at"]), models.Index(fields=["ended_at"])]
+
+    def __str__(self):
+        return f"{self.guest_id} {self.state} from {self.started_at}"

@@ -15,7 +15,7 @@ from webvirt.hypervisor import GuestNotFound, HypervisorError, storage
 from webvirt.hypervisor import guest_config as config
 from webvirt.storage.inventory import refresh_storage
 
-from . import leases
+from . import history, leases
 from .cloudinit import build_seed_iso
 from .inventory import apply_guests, mark_gone, refresh_guest
 from .models import Guest
@@ -173,6 +173,7 @@ def create(operation, params):
     terms = leases.terms_for(host, operation.guest.owner)
     operation.guest.expires_at = leases.ends(leases.days_for_new_guest(terms, p.lease_days), operation.created_at)
     operation.guest.save(update_fields=["owner", "expires_at"])
+    history.record([operation.guest.pk])  # its owner, and its disks now that the storage was re-read
     operation.save(update_fields=["guest"])
     if p.start:
         return _("Created %(name)s (started).") % {"name": p.name}
@@ -193,6 +194,7 @@ def _change(*, touches_storage=False):
                     refresh_guest(guest)
                     if touches_storage:
                         refresh_storage(guest.host)
+                        history.record([guest.pk])  # a disk that grew counts from now
 
         return run
 
@@ -366,6 +368,7 @@ def clone(operation, params):
     copy = Guest.objects.get(host=source.host, uuid=uuid)
     copy.owner_id = operation.params.get("owner_id") or operation.actor_id
     copy.save(update_fields=["owner"])
+    history.record([copy.pk])
     operation.params = {**operation.params, "clone_id": copy.pk}
     operation.save(update_fields=["params"])
     words = {"source": source.name, "name": p.name, "n": len(disks)}
