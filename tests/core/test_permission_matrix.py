@@ -90,6 +90,8 @@ MATRIX = {
         ("post", "guests:xml", (), {"xml": "XML", "step": "apply", "previewed": "PREVIEWED"}),
     ],
 }
+# Who is on the console, and handing its keyboard over: for those who may open it.
+MATRIX["console"].append(("get", "consoles:presence", ("vnc",), None))
 # A power schedule starts and stops the guest: who may start it may set one.
 MATRIX["start"].append(("post", "lifecycle:guest-schedule", (), {"days": "1", "start_at": "08:00", "time_zone": "UTC"}))
 ADMIN_ONLY = {"xml.edit"}

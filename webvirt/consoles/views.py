@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import Http404, JsonResponse
@@ -69,7 +70,11 @@ def presence_list(request, pk, kind):
     guest = _guest(request, pk)
     refused = False
     if request.method == "POST":
-        receiver = get_user_model().objects.filter(pk=request.POST.get("to") or 0).first()
+        to = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+        try:
+            receiver = get_user_model().objects.filter(pk=to.clean(request.POST.get("to"))).first()
+        except forms.ValidationError:
+            receiver = None  # not a user: refused below, as a keyboard that moved meanwhile
         if receiver and presence.hand_over(kind, guest.pk, request.user, receiver):
             audit.record(request.user, "console.hand-over", guest.audit_name(), to=receiver.get_username(), kind=kind)
             events.publish("console.presence", groups=[events.guest_group(guest.pk)], kind=kind)
