@@ -9,9 +9,10 @@ from django.utils.translation import gettext_lazy
 
 from webvirt.core.policy import published_to
 from webvirt.core.validators import validate_object_name
+from webvirt.core.weekdays import WEEKDAYS
 
 from .actions import PoolChoice, RestoreRequest, Schedule
-from .models import WEEKDAYS, BackupSchedule
+from .models import BackupSchedule
 
 
 class ScheduleForm(forms.Form):

@@ -4,8 +4,10 @@ from django import forms
 from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy
 
+from webvirt.core.weekdays import WEEKDAYS
+
 from .actions import PowerPlan, Renewal
-from .models import WEEKDAYS, validate_time_zone
+from .models import validate_time_zone
 
 
 class RenewForm(forms.Form):
