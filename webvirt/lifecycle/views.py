@@ -26,10 +26,11 @@ from .models import PowerSchedule
 TAB = "?tab=lease"
 
 
-def lease_facts(guest, now=None):
-    """What people are told of a guest's lease: when it ends, and when it would be deleted."""
+def lease_facts(guest, now=None, terms_of=None):
+    """What people are told of a guest's lease: when it ends, and when it would be deleted.
+    `terms_of(guest)` gives its lease terms (a list passes one that remembers them)."""
     now = now or timezone.now()
-    terms = leases.terms_for(guest.host, guest.owner)
+    terms = (terms_of or _terms_of)(guest)
     deleted_at = None
     if guest.expires_at and terms and terms.expiry == "delete":
         deleted_at = guest.expires_at + datetime.timedelta(days=actions.grace_days())
@@ -49,6 +50,10 @@ def _plan_form(schedule, **kwargs):
         fields = ("days", "start_at", "stop_at", "time_zone", "enabled")
         initial = {name: getattr(schedule, name) for name in fields}
     return PowerScheduleForm(initial=initial, **kwargs)
+
+
+def _terms_of(guest):
+    return leases.terms_for(guest.host, guest.owner)
 
 
 def tab_context(request, guest):
@@ -108,7 +113,15 @@ def lease_list(request):
     week = now + datetime.timedelta(days=7)
     guests = Guest.objects.restrict(request.user, "view").present().exclude(expires_at=None)
     guests = guests.filter(expires_at__lte=week).select_related("host", "owner").order_by("expires_at")
-    rows = [(guest, lease_facts(guest, now)) for guest in guests[:500]]
+    known = {}  # terms per (host, owner): many guests share them, each a query or two to find
+
+    def terms_of(guest):
+        key = (guest.host_id, guest.owner_id)
+        if key not in known:
+            known[key] = _terms_of(guest)
+        return known[key]
+
+    rows = [(guest, lease_facts(guest, now, terms_of)) for guest in guests[:500]]
     return render(request, "lifecycle/lease_list.html", {"rows": rows, "now": now})
 
 
