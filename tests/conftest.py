@@ -63,10 +63,11 @@ def _channel_layer_of_our_own():
 
 @pytest.fixture(autouse=True)
 def _no_leases_left():
-    """Leases and lane markers are named after database ids, which the next test may use again."""
+    """Leases, lane markers, console presence and cached values are named after database ids,
+    which the next test may use again: this run's keys go after each test."""
     yield
     client = leases.redis_client()
-    stale = list(client.scan_iter(match=leases.key("*"), count=1000))
+    stale = list(client.scan_iter(match=leases.scoped("*"), count=1000))
     if stale:
         client.delete(*stale)
 

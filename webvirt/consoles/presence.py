@@ -9,7 +9,7 @@ import json
 import time
 
 from webvirt.core import events
-from webvirt.core.leases import redis_client
+from webvirt.core.leases import redis_client, scoped
 
 KEEP_SECONDS = 24 * 3600  # the lists of a guest nobody opens again go after this at most
 BEAT_SECONDS = 15  # each connection says it is still there this often
@@ -25,7 +25,7 @@ return 1
 
 
 def _keys(kind, guest_id):
-    base = f"webvirt:console:{kind}:{guest_id}"
+    base = scoped(f"console:{kind}:{guest_id}")
     return f"{base}:viewers", f"{base}:holder"
 
 

@@ -10,7 +10,7 @@ person off a console they are typing into, which is as disruptive as resetting t
 from django.utils.translation import gettext as _
 
 from webvirt.core import policy
-from webvirt.core.leases import redis_client
+from webvirt.core.leases import redis_client, scoped
 
 from . import errors
 from .errors import ConsoleRefused
@@ -25,7 +25,7 @@ return 0
 
 
 def _key(guest_id):
-    return f"webvirt:serial-holder:{guest_id}"
+    return scoped(f"serial-holder:{guest_id}")
 
 
 def _value(user_id, channel_name):

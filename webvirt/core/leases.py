@@ -38,8 +38,13 @@ def redis_client(url=None):
     return redis.Redis.from_url(url or settings.REDIS_URL)
 
 
+def scoped(name):
+    """A Redis key of this installation (its cache prefix), for state named after database ids."""
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', 'webvirt')}:{name}"
+
+
 def key(name):
-    return f"{settings.CACHES['default'].get('KEY_PREFIX', 'webvirt')}:lease:{name}"
+    return scoped(f"lease:{name}")
 
 
 def new_token(label=""):
