@@ -4,6 +4,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 export WEBVIRT_DEV := 1
+# Test processes: the suite waits on guests, servers and browsers as much as on the CPU.
+TEST_WORKERS ?= 2
 
 .PHONY: run test deps lint bench services tiny-linux messages catalogues
 
@@ -20,7 +22,7 @@ test: deps messages services tiny-linux
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	WEBVIRT_FAST_PASSWORD_HASHING=1 $(PY) -m pytest
+	WEBVIRT_FAST_PASSWORD_HASHING=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 deps: $(VENV)/.installed
 

@@ -46,6 +46,18 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
+# Session fixtures worth starting once: the tests that use one run in the same xdist worker
+# (`make test` runs `pytest -n 2 --dist loadgroup`); the others spread over both.
+ONE_WORKER_FIXTURES = ("tiny_linux", "remote_libvirtd", "slapd")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        shared = [name for name in ONE_WORKER_FIXTURES if name in item.fixturenames]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _channel_layer_of_our_own():
     """Runs that share Redis (other checkouts, CI) would hear each other's events on groups named

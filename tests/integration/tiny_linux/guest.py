@@ -4,6 +4,7 @@ needs it running, and driven from the host through its serial log and its guest 
 import base64
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -19,9 +20,10 @@ IMAGES = Path("/var/lib/libvirt/images")
 LOCAL = hypervisor.ConnectionSpec(transport="local")
 BOOT_TIMEOUT_S = 90
 
-# One name and MAC per checkout: parallel checkouts do not collide, and dnsmasq knows the MAC
-# again at each boot (a new MAC waits about 3 s for dnsmasq's ping check before its first lease).
-_TAG = hashlib.sha256(str(REPO).encode()).hexdigest()
+# One name and MAC per checkout and test process: parallel checkouts and pytest-xdist workers do not
+# collide, and dnsmasq knows the MAC again at each boot (a new MAC waits about 3 s for dnsmasq's
+# ping check before its first lease).
+_TAG = hashlib.sha256(f"{REPO}{os.environ.get('PYTEST_XDIST_WORKER', '')}".encode()).hexdigest()
 NAME = f"webvirt-tiny-linux-{_TAG[:6]}"
 MAC = f"52:54:00:{_TAG[6:8]}:{_TAG[8:10]}:{_TAG[10:12]}"
 
