@@ -128,12 +128,27 @@ def test_a_connection_whose_web_server_died_leaves_the_list_and_its_keyboard_pas
     owner, watcher = owner_and_watcher
     presence.join("vnc", console_guest.pk, "dead-server", owner.pk, owner.username)
     presence.join("vnc", console_guest.pk, "alive", watcher.pk, watcher.username)
-    assert not presence.beat("vnc", console_guest.pk, "alive")  # both heard of lately
+    assert not presence.beat("vnc", console_guest.pk, "alive", watcher.pk, watcher.username)  # both heard of lately
     viewers, _ = presence._keys("vnc", console_guest.pk)
     client = presence.redis_client()
     entry = json.loads(client.hget(viewers, "dead-server"))
     client.hset(viewers, "dead-server", json.dumps({**entry, "seen": time.time() - presence.STALE_SECONDS - 1}))
-    assert presence.beat("vnc", console_guest.pk, "alive")
+    assert presence.beat("vnc", console_guest.pk, "alive", watcher.pk, watcher.username)
     assert [row["channel"] for row in presence.connections("vnc", console_guest.pk)] == ["alive"]
     assert presence.holds("vnc", console_guest.pk, "alive")
     presence.leave("vnc", console_guest.pk, "alive")
+
+
+def test_after_redis_lost_the_list_each_connection_joins_again_at_its_next_beat(console_guest, owner_and_watcher):
+    owner, watcher = owner_and_watcher
+    presence.join("vnc", console_guest.pk, "first", owner.pk, owner.username)
+    presence.join("vnc", console_guest.pk, "second", watcher.pk, watcher.username)
+    presence.redis_client().delete(*presence._keys("vnc", console_guest.pk))  # as a Redis restart would
+    assert presence.connections("vnc", console_guest.pk) == []
+    assert presence.beat("vnc", console_guest.pk, "second", watcher.pk, watcher.username)
+    assert presence.beat("vnc", console_guest.pk, "first", owner.pk, owner.username)
+    rows = presence.connections("vnc", console_guest.pk)
+    assert [(row["name"], row["holds"]) for row in rows] == [(watcher.username, True), (owner.username, False)]
+    assert not presence.beat("vnc", console_guest.pk, "first", owner.pk, owner.username)  # nothing new
+    for channel in ("first", "second"):
+        presence.leave("vnc", console_guest.pk, channel)

@@ -106,11 +106,12 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     async def _beat(self):
         """Say this connection is still there; sweep out those whose web server died."""
+        user = self.scope["user"]
         while True:
             await asyncio.sleep(presence.BEAT_SECONDS)
             with contextlib.suppress(Exception):  # Redis away for a while: try again next beat
                 changed = await sync_to_async(presence.beat, thread_sensitive=False)(
-                    self.kind, self.guest.pk, self.channel_name
+                    self.kind, self.guest.pk, self.channel_name, user.pk, user.get_username()
                 )
                 if changed:
                     await self.presence_changed()

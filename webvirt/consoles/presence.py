@@ -49,18 +49,21 @@ def leave(kind, guest_id, channel):
         _pass_on(kind, guest_id, channel, remaining[0]["channel"] if remaining else "")
 
 
-def beat(kind, guest_id, channel):
-    """This connection is still there; connections not heard of for STALE_SECONDS are dropped, and
-    a dropped holder's keyboard passes on. Returns whether the list changed."""
+def beat(kind, guest_id, channel, user_id, name):
+    """This connection is still there; it joins again if its entry was lost (Redis restarted, the
+    list expired). Connections not heard of for STALE_SECONDS are dropped, and a dropped holder's
+    keyboard passes on. Returns whether the list changed."""
     viewers = _keys(kind, guest_id)[0]
     client = redis_client()
     value = client.hget(viewers, channel)
-    if value is not None:
+    if value is None:
+        join(kind, guest_id, channel, user_id, name)
+    else:
         client.hset(viewers, channel, json.dumps({**json.loads(value), "seen": time.time()}))
     stale = [row["channel"] for row in connections(kind, guest_id) if row["seen"] < time.time() - STALE_SECONDS]
     for gone in stale:
         leave(kind, guest_id, gone)
-    return bool(stale)
+    return value is None or bool(stale)
 
 
 def connections(kind, guest_id):
