@@ -259,3 +259,18 @@ def test_the_warning_goes_out_through_a_real_mail_server(guest, owner, settings,
     ((recipients, message),) = inbox.messages
     assert recipients == ["olga@example.com"] and "Subject: The lease of alpha ends on" in message
     assert f"https://webvirt.example.com/guests/{guest.pk}/?tab=lease" in message
+
+
+def test_a_mail_server_that_is_down_holds_up_neither_the_warning_nor_the_round(guest, owner, settings, enforce):
+    """The mail is a task of its own after the round: the warning stands in the app, and the round
+    goes on to the other guests."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    Guest.objects.filter(pk=guest.pk).update(expires_at=timezone.now() + DAY)
+    assert enforce(timezone.now())["warned"] == [guest.pk]
+    guest.refresh_from_db()
+    assert guest.lease_warned_at is not None
+    assert AuditEvent.objects.filter(action="guest.lease-warn", outcome="ok").count() == 1

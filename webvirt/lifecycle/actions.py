@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -54,7 +55,7 @@ GUEST_RENEW = declare(
 def _warn(actor, guest, params):
     guest.lease_warned_at = timezone.now()
     guest.save(update_fields=["lease_warned_at"])
-    notify.lease_ends_soon(guest)
+    transaction.on_commit(lambda: notify.mail_lease_warning.delay(guest.pk))
     if guest.owner_id:
         events.publish("lease.warning", groups=[events.user_group(guest.owner_id)], guest_id=guest.pk)
 
