@@ -152,3 +152,27 @@ def test_after_redis_lost_the_list_each_connection_joins_again_at_its_next_beat(
     assert not presence.beat("vnc", console_guest.pk, "first", owner.pk, owner.username)  # nothing new
     for channel in ("first", "second"):
         presence.leave("vnc", console_guest.pk, channel)
+
+
+def test_a_seat_follows_the_keyboard_for_a_relay_without_an_event_loop(console_guest, owner_and_watcher, monkeypatch):
+    """websockify's relays (a process per connection) sit through presence.Seat."""
+    from webvirt.consoles import rfb
+
+    owner, watcher = owner_and_watcher
+    monkeypatch.setattr(presence, "CHECK_SECONDS", 0.05)
+    first_viewer, second_viewer = rfb.ViewerStream(), rfb.ViewerStream()
+    with presence.Seat("vnc", console_guest.pk, owner, first_viewer):
+        with presence.Seat("vnc", console_guest.pk, watcher, second_viewer):
+            assert [row["name"] for row in presence.connections("vnc", console_guest.pk)] == ["olive", "walt"]
+            assert first_viewer.may_type and not second_viewer.may_type
+            assert presence.hand_over("vnc", console_guest.pk, owner, watcher)
+            deadline = time.monotonic() + 2
+            while (first_viewer.may_type or not second_viewer.may_type) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert second_viewer.may_type and not first_viewer.may_type
+        assert [row["name"] for row in presence.connections("vnc", console_guest.pk)] == ["olive"]
+        deadline = time.monotonic() + 2
+        while not first_viewer.may_type and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert first_viewer.may_type  # the holder left: the one there longest has it again
+    assert presence.connections("vnc", console_guest.pk) == []

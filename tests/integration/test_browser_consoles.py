@@ -148,8 +148,8 @@ def test_vnc_console_through_channels(start_app, browser, running_guest):
     assert page.text_content("#console-state") == "guest is not running"
 
 
-def test_vnc_console_through_websockify(start_app, browser, running_guest):
-    ARTIFACTS.mkdir(exist_ok=True)
+def start_app_with_websockify(start_app):
+    """The app and a worker, with consoles served by webvirt's websockify in a process of its own."""
     app_port, proxy_port = _free_port(), _free_port()
     websockify = [
         sys.executable,
@@ -164,9 +164,14 @@ def test_vnc_console_through_websockify(start_app, browser, running_guest):
     environment = {**start_app.environment(), "PYTHONPATH": str(REPO)}
     start_app.processes.start("websockify", websockify, environment)
     wait_for_port(proxy_port)
-    base_url = start_app(
+    return start_app(
         port=app_port, WEBVIRT_CONSOLE_PROXY="websockify", WEBVIRT_WEBSOCKIFY_URL=f"ws://127.0.0.1:{proxy_port}/"
     )
+
+
+def test_vnc_console_through_websockify(start_app, browser, running_guest):
+    ARTIFACTS.mkdir(exist_ok=True)
+    base_url = start_app_with_websockify(start_app)
     page = log_in(browser, base_url)
     issued = collect_tickets(page)
     check_vnc_console(page, base_url, running_guest, "console-websockify", from_toolbar=True)

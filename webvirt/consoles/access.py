@@ -35,10 +35,11 @@ def authorize(*, user, guest_id, token, kind):
 
 
 def authorize_ticket(token, *, kind):
-    """For proxies without the session (websockify): the ticket names the user, who is checked again."""
+    """For proxies without the session (websockify): the ticket names the user, who is checked
+    again. Returns (user, guest)."""
     user_id, guest_id = tickets.redeem(token, kind=kind)
     user = get_user_model().objects.filter(pk=user_id).first()
-    return _permitted_guest(user, guest_id)
+    return user, _permitted_guest(user, guest_id)
 
 
 def still_permitted(user_id, guest_id):

@@ -5,7 +5,10 @@ goes to whoever has been there longest. Each change is announced on the guest's 
 relays then ask again whether they may type, and the console pages re-read the list.
 """
 
+import contextlib
 import json
+import secrets
+import threading
 import time
 
 from webvirt.core import events
@@ -13,6 +16,7 @@ from webvirt.core.leases import redis_client, scoped
 
 KEEP_SECONDS = 24 * 3600  # the lists of a guest nobody opens again go after this at most
 BEAT_SECONDS = 15  # each connection says it is still there this often
+CHECK_SECONDS = 0.5  # a Seat re-reads whether it holds the keyboard this often
 STALE_SECONDS = 50  # a connection not heard of for this long is gone (its web server died)
 
 # Give the keyboard to ARGV[2] only if ARGV[1] (or nobody, for "") still holds it.
@@ -106,3 +110,42 @@ def announcement(kind, guest_id):
 
 def _text(value):
     return value.decode() if isinstance(value, bytes) else (value or "")
+
+
+class Seat:
+    """One connection's place on the list, for a relay without an event loop (websockify runs a
+    process per connection). It joins and says so; a thread then beats every BEAT_SECONDS and
+    re-reads every CHECK_SECONDS whether this connection holds the keyboard, setting
+    `viewer.may_type` (an rfb.ViewerStream); leaving says so too."""
+
+    def __init__(self, kind, guest_id, user, viewer):
+        self.kind, self.guest_id, self.user, self.viewer = kind, guest_id, user, viewer
+        self.channel = f"seat.{secrets.token_hex(8)}"
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name=f"presence-{self.channel}", daemon=True)
+
+    def __enter__(self):
+        join(self.kind, self.guest_id, self.channel, self.user.pk, self.user.get_username())
+        self.viewer.may_type = holds(self.kind, self.guest_id, self.channel)
+        self._announce()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.thread.join()
+        leave(self.kind, self.guest_id, self.channel)
+        self._announce()
+
+    def _watch(self):
+        next_beat = time.monotonic() + BEAT_SECONDS
+        while not self.stopped.wait(CHECK_SECONDS):
+            with contextlib.suppress(Exception):  # Redis away for a while: try again next time
+                if time.monotonic() >= next_beat:
+                    next_beat += BEAT_SECONDS
+                    if beat(self.kind, self.guest_id, self.channel, self.user.pk, self.user.get_username()):
+                        self._announce()
+                self.viewer.may_type = holds(self.kind, self.guest_id, self.channel)
+
+    def _announce(self):
+        events.publish("console.presence", groups=[events.guest_group(self.guest_id)], kind=self.kind)

@@ -11,11 +11,16 @@ The process needs the app's environment (DATABASE_URL, REDIS_URL, SECRET_KEY): t
 exactly as the Channels consumer checks them (signature, expiry, single use, the user's console
 permission, the guest running) and resolve to the same endpoints. websockify relays TCP and unix
 sockets only, so guests reached through SSH tunnels keep using the Channels proxy.
+
+Consoles are shared here as through Channels: each connection is on the guest's presence list
+(presence.Seat), and the viewer's stream passes through the same RFB filter (rfb.ViewerStream), so
+only the keyboard holder's input reaches the guest.
 """
 
 import logging
 import os
 import sys
+from typing import NamedTuple
 
 import django
 from websockify import websocketproxy
@@ -24,12 +29,18 @@ from websockify.token_plugins import BasePlugin
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webvirt.settings")
 django.setup()
 
-from . import tickets  # noqa: E402  (after setup)
+from . import presence, rfb, tickets  # noqa: E402  (after setup)
 from .access import authorize_ticket  # noqa: E402
 from .endpoints import vnc_endpoint  # noqa: E402
-from .errors import NO_DISPLAY, ConsoleRefused  # noqa: E402
+from .errors import DISPLAY_CLOSED, NO_DISPLAY, ConsoleRefused  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+
+class Console(NamedTuple):
+    user: object
+    guest: object
+    target: tuple  # (host, port) or ("unix_socket", path), as websockify takes it
 
 
 class TicketTokens(BasePlugin):
@@ -37,9 +48,14 @@ class TicketTokens(BasePlugin):
     touches the database, so each connection opens (and leaves with) its own DB connection."""
 
     def lookup(self, token):
-        """(host, port) or ("unix_socket", path) for a valid ticket; None refuses the connection."""
+        """The target of a valid ticket; None refuses the connection."""
+        console = self.console(token)
+        return console and console.target
+
+    def console(self, token):
+        """The user, guest and target of a valid ticket, or None."""
         try:
-            guest = authorize_ticket(token, kind="vnc")
+            user, guest = authorize_ticket(token, kind="vnc")
             endpoint = vnc_endpoint(guest)
             if endpoint.ssh:
                 raise ConsoleRefused(NO_DISPLAY, "This guest's display is reached through SSH: use the app's proxy.")
@@ -48,22 +64,38 @@ class TicketTokens(BasePlugin):
             return None
         log.info("websockify console of guest %s to %s", guest.pk, endpoint)
         if endpoint.socket_path:
-            return ("unix_socket", endpoint.socket_path)
-        return (endpoint.address, str(endpoint.port))
+            return Console(user, guest, ("unix_socket", endpoint.socket_path))
+        return Console(user, guest, (endpoint.address, str(endpoint.port)))
 
 
 class TicketRequestHandler(websocketproxy.ProxyRequestHandler):
-    """Takes the ticket from the offered subprotocols; a refusal never repeats the ticket."""
+    """Takes the ticket from the offered subprotocols (a refusal never repeats the ticket), and
+    relays the console shared: on the presence list, input only while holding the keyboard."""
 
     def get_target(self, target_plugin):
         offered = self.headers.get("Sec-WebSocket-Protocol", "").split(",")
         token = tickets.from_subprotocols(offered)
         if not token:
             raise self.server.EClose("No console ticket was offered.")
-        target = target_plugin.lookup(token)
-        if target is None:
+        self.console = target_plugin.console(token)
+        if self.console is None:
             raise self.server.EClose("The console ticket was refused.")
-        return target
+        return self.console.target
+
+    def new_websocket_client(self):
+        self.viewer = rfb.ViewerStream()
+        with presence.Seat("vnc", self.console.guest.pk, self.console.user, self.viewer):
+            super().new_websocket_client()
+
+    def recv_frames(self):
+        """The viewer's frames, with what it may not send (input without the keyboard) taken out."""
+        frames, closed = super().recv_frames()
+        try:
+            data = self.viewer.feed(b"".join(frames))
+        except rfb.ProtocolError as exc:
+            log.warning("websockify console of guest %s closed: %s", self.console.guest.pk, exc)
+            raise self.CClose(DISPLAY_CLOSED, "The viewer spoke a protocol webvirt cannot share.") from None
+        return ([data] if data else []), closed
 
 
 class TicketProxy(websocketproxy.WebSocketProxy):
