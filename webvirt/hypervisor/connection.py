@@ -285,3 +285,16 @@ def session(spec):
     with translated_errors(spec):
         conn = get_connection(spec)
         yield conn
+
+
+def still_there(objects, read, gone_code):
+    """`read` of each listed object, leaving out those removed since the listing (libvirt error
+    `gone_code`): a pool or network deleted during a resync is gone, not a failed resync."""
+    found = []
+    for obj in objects:
+        try:
+            found.append(read(obj))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != gone_code:
+                raise
+    return found

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import libvirt
 from lxml import etree
 
-from .connection import session
+from .connection import session, still_there
 from .definitions import read_definition
 from .domain_xml import _sub, parse
 from .errors import HypervisorError, InvalidState
@@ -99,8 +99,9 @@ def _tags(element):
 
 
 def list_networks(spec):
+    """Every network of the host; one removed while the others are read is left out: it is gone."""
     with session(spec) as conn:
-        return [_network_facts(network) for network in conn.listAllNetworks(0)]
+        return still_there(conn.listAllNetworks(0), _network_facts, libvirt.VIR_ERR_NO_NETWORK)
 
 
 def portgroup_name(vlan):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import libvirt
 from lxml import etree
 
-from .connection import session
+from .connection import session, still_there
 from .definitions import read_definition
 from .domain_xml import _sub, parse
 from .errors import HypervisorError, InvalidState, translated
@@ -110,8 +110,9 @@ def _pool_facts(pool):
 
 
 def list_pools(spec):
+    """Every pool of the host; one removed while the others are read is left out: it is gone."""
     with session(spec) as conn:
-        return [_pool_facts(pool) for pool in conn.listAllStoragePools(0)]
+        return still_there(conn.listAllStoragePools(0), _pool_facts, libvirt.VIR_ERR_NO_STORAGE_POOL)
 
 
 def _pool(conn, uuid):
