@@ -1,6 +1,10 @@
 """Inventory rows follow the host by UUID: renames keep identity, vanished guests are marked gone."""
 
+import threading
 import uuid
+
+import pytest
+from django.db import connection, transaction
 
 from webvirt import hypervisor
 from webvirt.guests.inventory import apply_guests
@@ -68,12 +72,51 @@ def test_unchanged_resync_writes_nothing_but_the_sync_time(test_host, django_ass
         return guests, synced, devices
 
     guests, synced, devices = rows()
-    # A savepoint, then: the guests moving from or to it, read the guests, stamp synced_at, look for
-    # gone ones (twice), the history (the guests' facts with their disks' capacity, their open
-    # periods: guests/history.py), release.
-    with django_assert_max_num_queries(9):
+    # A savepoint, then: the host's row lock, the guests moving from or to it, read the guests,
+    # stamp synced_at, look for gone ones (twice), the history (the guests' facts with their disks'
+    # capacity, their open periods: guests/history.py), release.
+    with django_assert_max_num_queries(10):
         created, changed = apply_guests(test_host, reported, complete=True)
     guests_after, synced_after, devices_after = rows()
     assert (created, changed) == (0, 0)
     assert guests_after == guests and devices_after == devices
     assert all(synced_after[uuid] > synced[uuid] for uuid in guests)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks: it writes one at a time anyway")
+def test_two_processes_applying_the_same_new_guests_take_turns(transactional_db, make_test_host):
+    """A watcher's catch-up and a worker's resync of one host: the second waits for the first and
+    finds the guests it inserted (without the host's row lock: IntegrityError on the guest's key)."""
+    host = make_test_host(sync=False)
+    listing = hypervisor.list_guests(connection_spec(host))
+    first_applied, may_commit, errors = threading.Event(), threading.Event(), []
+
+    def first():
+        try:
+            with transaction.atomic():
+                apply_guests(host, listing, complete=True)
+                first_applied.set()
+                may_commit.wait(10)
+        finally:
+            connection.close()
+
+    def second():
+        try:
+            apply_guests(host, listing, complete=True)
+        except Exception as exc:  # what the test looks for
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    assert first_applied.wait(10)
+    threads.append(threading.Thread(target=second))
+    threads[1].start()
+    threads[1].join(1)
+    assert threads[1].is_alive()  # waits for the first to commit
+    may_commit.set()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    assert sorted(host.guests.values_list("name", flat=True)) == ["alpha", "beta"]

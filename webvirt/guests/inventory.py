@@ -14,6 +14,7 @@ from django.utils import timezone
 from webvirt import hypervisor
 from webvirt.core import events
 from webvirt.hosts.connections import connection_spec
+from webvirt.hosts.models import Host
 from webvirt.hypervisor import GuestNotFound
 
 from . import history
@@ -96,7 +97,10 @@ def apply_guests(host, facts_list, *, complete):
     """Upsert these guests of `host`; with complete=True, mark the ones not listed as gone.
 
     Guests moving from or to `host` are left alone: their move (guests/migration.py) decides
-    which host their row is on, so they show on exactly one."""
+    which host their row is on, so they show on exactly one. One process applies a host's guests
+    at a time (a lock on the host's row): a watcher's catch-up and a worker's resync of the same
+    host would otherwise both insert a guest new to them."""
+    Host.objects.select_for_update().filter(pk=host.pk).first()
     now = timezone.now()
     moving = set(
         Guest.objects.filter(Q(host=host) | Q(migrating_to=host), migrating_to__isnull=False).values_list(
