@@ -10,6 +10,10 @@ libvirt calls our callback on its event thread; the callback only queues (host, 
 the main loop re-reads that guest into its row, or the host's pools or networks (a listing each:
 they are few). A host whose connection drops is watched again when it comes back, after a full
 resync for what was missed.
+
+The hosts a round takes are registered and read in threads (up to CATCH_UP_THREADS at once), so a
+host that hangs delays none of the others; each is written to the database here, in the main
+thread, as soon as its reading arrives.
 """
 
 import hashlib
@@ -18,12 +22,15 @@ import os
 import queue
 import socket
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+from django.db import DatabaseError
 
 from webvirt import hypervisor
 from webvirt.core import leases
 from webvirt.hosts.connections import connection_spec
 from webvirt.hosts.models import Host
-from webvirt.hosts.sync import record_unreachable, sync_host
+from webvirt.hosts.sync import read_host, record_unreachable, sync_host
 from webvirt.networks.inventory import refresh_networks
 from webvirt.storage.inventory import refresh_storage
 
@@ -34,6 +41,7 @@ log = logging.getLogger(__name__)
 
 RECONCILE_EVERY_S = 5.0
 LEASE_TTL_S = 15.0  # with a round of RECONCILE_EVERY_S, a dead watcher's hosts move within 20 s
+CATCH_UP_THREADS = 8
 
 
 def _rank(watcher, host_id):
@@ -73,17 +81,14 @@ class HostWatcher:
         for host_id in list(self.unclaimed):
             if holders.get(_lease(host_id)) is not None:
                 del self.unclaimed[host_id]
-        for host_id, host in hosts.items():
+        for host_id in hosts:
             if host_id not in self.held:
                 claimed = self._wants(host_id, watchers, holders, now) and leases.acquire(
                     _lease(host_id), self.name, LEASE_TTL_S
                 )
-                if not claimed:
-                    continue
-                self.held.add(host_id)
-            if host_id not in self.watches:
-                self._watch(host)
-                self._renew()  # catching up many hosts takes a while: keep what is held meanwhile
+                if claimed:
+                    self.held.add(host_id)
+        self._catch_up([host for pk, host in hosts.items() if pk in self.held and pk not in self.watches])
 
     def _wants(self, host_id, watchers, holders, now):
         """Its own hosts; and a host nobody has taken for two rounds (its watcher is busy or stuck)."""
@@ -111,20 +116,46 @@ class HostWatcher:
         if release:
             leases.release(_lease(host_id), self.name)
 
-    def _watch(self, host):
-        spec = connection_spec(host)
+    def _catch_up(self, hosts):
+        """Watch these hosts, each caught up by a full sync: registered and read in threads, written
+        here as each reading arrives; leases are renewed meanwhile (catching up takes a while)."""
+        if not hosts:
+            return
+        with ThreadPoolExecutor(max_workers=min(CATCH_UP_THREADS, len(hosts))) as pool:
+            pending = {pool.submit(self._register_and_read, connection_spec(host), host.pk): host for host in hosts}
+            while pending:
+                done, _ = wait(pending, timeout=RECONCILE_EVERY_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._caught_up(pending.pop(future), *future.result())
+                self._renew()
+
+    def _register_and_read(self, spec, host_id):
+        """In a thread (libvirt only, no database): register for the host's events, then read it
+        (registered first, so nothing that happens during the read is missed)."""
         watch = None
         try:
-            # Registered before the catch-up sync, so nothing that happens during it is missed.
             watch = hypervisor.LifecycleWatch(
-                spec, lambda kind, uuid, event, host_id=host.pk: self.events.put((host_id, kind, uuid, event))
+                spec, lambda kind, uuid, event: self.events.put((host_id, kind, uuid, event))
             )
-            sync_host(host)  # catch up on whatever happened while unwatched
+            return spec, watch, read_host(spec), None
         except hypervisor.HypervisorError as exc:
             if watch is not None:  # the next round registers afresh: never leave this one behind
                 watch.stop()
-            record_unreachable(host, exc)
-            log.warning("cannot watch host %s: %s", host.name, exc.full_text)
+            return spec, None, None, exc
+
+    def _caught_up(self, host, spec, watch, reading, error):
+        if error is not None:
+            record_unreachable(host, error)
+            log.warning("cannot watch host %s: %s", host.name, error.full_text)
+            return
+        if host.pk not in self.held:  # its lease was lost while it was read
+            watch.stop()
+            return
+        try:
+            sync_host(host, reading)
+        except DatabaseError as exc:  # the next round tries again; the other hosts go on meanwhile
+            log.warning("cannot write what host %s holds: %s", host.name, exc)
+            watch.stop()
             return
         self.watches[host.pk] = (spec, watch)
         log.info("watching host %s", host.name)

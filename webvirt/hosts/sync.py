@@ -47,14 +47,19 @@ def _publish_if_changed(host, was):
         events.publish("host.changed", groups=[events.host_group(host.pk), events.HOST_LISTS], host_id=host.pk)
 
 
-def sync_host(host):
+def read_host(spec):
+    """All that sync_host writes, read from libvirt; no database, so threads may run it."""
+    facts = hypervisor.read_host_facts(spec)
+    return facts, [(apply, read(spec)) for read, apply in _INVENTORIES]
+
+
+def sync_host(host, reading=None):
     """Read the host and all it holds; on failure the host is marked unreachable with the reason.
+    `reading` is read_host's answer where the caller read it already (in a thread of its own).
 
     Everything is read before anything is written, so a host that fails half-way changes nothing."""
-    spec = connection_spec(host)
     try:
-        facts = hypervisor.read_host_facts(spec)
-        listings = [(apply, read(spec)) for read, apply in _INVENTORIES]
+        facts, listings = reading or read_host(connection_spec(host))
     except hypervisor.HypervisorError as exc:
         record_unreachable(host, exc)
         raise
