@@ -25,9 +25,13 @@ const STATE_WORDS = {
 };
 
 export function setState(state, text) {
+  const changed = badge.dataset.state !== state;
   badge.dataset.state = state;
   badge.textContent = text || STATE_WORDS[state] || state;
   badge.title = text || "";
+  // This connection joined or left the presence list: read it again, whether or not the page's
+  // live socket was already following the guest when that was announced.
+  if (changed && state !== "connecting") document.getElementById("presence")?.dispatchEvent(new CustomEvent("live"));
 }
 
 // A fresh ticket: where to connect, and the subprotocols to offer (the ticket rides in one of

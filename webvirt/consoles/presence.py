@@ -11,6 +11,9 @@ import secrets
 import threading
 import time
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
 from webvirt.core import events
 from webvirt.core.leases import redis_client, scoped
 
@@ -116,17 +119,19 @@ class Seat:
     """One connection's place on the list, for a relay without an event loop (websockify runs a
     process per connection). It joins and says so; a thread then beats every BEAT_SECONDS and
     re-reads every CHECK_SECONDS whether this connection holds the keyboard, setting
-    `viewer.may_type` (an rfb.ViewerStream); leaving says so too."""
+    `viewer.may_type` (an rfb.ViewerStream); leaving says so too. The relay also calls `refresh`
+    as the viewer's messages arrive, so keys typed just after a hand-over are not lost."""
 
     def __init__(self, kind, guest_id, user, viewer):
         self.kind, self.guest_id, self.user, self.viewer = kind, guest_id, user, viewer
         self.channel = f"seat.{secrets.token_hex(8)}"
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._watch, name=f"presence-{self.channel}", daemon=True)
+        self.checked_at = 0.0
 
     def __enter__(self):
         join(self.kind, self.guest_id, self.channel, self.user.pk, self.user.get_username())
-        self.viewer.may_type = holds(self.kind, self.guest_id, self.channel)
+        self.refresh()
         self._announce()
         self.thread.start()
         return self
@@ -145,7 +150,15 @@ class Seat:
                     next_beat += BEAT_SECONDS
                     if beat(self.kind, self.guest_id, self.channel, self.user.pk, self.user.get_username()):
                         self._announce()
-                self.viewer.may_type = holds(self.kind, self.guest_id, self.channel)
+                self.refresh()
+
+    def refresh(self, max_age=0.0):
+        """Read again whether this connection holds the keyboard, unless read within `max_age` s."""
+        now = time.monotonic()
+        if now - self.checked_at >= max_age:
+            self.checked_at = now
+            self.viewer.may_type = holds(self.kind, self.guest_id, self.channel)
 
     def _announce(self):
-        events.publish("console.presence", groups=[events.guest_group(self.guest_id)], kind=self.kind)
+        """Sent at once (no transaction here, and no database connection for the thread to hold)."""
+        async_to_sync(get_channel_layer().group_send)(*announcement(self.kind, self.guest_id))

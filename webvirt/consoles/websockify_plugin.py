@@ -17,6 +17,7 @@ Consoles are shared here as through Channels: each connection is on the guest's 
 only the keyboard holder's input reaches the guest.
 """
 
+import contextlib
 import logging
 import os
 import sys
@@ -84,12 +85,15 @@ class TicketRequestHandler(websocketproxy.ProxyRequestHandler):
 
     def new_websocket_client(self):
         self.viewer = rfb.ViewerStream()
-        with presence.Seat("vnc", self.console.guest.pk, self.console.user, self.viewer):
+        self.seat = presence.Seat("vnc", self.console.guest.pk, self.console.user, self.viewer)
+        with self.seat:
             super().new_websocket_client()
 
     def recv_frames(self):
         """The viewer's frames, with what it may not send (input without the keyboard) taken out."""
         frames, closed = super().recv_frames()
+        with contextlib.suppress(Exception):  # Redis away for a moment: what was last read stands
+            self.seat.refresh(max_age=0.1)
         try:
             data = self.viewer.feed(b"".join(frames))
         except rfb.ProtocolError as exc:
