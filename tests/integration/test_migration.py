@@ -339,6 +339,18 @@ def test_an_open_console_follows_its_guest_to_the_new_host(
     assert console.evaluate("window.__problems") == [] and page.evaluate("window.__problems") == []
 
 
+def start_on_private_daemon(spec, guest_uuid):
+    """Start a guest; QEMU refusing the VNC port the daemon gave it as in use (seen once with two
+    test processes on this machine, cause not found) is tried again once, a second later."""
+    try:
+        hypervisor.power(spec, guest_uuid, "start")
+    except hypervisor.HypervisorError as exc:
+        if "Address already in use" not in str(exc):
+            raise
+        time.sleep(1)
+        hypervisor.power(spec, guest_uuid, "start")
+
+
 def test_evacuating_a_host_moves_what_it_can_and_says_what_stays(
     hosts, folders, remote_libvirtd, admin, django_capture_on_commit_callbacks
 ):
@@ -382,7 +394,7 @@ def test_evacuating_a_host_moves_what_it_can_and_says_what_stays(
         )
         defined = hypervisor.define_guest(spec, xml)
         if index < 3:
-            hypervisor.power(spec, defined, "start")
+            start_on_private_daemon(spec, defined)
     try:
         for host in (local, remote):
             sync_host(host)
