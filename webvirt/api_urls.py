@@ -13,7 +13,7 @@ from webvirt.core.api.views import AuditEventViewSet, OperationViewSet
 from webvirt.core.middleware import allow_inline_styles
 from webvirt.guests.api.views import FlavorViewSet, GuestViewSet
 from webvirt.hosts.api.views import HostViewSet
-from webvirt.lifecycle.api.views import LeaseView
+from webvirt.lifecycle.api.views import ApplyTermsView, LeaseView
 from webvirt.metrics.api.views import GuestMetricsView, HostMetricsView
 from webvirt.networks.api.views import NetworkViewSet
 from webvirt.storage.api.views import PoolViewSet, VolumeViewSet
@@ -54,6 +54,8 @@ urlpatterns = [
     path("guests/<id:pk>/console/<str:kind>/", ConsoleTicketView.as_view(), name="guest-console"),
     path("guests/<id:pk>/metrics/", GuestMetricsView.as_view(), name="guest-metrics"),
     path("guests/<id:pk>/lease/", LeaseView.as_view(), name="guest-lease"),
+    path("hosts/<id:pk>/lease-terms/apply/", ApplyTermsView.as_view(kind="host"), name="host-apply-lease-terms"),
+    path("teams/<id:pk>/lease-terms/apply/", ApplyTermsView.as_view(kind="team"), name="team-apply-lease-terms"),
     path("hosts/<id:pk>/metrics/", HostMetricsView.as_view(), name="host-metrics"),
     path("usage/", UsageView.as_view(), name="usage"),
     *router.urls,

@@ -9,6 +9,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from webvirt.hosts.models import Host
+
+from .models import Guest
+
 
 @dataclass(frozen=True)
 class Terms:
@@ -24,15 +28,37 @@ def _terms(holder, source):
     return Terms(holder.lease_default_days, holder.lease_max_days, holder.lease_expiry, source)
 
 
+def own_terms(holder):
+    """A host's or a team's own terms, or None."""
+    kind = _("host %(name)s") if isinstance(holder, Host) else _("team %(name)s")
+    return _terms(holder, kind % {"name": holder.name})
+
+
+def governing_team(owner):
+    """The team whose terms apply to `owner`'s guests on hosts without terms: of their teams with
+    terms, the one with the shortest longest lease (the strictest); None if none has terms."""
+    teams = owner.teams.exclude(lease_default_days=None, lease_max_days=None)
+    return min(teams, key=lambda team: (team.lease_max_days is None, team.lease_max_days or 0, team.pk), default=None)
+
+
 def terms_for(host, owner):
     """The terms for a guest of `owner` on `host`: the host's where it sets any, else those of the
     owner's team with the shortest longest lease; None when no lease applies."""
-    terms = _terms(host, _("host %(name)s") % {"name": host.name})
+    terms = own_terms(host)
     if terms or owner is None:
         return terms
-    teams = owner.teams.exclude(lease_default_days=None, lease_max_days=None)
-    team = min(teams, key=lambda team: (team.lease_max_days is None, team.lease_max_days or 0, team.pk), default=None)
-    return _terms(team, _("team %(name)s") % {"name": team.name}) if team else None
+    team = governing_team(owner)
+    return own_terms(team) if team else None
+
+
+def governed_guests(holder):
+    """The guests (not gone) whose lease terms are `holder`'s now: every guest of a host with
+    terms; a team's members' guests on hosts without terms, where the team governs the member."""
+    guests = Guest.objects.present().select_related("host", "owner")
+    if isinstance(holder, Host):
+        return guests.filter(host=holder) if own_terms(holder) else guests.none()
+    owners = [member.pk for member in holder.members.all() if governing_team(member) == holder]
+    return guests.filter(owner__in=owners, host__lease_default_days=None, host__lease_max_days=None)
 
 
 def days_for_new_guest(terms, asked):

@@ -52,6 +52,65 @@ GUEST_RENEW = declare(
 )
 
 
+@dataclass(frozen=True)
+class TermsApplied:
+    given: int  # guests without a lease that got the default
+    shortened: int  # leases longer than the longest, cut to it
+
+
+def _has_terms(actor, holder, params):
+    if leases.own_terms(holder) is None:
+        raise ValidationError(_("%(name)s has no lease terms to apply.") % {"name": holder.name})
+
+
+def _apply_terms(actor, holder, params):
+    """Terms set or tightened after guests were made: the guests they govern now that have no lease
+    get the default (else the longest) from now; leases longer than the longest are cut to it, and
+    their owners are warned again in time."""
+    terms, now = leases.own_terms(holder), timezone.now()
+    longest = leases.ends(terms.max_days, now)
+    changed, given = [], 0
+    for guest in leases.governed_guests(holder):
+        if guest.expires_at is None:
+            guest.expires_at = leases.ends(terms.default_days or terms.max_days, now)
+            given += 1
+        elif longest is not None and guest.expires_at > longest:
+            guest.expires_at = longest
+        else:
+            continue
+        guest.lease_warned_at = None
+        changed.append(guest)
+    Guest.objects.bulk_update(changed, ["expires_at", "lease_warned_at"], batch_size=500)
+    for guest in changed:
+        events.publish(
+            "guest.changed",
+            groups=[events.guest_group(guest.pk), events.GUEST_LISTS],
+            guest_id=guest.pk,
+            host_id=guest.host_id,
+        )
+    return TermsApplied(given=given, shortened=len(changed) - given)
+
+
+HOST_APPLY_LEASE_TERMS = declare(
+    Action(
+        "host.apply-lease-terms",
+        gettext_lazy("Apply lease terms to existing guests"),
+        "lease.enforce",
+        check=_has_terms,
+        apply=_apply_terms,
+    )
+)
+TEAM_APPLY_LEASE_TERMS = declare(
+    Action(
+        "team.apply-lease-terms",
+        gettext_lazy("Apply lease terms to existing guests"),
+        "lease.enforce",
+        check=_has_terms,
+        apply=_apply_terms,
+    )
+)
+
+
 def _warn(actor, guest, params):
     guest.lease_warned_at = timezone.now()
     guest.save(update_fields=["lease_warned_at"])

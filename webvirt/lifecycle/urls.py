@@ -9,4 +9,6 @@ urlpatterns = [
     path("guests/<id:pk>/power-schedule/", views.guest_schedule, name="guest-schedule"),
     path("teams/", views.team_schedules, name="team-schedules"),
     path("teams/<id:pk>/", views.team_schedules, name="team-schedule"),
+    path("hosts/<id:pk>/apply-terms/", views.apply_terms, {"kind": "host"}, name="apply-host-terms"),
+    path("teams/<id:pk>/apply-terms/", views.apply_terms, {"kind": "team"}, name="apply-team-terms"),
 ]

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from webvirt.accounts.models import Team
@@ -18,6 +19,7 @@ from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests import leases
 from webvirt.guests.models import Guest
+from webvirt.hosts.models import Host
 
 from . import actions
 from .forms import PowerScheduleForm, RenewForm
@@ -122,7 +124,45 @@ def lease_list(request):
         return known[key]
 
     rows = [(guest, lease_facts(guest, now, terms_of)) for guest in guests[:500]]
-    return render(request, "lifecycle/lease_list.html", {"rows": rows, "now": now})
+    holders = terms_holders() if policy.can(request.user, "lease.enforce") else []
+    return render(request, "lifecycle/lease_list.html", {"rows": rows, "now": now, "holders": holders})
+
+
+def terms_holders():
+    """Admins: the hosts and teams with lease terms, each with how many of the guests it governs
+    now have no lease, or a longer one than its longest (what applying the terms would change)."""
+    holders = []
+    for holder in [*Host.objects.order_by("name"), *Team.objects.order_by("name")]:
+        terms = leases.own_terms(holder)
+        if terms is None:
+            continue
+        governed = leases.governed_guests(holder)
+        longer = governed.filter(expires_at__gt=leases.ends(terms.max_days)).count() if terms.max_days else 0
+        kind = "host" if isinstance(holder, Host) else "team"
+        holders.append((kind, holder, terms, governed.filter(expires_at=None).count(), longer))
+    return holders
+
+
+@require_POST
+def apply_terms(request, pk, kind):
+    """Admins: give the guests a host's or a team's terms govern now the lease those terms ask for."""
+    policy.require(request.user, "lease.enforce")
+    holder = get_object_or_404(Host if kind == "host" else Team, pk=pk)
+    try:
+        done = perform(f"{kind}.apply-lease-terms", actor=request.user, target=holder)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        given = ngettext("%(n)s guest got a lease", "%(n)s guests got a lease", done.given) % {"n": done.given}
+        shortened = ngettext("%(n)s lease was shortened", "%(n)s leases were shortened", done.shortened) % {
+            "n": done.shortened
+        }
+        messages.success(
+            request,
+            _("Applied the lease terms of %(source)s: %(given)s, %(shortened)s.")
+            % {"source": leases.own_terms(holder).source, "given": given, "shortened": shortened},
+        )
+    return redirect("lifecycle:leases")
 
 
 def _save_schedule(request, name, target, back):

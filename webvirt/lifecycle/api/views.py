@@ -1,13 +1,17 @@
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from webvirt.accounts.models import Team
+from webvirt.core import policy
 from webvirt.core.actions import perform
 from webvirt.core.api.base import ApiView
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests import leases
 from webvirt.guests.models import Guest
+from webvirt.hosts.models import Host
 
 from ..forms import RenewForm
 from ..views import lease_facts
@@ -60,3 +64,27 @@ class LeaseView(ApiView):
         except ValidationError as exc:
             raise serializers.ValidationError({"days": exc.messages}) from None
         return Response(LeaseSerializer(_lease(guest)).data)
+
+
+class TermsAppliedSerializer(serializers.Serializer):
+    given = serializers.IntegerField(help_text="Guests without a lease that got the default, from now.")
+    shortened = serializers.IntegerField(help_text="Leases longer than the longest, cut to it.")
+
+
+class ApplyTermsView(ApiView):
+    """Admins: apply a host's or a team's lease terms to the guests they govern now (guests made
+    before the terms were set or tightened); new guests and renewals follow them anyway."""
+
+    kind = None  # "host" or "team", set in api_urls.py
+
+    @extend_schema(request=None, responses={200: TermsAppliedSerializer})
+    def post(self, request, pk):
+        policy.require(request.user, "lease.enforce")
+        holder = Host.objects.filter(pk=pk).first() if self.kind == "host" else Team.objects.filter(pk=pk).first()
+        if holder is None:
+            raise NotFound()
+        try:
+            done = perform(f"{self.kind}.apply-lease-terms", actor=request.user, target=holder)
+        except ValidationError as exc:
+            raise serializers.ValidationError({"detail": exc.messages}) from None
+        return Response(TermsAppliedSerializer(done).data)
