@@ -19,6 +19,8 @@ from .build import KERNEL_CMDLINE, READY_MARKER, REPO, build
 IMAGES = Path("/var/lib/libvirt/images")
 LOCAL = hypervisor.ConnectionSpec(transport="local")
 BOOT_TIMEOUT_S = 90
+AGENT_WAIT_S = 30
+AGENT_AWAY = ("not responding", "not connected", "Timed out")  # virsh's words for an agent not there yet
 
 # One name and MAC per checkout and test process: parallel checkouts and pytest-xdist workers do not
 # collide, and dnsmasq knows the MAC again at each boot (a new MAC waits about 3 s for dnsmasq's
@@ -113,10 +115,17 @@ class TinyLinux:
         except FileNotFoundError:
             return ""
 
-    def agent(self, command, arguments=None):
-        """Ask the guest agent directly (as an admin would with virsh) and return its answer."""
-        message = {"execute": command, **({"arguments": arguments} if arguments else {})}
-        return json.loads(virsh("qemu-agent-command", NAME, json.dumps(message)).stdout)["return"]
+    def agent(self, command, arguments=None, wait_s=AGENT_WAIT_S):
+        """Ask the guest agent directly (as an admin would with virsh) and return its answer. An
+        agent not connected yet (just booted) or not answering (a TCG guest on a busy machine,
+        during a hotplug) is asked again for up to `wait_s`."""
+        message = json.dumps({"execute": command, **({"arguments": arguments} if arguments else {})})
+        deadline = time.monotonic() + wait_s
+        while (answer := virsh("qemu-agent-command", NAME, message, check=False)).returncode:
+            if time.monotonic() > deadline or not any(word in answer.stderr for word in AGENT_AWAY):
+                raise AssertionError(f"the guest agent refused {message}: {answer.stderr.strip()}")
+            time.sleep(0.5)
+        return json.loads(answer.stdout)["return"]
 
     def run(self, *argv, timeout=30):
         """Run a program in the guest through the agent's guest-exec; returns (exit code, output)."""
