@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tests.conftest import UserFactory
 from webvirt.accounts.models import Team
+from webvirt.core import events
 from webvirt.core.models import AuditEvent
 from webvirt.guests.models import Guest
 
@@ -42,8 +43,13 @@ def leases_by_name():
     }
 
 
-def test_an_admin_applies_a_hosts_terms_on_the_page(client, admin, guests, django_capture_on_commit_callbacks):
+def test_an_admin_applies_a_hosts_terms_on_the_page(
+    client, admin, guests, django_capture_on_commit_callbacks, monkeypatch
+):
     host, _, _ = guests
+    sent = []
+    send = events._send
+    monkeypatch.setattr(events, "_send", lambda groups, message: (sent.append(message), send(groups, message)))
     terms(host, 7, 14)
     client.force_login(admin)
     page = client.get(reverse("lifecycle:leases")).content.decode()
@@ -54,7 +60,12 @@ def test_an_admin_applies_a_hosts_terms_on_the_page(client, admin, guests, djang
     assert leases_by_name() == {"alpha": 7, "beta": 14, "delta": None, "gamma": 2, "omega": None}
     assert Guest.objects.get(name="beta").lease_warned_at is None  # warned again before its new end
     assert AuditEvent.objects.filter(action="host.apply-lease-terms", actor_name="admin").count() == 1
-    assert len(callbacks) >= 2  # each changed guest's pages are told
+    assert len(callbacks) >= 2  # each changed guest's pages are told, and its open consoles
+    changed = [message for message in sent if message["event"] == "guest.changed"]
+    assert sorted(message["guest_id"] for message in changed) == sorted(
+        Guest.objects.filter(name__in=["alpha", "beta"]).values_list("pk", flat=True)
+    )
+    assert all({"gone", "active", "state"} <= set(message) for message in changed)  # what consoles read
     page = client.get(reverse("lifecycle:leases")).content.decode()
     assert "All guests comply" in page
 

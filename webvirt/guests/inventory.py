@@ -150,11 +150,11 @@ def apply_guests(host, facts_list, *, complete):
     Guest.objects.filter(pk__in=stopped).update(filesystems_frozen=None, running_since=None)
     listed = [existing[facts.uuid].pk for facts in facts_list if facts.uuid in existing]
     history.record([*listed, *(guest.pk for guest, _ in created), *(guest.pk for guest in gone)], now=now)
-    _publish([guest for guest, _ in created] + changed, gone)
+    publish_changes([guest for guest, _ in created] + changed, gone)
     return len(created), len(changed)
 
 
-def _publish(changed, gone):
+def publish_changes(changed, gone=()):
     """One event per guest that changed (its page, its consoles), one per host (lists)."""
     for guest in changed:
         events.publish("guest.changed", groups=[events.guest_group(guest.pk)], **_state(guest, gone=False))
@@ -181,7 +181,7 @@ def mark_gone(guest):
         if Guest.objects.filter(pk=guest.pk, gone_at__isnull=True, migrating_to__isnull=True).update(gone_at=now):
             guest.gone_at = now
             history.record([guest.pk], now=now)
-            _publish([], [guest])
+            publish_changes([], [guest])
 
 
 def apply_listing(host, guests):

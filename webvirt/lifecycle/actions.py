@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from webvirt.core import events
 from webvirt.core.actions import Action, NoParams, declare
-from webvirt.guests import leases
+from webvirt.guests import inventory, leases
 from webvirt.guests.models import Guest
 
 from . import notify, runners
@@ -81,13 +81,7 @@ def _apply_terms(actor, holder, params):
         guest.lease_warned_at = None
         changed.append(guest)
     Guest.objects.bulk_update(changed, ["expires_at", "lease_warned_at"], batch_size=500)
-    for guest in changed:
-        events.publish(
-            "guest.changed",
-            groups=[events.guest_group(guest.pk), events.GUEST_LISTS],
-            guest_id=guest.pk,
-            host_id=guest.host_id,
-        )
+    inventory.publish_changes(changed)
     return TermsApplied(given=given, shortened=len(changed) - given)
 
 
