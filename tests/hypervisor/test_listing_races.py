@@ -1,4 +1,4 @@
-"""A pool or network removed between libvirt's listing and the reading of its details (someone
+"""A guest, pool or network removed between libvirt's listing and the reading of its details (someone
 deletes it while a resync runs) is gone from the listing, not a failed resync. The race is made
 for real on the test driver: the listing call is wrapped to remove the first object it returns."""
 
@@ -7,6 +7,7 @@ import pytest
 
 from webvirt import hypervisor
 from webvirt.hosts.connections import connection_spec
+from webvirt.hypervisor.guests import list_guests
 from webvirt.hypervisor.networks import list_networks
 from webvirt.hypervisor.storage import list_pools
 
@@ -33,4 +34,21 @@ def test_one_removed_while_the_others_are_read_is_left_out(storage_host, monkeyp
     original = getattr(libvirt.virConnect, method)
     monkeypatch.setattr(libvirt.virConnect, method, removing_the_first(original, remove))
     assert listing(spec) == []
+    hypervisor.forget_connection(spec)
+
+
+def test_a_guest_removed_while_the_others_are_read_is_left_out(test_host, monkeypatch):
+    spec = connection_spec(test_host)
+    original = libvirt.virConnect.listAllDomains
+
+    def listing(conn, flags=0):
+        found = original(conn, flags)
+        if flags == 0:  # the listing whose guests are read; the others only name them
+            alpha = next(domain for domain in found if domain.name() == "alpha")
+            alpha.destroy()
+            alpha.undefine()
+        return found
+
+    monkeypatch.setattr(libvirt.virConnect, "listAllDomains", listing)
+    assert [facts.name for facts in list_guests(spec)] == ["beta"]
     hypervisor.forget_connection(spec)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import libvirt
 
-from .connection import session
+from .connection import session, still_there
 from .definitions import read_definition
 from .domain_xml import SnapshotFacts, guest_facts_from_element, guest_facts_from_xml, own_volume_paths, parse
 from .errors import GuestNotFound, HypervisorError, InvalidState
@@ -176,23 +176,13 @@ def list_guests(spec):
             for d, stats in conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)
             if "state.state" in stats
         }
-        guests = []
-        for domain in domains:
+
+        def read(domain):
             uuid = domain.UUIDString()
-            try:
-                guests.append(
-                    _facts(
-                        domain,
-                        leases=leases,
-                        state=states.get(uuid),
-                        persistent=uuid in persistent,
-                        autostart=uuid in autostart,
-                    )
-                )
-            except libvirt.libvirtError as exc:
-                if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:  # vanished while listing
-                    raise
-        return guests
+            listed = {"persistent": uuid in persistent, "autostart": uuid in autostart}
+            return _facts(domain, leases=leases, state=states.get(uuid), **listed)
+
+        return still_there(domains, read, libvirt.VIR_ERR_NO_DOMAIN)
 
 
 def _lookup(conn, uuid):
