@@ -12,10 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from webvirt.accounts.models import Team
 from webvirt.core import events
 from webvirt.core.actions import Action, NoParams, declare
 from webvirt.guests import inventory, leases
 from webvirt.guests.models import Guest
+from webvirt.hosts.models import Host
 
 from . import notify, runners
 from .models import PowerSchedule, validate_time_zone
@@ -50,6 +52,10 @@ def _renew(actor, guest, params):
 GUEST_RENEW = declare(
     Action("guest.renew", gettext_lazy("Renew lease"), "renew", params=Renewal, check=_may_renew, apply=_renew)
 )
+
+
+# Whose lease terms an admin may apply, by the word URLs and action names use.
+TERMS_HOLDERS = {"host": Host, "team": Team}
 
 
 @dataclass(frozen=True)

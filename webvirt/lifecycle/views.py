@@ -19,7 +19,6 @@ from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests import leases
 from webvirt.guests.models import Guest
-from webvirt.hosts.models import Host
 
 from . import actions
 from .forms import PowerScheduleForm, RenewForm
@@ -132,14 +131,11 @@ def terms_holders():
     """Admins: the hosts and teams with lease terms, each with how many of the guests it governs
     now have no lease, or a longer one than its longest (what applying the terms would change)."""
     holders = []
-    for holder in [*Host.objects.order_by("name"), *Team.objects.order_by("name")]:
-        terms = leases.own_terms(holder)
-        if terms is None:
-            continue
-        governed = leases.governed_guests(holder)
-        longer = governed.filter(expires_at__gt=leases.ends(terms.max_days)).count() if terms.max_days else 0
-        kind = "host" if isinstance(holder, Host) else "team"
-        holders.append((kind, holder, terms, governed.filter(expires_at=None).count(), longer))
+    for kind, model in actions.TERMS_HOLDERS.items():
+        for holder in model.objects.exclude(lease_default_days=None, lease_max_days=None).order_by("name"):
+            terms, governed = leases.own_terms(holder), leases.governed_guests(holder)
+            longer = governed.filter(expires_at__gt=leases.ends(terms.max_days)).count() if terms.max_days else 0
+            holders.append((kind, holder, terms, governed.filter(expires_at=None).count(), longer))
     return holders
 
 
@@ -147,7 +143,7 @@ def terms_holders():
 def apply_terms(request, pk, kind):
     """Admins: give the guests a host's or a team's terms govern now the lease those terms ask for."""
     policy.require(request.user, "lease.enforce")
-    holder = get_object_or_404(Host if kind == "host" else Team, pk=pk)
+    holder = get_object_or_404(actions.TERMS_HOLDERS[kind], pk=pk)
     try:
         done = perform(f"{kind}.apply-lease-terms", actor=request.user, target=holder)
     except ValidationError as exc:

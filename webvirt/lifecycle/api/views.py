@@ -4,15 +4,14 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from webvirt.accounts.models import Team
 from webvirt.core import policy
 from webvirt.core.actions import perform
 from webvirt.core.api.base import ApiView
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests import leases
 from webvirt.guests.models import Guest
-from webvirt.hosts.models import Host
 
+from ..actions import TERMS_HOLDERS
 from ..forms import RenewForm
 from ..views import lease_facts
 
@@ -80,7 +79,7 @@ class ApplyTermsView(ApiView):
     @extend_schema(request=None, responses={200: TermsAppliedSerializer})
     def post(self, request, pk):
         policy.require(request.user, "lease.enforce")
-        holder = Host.objects.filter(pk=pk).first() if self.kind == "host" else Team.objects.filter(pk=pk).first()
+        holder = TERMS_HOLDERS[self.kind].objects.filter(pk=pk).first()
         if holder is None:
             raise NotFound()
         try:
