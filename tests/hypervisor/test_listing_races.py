@@ -52,3 +52,20 @@ def test_a_guest_removed_while_the_others_are_read_is_left_out(test_host, monkey
     monkeypatch.setattr(libvirt.virConnect, "listAllDomains", listing)
     assert [facts.name for facts in list_guests(spec)] == ["beta"]
     hypervisor.forget_connection(spec)
+
+
+def test_a_pool_stopped_while_it_is_read_is_listed_as_stopped(storage_host, monkeypatch):
+    """Its state said running, then it stopped before its volumes were listed (libvirt: "not
+    active"): the pool is listed as it is now, stopped, and the resync goes on."""
+    spec = connection_spec(storage_host)
+    original = libvirt.virStoragePool.info
+
+    def info_then_stop(pool):
+        found = original(pool)
+        pool.destroy()
+        return found
+
+    monkeypatch.setattr(libvirt.virStoragePool, "info", info_then_stop)
+    [pool] = list_pools(spec)
+    assert (pool.name, pool.state, pool.volumes) == ("images", "inactive", [])
+    hypervisor.forget_connection(spec)

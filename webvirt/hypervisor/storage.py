@@ -103,7 +103,13 @@ def _pool_facts(pool):
     if facts.persistent:
         facts.definition = read_definition(pool, "pool")
     if facts.state == "active":
-        for volume in pool.listAllVolumes(0):
+        try:
+            volumes = pool.listAllVolumes(0)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                raise
+            facts.state, volumes = "inactive", []  # stopped since its state was read
+        for volume in volumes:
             with contextlib.suppress(libvirt.libvirtError):  # removed while listing
                 facts.volumes.append(_volume_facts(volume))
     return facts
