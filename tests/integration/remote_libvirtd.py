@@ -7,9 +7,11 @@ full privileged libvirtd (qemu:///system), so guests defined through it really r
 """
 
 import datetime
+import fcntl
 import ipaddress
 import os
 import subprocess
+import tempfile
 import textwrap
 import time
 import uuid
@@ -29,10 +31,27 @@ PRIVATE_DIRS = {
     "state": "/var/lib/libvirt",
     "cache": "/var/cache/libvirt",
 }
-# Away from the real daemon's 5900 and up, so guests of both can run side by side.
-DISPLAY_PORTS = (6900, 6999)
-# Away from the real daemon's 49152-49215, so migrations both ways at once do not collide.
-MIGRATION_PORTS = (49300, 49363)
+# Each private daemon takes a block of 100 ports for its guests' displays (the first 50) and
+# migrations (the others), away from the real daemon's displays (5900 and up), its migrations
+# (49152-49215) and the kernel's ephemeral ports (32768 and up). libvirt checks that a port is free
+# before giving it, but QEMU binds it a moment later: two daemons on one range (two test runs on one
+# machine) can then hand out the same port, and QEMU refuses to start ("Address already in use").
+# A lock file per block keeps each block to one daemon at a time.
+PORT_BLOCKS = range(6900, 9900, 100)
+PORT_LOCKS = Path(tempfile.gettempdir())
+
+
+def reserve_port_block():
+    """The first block no other private daemon holds, and the open lock file that holds it."""
+    for base in PORT_BLOCKS:
+        lock = open(PORT_LOCKS / f"webvirt-private-libvirtd-ports-{base}.lock", "w")  # noqa: SIM115  (held)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        return base, lock
+    raise RuntimeError(f"every block of ports in {PORT_BLOCKS} is held by another private libvirtd")
 
 
 @dataclass
@@ -126,6 +145,8 @@ class RemoteLibvirtd:
         # ("Attempt to migrate guest to the same host").
         self.host_uuid = str(uuid.uuid4())
         self.process = None
+        self._ports_lock = None
+        self.display_ports = self.migration_ports = None  # (first, last), chosen as it starts
         self.local_uri = f"qemu+unix:///system?socket={self.directory / 'run' / 'libvirt-sock'}"
 
     def _write_config(self):
@@ -155,9 +176,9 @@ class RemoteLibvirtd:
         )
         # QEMU's own log goes to a file, so this daemon needs no virtlogd of its own.
         (self.directory / "etc" / "qemu.conf").write_text(
-            f'stdio_handler = "file"\nremote_display_port_min = {DISPLAY_PORTS[0]}\n'
-            f"remote_display_port_max = {DISPLAY_PORTS[1]}\n"
-            f"migration_port_min = {MIGRATION_PORTS[0]}\nmigration_port_max = {MIGRATION_PORTS[1]}\n"
+            f'stdio_handler = "file"\nremote_display_port_min = {self.display_ports[0]}\n'
+            f"remote_display_port_max = {self.display_ports[1]}\n"
+            f"migration_port_min = {self.migration_ports[0]}\nmigration_port_max = {self.migration_ports[1]}\n"
         )
         # DIGEST-MD5 is the SASL mechanism that encrypts plain TCP, which libvirt insists on.
         sasl_db = self.directory / "sasl2" / "passwd.db"
@@ -170,6 +191,8 @@ class RemoteLibvirtd:
         )
 
     def start(self, timeout=60):
+        base, self._ports_lock = reserve_port_block()
+        self.display_ports, self.migration_ports = (base, base + 49), (base + 50, base + 99)
         self._write_config()
         mounts = "; ".join(f"mount --bind {self.directory / name} {target}" for name, target in PRIVATE_DIRS.items())
         script = (
@@ -187,6 +210,7 @@ class RemoteLibvirtd:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"the private libvirtd exited:\n{self.log()}")
             if self._virsh("version", check=False).returncode == 0:
                 return self
@@ -220,3 +244,4 @@ class RemoteLibvirtd:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        self._ports_lock.close()  # the block is free for another daemon

@@ -123,7 +123,11 @@ class TinyLinux:
         deadline = time.monotonic() + wait_s
         while (answer := virsh("qemu-agent-command", NAME, message, check=False)).returncode:
             if time.monotonic() > deadline or not any(word in answer.stderr for word in AGENT_AWAY):
-                raise AssertionError(f"the guest agent refused {message}: {answer.stderr.strip()}")
+                state = virsh("domstate", "--reason", NAME, check=False).stdout.strip()
+                raise AssertionError(
+                    f"the guest agent refused {message}: {answer.stderr.strip()} (the guest is {state}; "
+                    f"its console ends with:\n{self.console_text()[-2000:]})"
+                )
             time.sleep(0.5)
         return json.loads(answer.stdout)["return"]
 
