@@ -13,7 +13,14 @@ from webvirt.core.api.views import AuditEventViewSet, OperationViewSet
 from webvirt.core.middleware import allow_inline_styles
 from webvirt.guests.api.views import FlavorViewSet, GuestViewSet
 from webvirt.hosts.api.views import HostViewSet
-from webvirt.lifecycle.api.views import ApplyTermsView, LeaseView
+from webvirt.lifecycle.api.views import (
+    ApplyTermsView,
+    GuestExemptionsView,
+    GuestExemptionView,
+    GuestPowerScheduleView,
+    LeaseView,
+    TeamPowerScheduleView,
+)
 from webvirt.metrics.api.views import GuestMetricsView, HostMetricsView
 from webvirt.networks.api.views import NetworkViewSet
 from webvirt.storage.api.views import PoolViewSet, VolumeViewSet
@@ -54,6 +61,14 @@ urlpatterns = [
     path("guests/<id:pk>/console/<str:kind>/", ConsoleTicketView.as_view(), name="guest-console"),
     path("guests/<id:pk>/metrics/", GuestMetricsView.as_view(), name="guest-metrics"),
     path("guests/<id:pk>/lease/", LeaseView.as_view(), name="guest-lease"),
+    path("guests/<id:pk>/power-schedule/", GuestPowerScheduleView.as_view(), name="guest-power-schedule"),
+    path("guests/<id:pk>/power-schedule/exemptions/", GuestExemptionsView.as_view(), name="guest-schedule-exemptions"),
+    path(
+        "guests/<id:pk>/power-schedule/exemptions/<id:team>/",
+        GuestExemptionView.as_view(),
+        name="guest-schedule-exemption",
+    ),
+    path("teams/<id:pk>/power-schedule/", TeamPowerScheduleView.as_view(), name="team-power-schedule"),
     path("hosts/<id:pk>/lease-terms/apply/", ApplyTermsView.as_view(kind="host"), name="host-apply-lease-terms"),
     path("teams/<id:pk>/lease-terms/apply/", ApplyTermsView.as_view(kind="team"), name="team-apply-lease-terms"),
     path("hosts/<id:pk>/metrics/", HostMetricsView.as_view(), name="host-metrics"),

@@ -8,6 +8,8 @@ a form or service that turned away someone the policy allows shows here as "refu
 Tasks do not run here (no transaction commits), so every request meets the same guest.
 """
 
+import datetime
+
 import pytest
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -26,6 +28,7 @@ from webvirt.guests import urls as guest_urls_module
 from webvirt.guests.models import Grant, Guest, Snapshot
 from webvirt.hosts.models import Host
 from webvirt.hypervisor.definitions import digest
+from webvirt.lifecycle.models import PowerSchedule
 from webvirt.networks.models import Network
 from webvirt.storage.models import Pool, Volume
 
@@ -94,6 +97,11 @@ MATRIX = {
 MATRIX["console"].append(("get", "consoles:presence", ("vnc",), None))
 # A power schedule starts and stops the guest: who may start it may set one.
 MATRIX["start"].append(("post", "lifecycle:guest-schedule", (), {"days": "1", "start_at": "08:00", "time_zone": "UTC"}))
+# ...and exempt it from its team's schedule, and have it follow that again.
+MATRIX["start"] += [
+    ("post", "lifecycle:guest-exemption", (), {"team": "TEAM", "reason": "a long job"}),
+    ("post", "lifecycle:guest-exemption", (), {"team": "TEAM", "follow": "1"}),
+]
 ADMIN_ONLY = {"xml.edit"}
 QUEUES_AN_OPERATION = {
     "guests:power",
@@ -138,6 +146,7 @@ def people(db, test_host, make_test_host):
     guest.save()
     team = Team.objects.create(name="ops")
     team.members.add(users["team_operator"])
+    PowerSchedule.objects.create(team=team, days=[0], stop_at=datetime.time(18), time_zone="UTC")
     for persona, role in PERSONA_ROLE.items():
         if persona == "team_operator":
             Grant.objects.create(guest=guest, team=team, role=role)
@@ -196,6 +205,7 @@ def test_the_matrix_covers_every_guest_url():
 def test_permission_matrix(client, people, persona):
     guest, users = people
     ids = {"POOL": str(guest.host.pools.get().pk), "SNAPSHOT": str(guest.snapshots.get().pk)}
+    ids["TEAM"] = str(Team.objects.get(name="ops").pk)
     ids["DESTINATION"] = str(Host.objects.get(name="elsewhere").pk)
     ids["VOLUME"] = str(Volume.objects.get(name="spare.qcow2").pk)
     ids |= {"XML": edited(guest), "PREVIEWED": digest(edited(guest))}
@@ -278,6 +288,22 @@ def api_requests():
                     (action, "post", "api:guest-lease", (), {"days": 3}),
                     ("view", "get", "api:guest-lease", (), None),
                 ]
+            elif name == "lifecycle:guest-schedule":
+                rows += [
+                    (
+                        action,
+                        "put",
+                        "api:guest-power-schedule",
+                        (),
+                        {"days": [1], "start_at": "08:00", "time_zone": "UTC"},
+                    ),
+                    ("view", "get", "api:guest-power-schedule", (), None),
+                ]
+            elif name == "lifecycle:guest-exemption" and "reason" in data:
+                rows += [
+                    (action, "post", "api:guest-schedule-exemptions", (), {"team": "TEAM", "reason": "a long job"}),
+                    (action, "delete", "api:guest-schedule-exemption", ("TEAM",), None),
+                ]
     return rows
 
 
@@ -305,10 +331,11 @@ def test_api_permission_matrix(api, make_token, people, persona):
     for action, method, name, args, data in api_requests():
         grant = Grant.objects.filter(guest=guest, user=users["viewer"]).first()
         ids = {"POOL": guest.host.pools.get().pk, "GRANT": grant.pk if grant else 0}
+        ids["TEAM"] = Team.objects.get(name="ops").pk
         ids["DESTINATION"] = Host.objects.get(name="elsewhere").pk
         ids["VOLUME"] = Volume.objects.get(name="spare.qcow2").pk
         ids |= {"XML": edited(guest), "PREVIEWED": digest(edited(guest))}
-        data = {key: ids.get(value, value) for key, value in (data or {}).items()}
+        data = {key: ids.get(value, value) if isinstance(value, str) else value for key, value in (data or {}).items()}
         args = tuple(ids.get(arg, arg) for arg in args)
         running = action == "console" or name in ("api:guest-change-fs_freeze", "api:guest-change-fs_thaw")
         Guest.objects.filter(pk=guest.pk).update(state="running" if running else "shutoff", gone_at=None)

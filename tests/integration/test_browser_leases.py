@@ -1,7 +1,8 @@
 """In Chromium: an admin sets a host's lease terms on its form; a new user is told them on the
 new-guest form, is refused a longer lease, creates a guest with the default one, renews it, sets
 its power schedule, and sees the banner once the end is near; the admin's list of leases ending
-this week and the team schedules page; the Lease tab in Chinese. Screenshots in
+this week and the team schedules page; the user exempts the guest from the team's schedule and
+the admin lifts it; the Lease tab in Chinese. Screenshots in
 test-artifacts/leases/."""
 
 import datetime
@@ -43,8 +44,8 @@ def test_lease_terms_renewal_schedule_and_banner_in_the_browser(start_app, brows
         published.public = True
         published.save()
     UserFactory(username="root-admin", is_staff=True)
-    UserFactory(username="nora")
-    Team.objects.create(name="devs")
+    nora = UserFactory(username="nora")
+    Team.objects.create(name="devs").members.add(nora)
     base_url = start_app()
 
     admin = sign_in(browser, base_url, "root-admin")
@@ -125,7 +126,31 @@ def test_lease_terms_renewal_schedule_and_banner_in_the_browser(start_app, brows
     admin.fill("#id_stop_at", "20:00")
     admin.click("#power-schedule-form button.primary")
     admin.wait_for_selector("text=Saved the power schedule.")
+    assert admin.is_checked("#id_exemptions_allowed")  # members may exempt their guests, by default
     admin.screenshot(path=SHOTS / "admin-team-schedules.png", full_page=True)
+
+    # Nora's team now shuts her guests down on Saturdays; she exempts lab1, saying why.
+    user.goto(f"{base_url}{guest.get_absolute_url()}?tab=lease")
+    team_row = user.locator("#team-schedules li")
+    assert "Team devs, on Saturday (UTC time): shut down at 20:00." in " ".join(team_row.inner_text().split())
+    user.click("#team-schedules button:text('Exempt this guest')")  # no reason yet
+    user.wait_for_selector("text=Say why the team's schedule should leave it alone.")
+    assert guest.schedule_exemptions.count() == 0
+    user.screenshot(path=SHOTS / "lease-tab-exempt-refused.png", full_page=True)
+    user.fill("#team-schedules input[name=reason]", "benchmark over the weekend")
+    user.click("#team-schedules button:text('Exempt this guest')")
+    user.wait_for_selector("text=The power schedule of team devs leaves lab1 alone now.")
+    assert "Reason: “benchmark over the weekend” (nora," in team_row.inner_text()
+    user.screenshot(path=SHOTS / "lease-tab-exempt.png", full_page=True)
+    admin.reload()
+    exempt_row = admin.locator(f"#exemptions tr[data-guest='{guest.pk}']")
+    assert "benchmark over the weekend" in exempt_row.inner_text() and "nora" in exempt_row.inner_text()
+    assert "1 guest exempt" in admin.locator("#team-schedules").inner_text()
+    admin.screenshot(path=SHOTS / "admin-team-exemptions.png", full_page=True)
+    exempt_row.locator("button").click()
+    admin.wait_for_selector("text=lab1 follows the team's power schedule again.")
+    assert admin.locator("#exemptions").inner_text().endswith("None: it acts on every guest of the team.")
+    assert guest.schedule_exemptions.count() == 0
 
     # The tab in Chinese.
     user.goto(f"{base_url}/")

@@ -14,7 +14,6 @@ from webvirt.accounts.models import Team
 from webvirt.core.actions import perform
 from webvirt.core.models import AuditEvent, Operation
 from webvirt.guests.models import Grant, Guest
-from webvirt.lifecycle import schedules
 from webvirt.lifecycle.actions import PowerPlan
 from webvirt.lifecycle.models import PowerSchedule
 
@@ -22,15 +21,6 @@ UTC = datetime.UTC
 # Tuesday 2026-12-01, 00:30 UTC is 08:30 in Shanghai (UTC+8, no daylight saving).
 TUESDAY_0830_SHANGHAI = datetime.datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
 WORKDAYS = (0, 1, 2, 3, 4)
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    def run(minute):
-        with django_capture_on_commit_callbacks(execute=True):
-            return schedules.run(minute)
-
-    return run
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from webvirt.accounts.models import Team
-from webvirt.core import events
+from webvirt.core import events, policy
 from webvirt.core.actions import Action, NoParams, declare
 from webvirt.guests import inventory, leases
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
 
-from . import notify, runners
-from .models import PowerSchedule, validate_time_zone
+from . import notify, runners, schedules
+from .models import PowerSchedule, ScheduleExemption, validate_time_zone
 
 TAB_LABEL = gettext_lazy("Lease and power")
 
@@ -163,6 +163,7 @@ class PowerPlan:
     stop_at: datetime.time | None
     time_zone: str
     enabled: bool = True
+    exemptions_allowed: bool = True  # a team's: those who may start a guest may exempt it
 
 
 def _plan_is_whole(actor, target, params):
@@ -184,6 +185,7 @@ def _save_plan(actor, target, params):
         "stop_at": params.stop_at,
         "time_zone": params.time_zone,
         "enabled": params.enabled,
+        "exemptions_allowed": params.exemptions_allowed,
         "set_by": actor,
         "last_note": "",
     }
@@ -231,6 +233,80 @@ TEAM_POWER_SCHEDULE = declare(
 )
 TEAM_POWER_SCHEDULE_REMOVE = declare(
     Action("team.power-schedule-remove", gettext_lazy("Remove team power schedule"), "user.manage", apply=_remove_plan)
+)
+
+
+@dataclass(frozen=True)
+class Exemption:
+    team: int  # the team whose power schedule is to leave the guest alone
+    reason: str
+
+
+@dataclass(frozen=True)
+class TeamScheduleRef:
+    team: int  # the team whose power schedule is to act on the guest again
+
+
+REASON_MAX = ScheduleExemption._meta.get_field("reason").max_length
+
+
+def _team_schedule(guest, team_id):
+    schedule = schedules.team_schedules_of(guest).filter(team_id=team_id).first()
+    if schedule is None:
+        raise ValidationError(_("No team's power schedule with that id acts on %(name)s.") % {"name": guest.name})
+    return schedule
+
+
+def _may_exempt(actor, guest, params):
+    _present(actor, guest, params)
+    schedule = _team_schedule(guest, params.team)
+    reason = params.reason.strip()
+    if not reason:
+        words = {"name": guest.name}
+        raise ValidationError(_("Say why the team's power schedule should leave %(name)s alone.") % words)
+    if len(reason) > REASON_MAX:
+        raise ValidationError(_("Say why in at most %(max)s characters.") % {"max": REASON_MAX})
+    if not schedule.exemptions_allowed and not policy.can(actor, "user.manage"):
+        raise ValidationError(
+            _("The power schedule of team %(team)s allows no exemptions; an administrator can make one.")
+            % {"team": schedule.team.name}
+        )
+
+
+def _exempt(actor, guest, params):
+    schedule = _team_schedule(guest, params.team)
+    values = {"reason": params.reason.strip(), "set_by": actor}
+    return ScheduleExemption.objects.update_or_create(schedule=schedule, guest=guest, defaults=values)[0]
+
+
+def _is_exempt(actor, guest, params):
+    if not guest.schedule_exemptions.filter(schedule__team_id=params.team).exists():
+        raise ValidationError(_("%(name)s is not exempt from that team's power schedule.") % {"name": guest.name})
+
+
+def _follow(actor, guest, params):
+    guest.schedule_exemptions.filter(schedule__team_id=params.team).delete()
+
+
+GUEST_SCHEDULE_EXEMPT = declare(
+    Action(
+        "guest.schedule-exempt",
+        gettext_lazy("Exempt from a team's power schedule"),
+        "start",
+        params=Exemption,
+        check=_may_exempt,
+        apply=_exempt,
+    )
+)
+GUEST_SCHEDULE_FOLLOW = declare(
+    Action(
+        "guest.schedule-follow",
+        gettext_lazy("Follow a team's power schedule again"),
+        "start",
+        params=TeamScheduleRef,
+        check=_is_exempt,
+        apply=_follow,
+    )
 )
 
 

@@ -1,12 +1,14 @@
-"""The renewal form of the Lease tab; it builds the action's parameters, never writes."""
+"""The forms of the Lease tab and the team schedules page; they build the actions' parameters,
+never write."""
 
 from django import forms
 from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy
 
+from webvirt.core.converters import MAX_ID
 from webvirt.core.weekdays import WEEKDAYS
 
-from .actions import PowerPlan, Renewal
+from .actions import REASON_MAX, Exemption, PowerPlan, Renewal
 from .models import validate_time_zone
 
 
@@ -68,4 +70,27 @@ class PowerScheduleForm(forms.Form):
             stop_at=data["stop_at"],
             time_zone=data["time_zone"].strip(),
             enabled=data["enabled"],
+            exemptions_allowed=data.get("exemptions_allowed", True),
         )
+
+
+class TeamPowerScheduleForm(PowerScheduleForm):
+    exemptions_allowed = forms.BooleanField(
+        label=gettext_lazy("Members may exempt their guests"),
+        required=False,
+        initial=True,
+        help_text=gettext_lazy("Those who may start a guest may exempt it, saying why; admins always may."),
+    )
+
+
+class ExemptionForm(forms.Form):
+    team = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=gettext_lazy("Why should the team's schedule leave it alone?"),
+        max_length=REASON_MAX,
+        error_messages={"required": gettext_lazy("Say why the team's schedule should leave it alone.")},
+        help_text=gettext_lazy("For example: a long test run until Friday. The team's admins see it."),
+    )
+
+    def params(self):
+        return Exemption(team=self.cleaned_data["team"], reason=self.cleaned_data["reason"])

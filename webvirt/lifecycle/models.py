@@ -28,6 +28,11 @@ class PowerSchedule(models.Model):
     stop_at = models.TimeField(_("shut down at"), null=True, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_time_zone])
     enabled = models.BooleanField(_("enabled"), default=True)
+    exemptions_allowed = models.BooleanField(
+        _("members may exempt their guests"),
+        default=True,
+        help_text=_("A team's schedule: those who may start a guest may exempt it, saying why. Admins always may."),
+    )
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     last_slot = models.DateTimeField(null=True, blank=True, help_text=_("The minute (UTC) it last ran at."))
     last_note = models.CharField(max_length=500, blank=True, help_text=_("What it did or skipped last, and why."))
@@ -49,3 +54,21 @@ class PowerSchedule(models.Model):
     def day_names(self):
         names = dict(WEEKDAYS)
         return [names[day] for day in sorted(self.days)]
+
+
+class ScheduleExemption(models.Model):
+    """A guest that a team's power schedule leaves alone, and why (a long job, a demo tonight).
+    Set by whoever may start the guest, where the team allows it; admins see and lift them."""
+
+    schedule = models.ForeignKey(PowerSchedule, on_delete=models.CASCADE, related_name="exemptions")
+    guest = models.ForeignKey("guests.Guest", on_delete=models.CASCADE, related_name="schedule_exemptions")
+    reason = models.CharField(_("reason"), max_length=200)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["schedule", "guest"], name="one_exemption_per_schedule")]
+
+    def __str__(self):
+        return f"{self.guest} exempt from {self.schedule}: {self.reason}"

@@ -1,7 +1,8 @@
 """Running power schedules: at each minute, the schedules whose local time and weekday it is
-start or shut down their guests, as Operations. A step that cannot be done is skipped with its
-reason (audited, and noted on the schedule): the guest is gone, its host is in maintenance, its
-lease ended, or whoever set the schedule may no longer do it."""
+start or shut down their guests, as Operations; a team's leaves alone the guests exempt from it.
+A step that cannot be done is skipped with its reason (audited, and noted on the schedule): the
+guest is gone, its host is in maintenance, its lease ended, or whoever set the schedule may no
+longer do it."""
 
 import logging
 import zoneinfo
@@ -42,6 +43,15 @@ def guests_of(schedule):
     return list(guests.select_related("host").order_by("name"))
 
 
+def team_schedules_of(guest):
+    """The team schedules that act on `guest` (the other side of guests_of): those of its
+    owner's teams and of the teams it is shared with."""
+    teams = Q(team__grants__guest=guest)
+    if guest.owner_id:
+        teams |= Q(team__members=guest.owner_id)
+    return PowerSchedule.objects.filter(team__isnull=False).filter(teams).distinct().select_related("team")
+
+
 def run(minute):
     """Run every schedule due at `minute` (UTC) once, however many beats call this. Returns the
     notes written, one per guest acted on or skipped."""
@@ -55,15 +65,18 @@ def run(minute):
         claimed = PowerSchedule.objects.filter(pk=schedule.pk).exclude(last_slot=minute).update(last_slot=minute)
         if not claimed:
             continue  # another beat has taken this minute
-        results = [_act(schedule, guest, action) for guest in guests_of(schedule)]
+        exempt = dict(schedule.exemptions.values_list("guest_id", "reason"))
+        results = [_act(schedule, guest, action, exempt.get(guest.pk)) for guest in guests_of(schedule)]
         note = " ".join(results) or _("No guests to act on.")
         PowerSchedule.objects.filter(pk=schedule.pk).update(last_note=note[:500])
         notes += results
     return notes
 
 
-def _act(schedule, guest, action):
+def _act(schedule, guest, action, exempt_because=None):
     words = {"name": guest.name}
+    if exempt_because is not None:
+        return _("%(name)s is exempt: %(reason)s") % {**words, "reason": exempt_because}
     if guest.is_gone:
         return _skip(schedule, guest, action, _("%(name)s no longer exists.") % words)
     if action == "start" and guest.host.in_maintenance:

@@ -15,14 +15,14 @@ from django.views.decorators.http import require_POST
 from webvirt.accounts.models import Team
 from webvirt.core import policy
 from webvirt.core.actions import perform
+from webvirt.core.converters import is_database_id
 from webvirt.core.forms import form_problems
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests import leases
 from webvirt.guests.models import Guest
 
-from . import actions
-from .forms import PowerScheduleForm, RenewForm
-from .models import PowerSchedule
+from . import actions, schedules
+from .forms import ExemptionForm, PowerScheduleForm, RenewForm, TeamPowerScheduleForm
 
 TAB = "?tab=lease"
 
@@ -45,12 +45,11 @@ def lease_facts(guest, now=None, terms_of=None):
     }
 
 
-def _plan_form(schedule, **kwargs):
+def _plan_form(schedule, form_class=PowerScheduleForm, **kwargs):
     initial = None
     if schedule:
-        fields = ("days", "start_at", "stop_at", "time_zone", "enabled")
-        initial = {name: getattr(schedule, name) for name in fields}
-    return PowerScheduleForm(initial=initial, **kwargs)
+        initial = {name: getattr(schedule, name) for name in form_class.base_fields}
+    return form_class(initial=initial, **kwargs)
 
 
 def _terms_of(guest):
@@ -63,16 +62,27 @@ def tab_context(request, guest):
     form = RenewForm(terms=facts["terms"], staff=request.user.is_staff, auto_id="id_renew_%s") if may_renew else None
     schedule = guest.power_schedules.first()
     may_schedule = not guest.is_gone and policy.can(request.user, "start", guest)
-    team_schedules = (
-        PowerSchedule.objects.filter(team__members=guest.owner_id).select_related("team") if guest.owner_id else []
-    )
     return {
         "lease": facts,
         "renew_form": form,
         "power_schedule": schedule,
         "power_form": _plan_form(schedule, auto_id="id_power_%s") if may_schedule else None,
-        "team_schedules": team_schedules,
+        "team_schedules": team_schedules_for(request.user, guest, may_schedule),
     }
+
+
+def team_schedules_for(user, guest, may_change):
+    """The team schedules acting on the guest, each with its exemption (or None) and, for those who
+    may change that, a form to exempt the guest."""
+    exemptions = {each.schedule_id: each for each in guest.schedule_exemptions.select_related("set_by")}
+    admin = policy.can(user, "user.manage")
+    rows = []
+    for schedule in schedules.team_schedules_of(guest).order_by("team__name"):
+        exemption = exemptions.get(schedule.pk)
+        may_exempt = may_change and exemption is None and (schedule.exemptions_allowed or admin)
+        form = ExemptionForm(initial={"team": schedule.team_id}, auto_id=f"id_exempt_{schedule.team_id}_%s")
+        rows.append({"schedule": schedule, "exemption": exemption, "form": form if may_exempt else None})
+    return rows
 
 
 def _guest(request, pk):
@@ -161,8 +171,8 @@ def apply_terms(request, pk, kind):
     return redirect("lifecycle:leases")
 
 
-def _save_schedule(request, name, target, back):
-    form = PowerScheduleForm(request.POST)
+def _save_schedule(request, name, target, back, form_class=PowerScheduleForm):
+    form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, form_problems(form))
         return redirect(back)
@@ -187,6 +197,46 @@ def guest_schedule(request, pk):
     return _save_schedule(request, "guest.power-schedule", guest, guest.get_absolute_url() + TAB)
 
 
+@require_POST
+def guest_exemption(request, pk):
+    """Exempt a guest from a team's power schedule (with a reason), or have it follow it again."""
+    guest = get_for_user_or_404(
+        Guest.objects.select_related("host", "owner"), request.user, pk, view_action="view", action="start"
+    )
+    back = guest.get_absolute_url() + TAB
+    if request.POST.get("follow"):
+        return _follow_again(request, guest, request.POST.get("team"), back)
+    form = ExemptionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_problems(form))
+        return redirect(back)
+    try:
+        exemption = perform("guest.schedule-exempt", actor=request.user, target=guest, params=form.params())
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("The power schedule of team %(team)s leaves %(name)s alone now.")
+            % {"team": exemption.schedule.team.name, "name": guest.name},
+        )
+    return redirect(back)
+
+
+def _follow_again(request, guest, team, back):
+    if not is_database_id(team):
+        messages.error(request, _("Say which team's power schedule it should follow again."))
+        return redirect(back)
+    params = actions.TeamScheduleRef(team=int(team))
+    try:
+        perform("guest.schedule-follow", actor=request.user, target=guest, params=params)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("%(name)s follows the team's power schedule again.") % {"name": guest.name})
+    return redirect(back)
+
+
 def team_schedules(request, pk=None):
     """Admins: each team's power schedule (its members' guests and those granted to it)."""
     policy.require(request.user, "user.manage")
@@ -197,12 +247,17 @@ def team_schedules(request, pk=None):
             perform("team.power-schedule-remove", actor=request.user, target=team)
             messages.success(request, _("Removed the power schedule."))
             return redirect(back)
-        return _save_schedule(request, "team.power-schedule", team, back)
+        if lifted := request.POST.get("lift"):
+            exempt = Guest.objects.filter(schedule_exemptions__schedule__team=team)
+            guest = get_object_or_404(exempt, pk=lifted if is_database_id(lifted) else None)
+            return _follow_again(request, guest, team.pk, back)
+        return _save_schedule(request, "team.power-schedule", team, back, TeamPowerScheduleForm)
     schedule = team.power_schedules.first() if team else None
     context = {
-        "teams": Team.objects.prefetch_related("power_schedules"),
+        "teams": Team.objects.prefetch_related("power_schedules__exemptions"),
         "team": team,
         "schedule": schedule,
-        "form": _plan_form(schedule) if team else None,
+        "exemptions": schedule.exemptions.select_related("guest", "set_by") if schedule else [],
+        "form": _plan_form(schedule, TeamPowerScheduleForm) if team else None,
     }
     return render(request, "lifecycle/team_schedules.html", context)

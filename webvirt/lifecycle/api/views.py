@@ -4,6 +4,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from webvirt.accounts.models import Team
 from webvirt.core import policy
 from webvirt.core.actions import perform
 from webvirt.core.api.base import ApiView
@@ -11,8 +12,9 @@ from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests import leases
 from webvirt.guests.models import Guest
 
-from ..actions import TERMS_HOLDERS
-from ..forms import RenewForm
+from .. import schedules
+from ..actions import TERMS_HOLDERS, TeamScheduleRef
+from ..forms import ExemptionForm, PowerScheduleForm, RenewForm, TeamPowerScheduleForm
 from ..views import lease_facts
 
 
@@ -87,3 +89,160 @@ class ApplyTermsView(ApiView):
         except ValidationError as exc:
             raise serializers.ValidationError({"detail": exc.messages}) from None
         return Response(TermsAppliedSerializer(done).data)
+
+
+# Power schedules and exemptions from a team's.
+
+
+class PowerPlanSerializer(serializers.Serializer):
+    days = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6), help_text="Weekdays, 0 (Monday) to 6 (Sunday)."
+    )
+    start_at = serializers.TimeField(allow_null=True, format="%H:%M", help_text="Local time to start (HH:MM).")
+    stop_at = serializers.TimeField(
+        allow_null=True, format="%H:%M", help_text="Local time to shut down (HH:MM); forced off if not down in time."
+    )
+    time_zone = serializers.CharField(help_text="A time zone database name, such as Europe/Berlin.")
+    enabled = serializers.BooleanField(default=True)
+    last_run = serializers.DateTimeField(source="last_slot", read_only=True, allow_null=True)
+    last_note = serializers.CharField(read_only=True, help_text="What it did or skipped last, and why.")
+
+
+class ExemptionSerializer(serializers.Serializer):
+    guest = serializers.IntegerField(source="guest_id", read_only=True)
+    guest_name = serializers.CharField(source="guest.name", read_only=True)
+    team = serializers.IntegerField(source="schedule.team_id", help_text="The team whose schedule leaves it alone.")
+    reason = serializers.CharField(max_length=200)
+    set_by = serializers.CharField(source="set_by.username", read_only=True, allow_null=True, default=None)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class TeamPlanSerializer(PowerPlanSerializer):
+    exemptions_allowed = serializers.BooleanField(
+        default=True, help_text="Those who may start a guest may exempt it, saying why (admins always may)."
+    )
+    exemptions = ExemptionSerializer(many=True, read_only=True)
+
+
+class TeamScheduleOnGuestSerializer(PowerPlanSerializer):
+    team = serializers.IntegerField(source="team_id", read_only=True)
+    team_name = serializers.CharField(source="team.name", read_only=True)
+    exemptions_allowed = serializers.BooleanField(read_only=True)
+    exemption = ExemptionSerializer(read_only=True, allow_null=True, help_text="null: it acts on this guest.")
+
+
+class GuestSchedulesSerializer(serializers.Serializer):
+    schedule = PowerPlanSerializer(allow_null=True, help_text="The guest's own schedule; null: none.")
+    team_schedules = TeamScheduleOnGuestSerializer(many=True, help_text="Team schedules that act on it.")
+
+
+def _plan_params(request, form_class):
+    """The plan in the request through the pages' form (one set of rules); JSON may leave out
+    the switches, which are then on (a form's unticked box is off)."""
+    data = request.data
+    if not hasattr(data, "getlist"):
+        data = {"enabled": True, "exemptions_allowed": True, **data}
+    form = form_class(data)
+    if not form.is_valid():
+        raise serializers.ValidationError(form.errors)
+    return form.params()
+
+
+def _performed(name, request, target, params=None):
+    try:
+        return perform(name, actor=request.user, target=target, params=params)
+    except ValidationError as exc:
+        raise serializers.ValidationError({"detail": exc.messages}) from None
+
+
+def _guest_schedules(guest):
+    exemptions = {each.schedule_id: each for each in guest.schedule_exemptions.select_related("set_by", "guest")}
+    team_schedules = list(schedules.team_schedules_of(guest).order_by("team__name"))
+    for schedule in team_schedules:
+        schedule.exemption = exemptions.get(schedule.pk)
+    return GuestSchedulesSerializer({"schedule": guest.power_schedules.first(), "team_schedules": team_schedules}).data
+
+
+class _OnGuest:
+    def _guest(self, request, pk, action=None):
+        queryset = Guest.objects.select_related("host", "owner")
+        return get_for_user_or_404(queryset, request.user, pk, view_action="view", action=action)
+
+
+class GuestPowerScheduleView(_OnGuest, ApiView):
+    """A guest's own power schedule and the team schedules that act on it (viewer role); PUT sets
+    its own, DELETE removes it (operator role: those who may start it)."""
+
+    @extend_schema(responses={200: GuestSchedulesSerializer}, operation_id="guests_power_schedule")
+    def get(self, request, pk):
+        return Response(_guest_schedules(self._guest(request, pk)))
+
+    @extend_schema(
+        request=PowerPlanSerializer, responses={200: GuestSchedulesSerializer}, operation_id="guests_power_schedule_set"
+    )
+    def put(self, request, pk):
+        guest = self._guest(request, pk, "start")
+        _performed("guest.power-schedule", request, guest, _plan_params(request, PowerScheduleForm))
+        return Response(_guest_schedules(guest))
+
+    @extend_schema(request=None, responses={204: None}, operation_id="guests_power_schedule_remove")
+    def delete(self, request, pk):
+        _performed("guest.power-schedule-remove", request, self._guest(request, pk, "start"))
+        return Response(status=204)
+
+
+class GuestExemptionsView(_OnGuest, ApiView):
+    """POST exempts the guest from a team's power schedule, saying why (operator role, where the
+    team allows it; admins always)."""
+
+    @extend_schema(request=ExemptionSerializer, responses={201: ExemptionSerializer}, operation_id="guests_exempt")
+    def post(self, request, pk):
+        guest = self._guest(request, pk, "start")
+        form = ExemptionForm(request.data)
+        if not form.is_valid():
+            raise serializers.ValidationError(form.errors)
+        exemption = _performed("guest.schedule-exempt", request, guest, form.params())
+        return Response(ExemptionSerializer(exemption).data, status=201)
+
+
+class GuestExemptionView(_OnGuest, ApiView):
+    """DELETE: the team's power schedule acts on the guest again."""
+
+    @extend_schema(request=None, responses={204: None}, operation_id="guests_exemption_lift")
+    def delete(self, request, pk, team):
+        _performed("guest.schedule-follow", request, self._guest(request, pk, "start"), TeamScheduleRef(team=team))
+        return Response(status=204)
+
+
+class TeamPowerScheduleView(ApiView):
+    """Admins: a team's power schedule, with the guests exempt from it; PUT sets it, DELETE removes it."""
+
+    def _team(self, request, pk):
+        policy.require(request.user, "user.manage")
+        team = Team.objects.filter(pk=pk).first()
+        if team is None:
+            raise NotFound()
+        return team
+
+    def _body(self, team):
+        schedule = team.power_schedules.prefetch_related("exemptions__guest", "exemptions__set_by").first()
+        if schedule is None:
+            raise NotFound("This team has no power schedule.")
+        return TeamPlanSerializer(schedule).data
+
+    @extend_schema(responses={200: TeamPlanSerializer}, operation_id="teams_power_schedule")
+    def get(self, request, pk):
+        return Response(self._body(self._team(request, pk)))
+
+    @extend_schema(
+        request=TeamPlanSerializer, responses={200: TeamPlanSerializer}, operation_id="teams_power_schedule_set"
+    )
+    def put(self, request, pk):
+        team = self._team(request, pk)
+        _performed("team.power-schedule", request, team, _plan_params(request, TeamPowerScheduleForm))
+        return Response(self._body(team))
+
+    @extend_schema(request=None, responses={204: None}, operation_id="teams_power_schedule_remove")
+    def delete(self, request, pk):
+        _performed("team.power-schedule-remove", request, self._team(request, pk))
+        return Response(status=204)
