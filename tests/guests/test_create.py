@@ -1,9 +1,12 @@
 """Creating guests: the form refuses what cannot work, and the Operation builds it on the test driver."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from webvirt.core.actions import perform
 from webvirt.core.models import Operation
+from webvirt.guests.actions import NewGuest
 from webvirt.guests.models import Flavor, Guest
 
 
@@ -80,6 +83,8 @@ def test_flavor_sets_the_size(admin_client, storage_host, create_url, django_cap
         ({"source": "cloud", "user_data": "#cloud-config\n- a list"}, "user_data", "cloud-config mapping"),
         ({"bridge": "br0; reboot"}, "bridge", "no spaces, slashes or XML"),
         ({"firmware": "efi"}, "firmware", "Select a valid choice"),  # no OVMF on the test driver
+        ({"acceleration": "emulated"}, "acceleration", "Select a valid choice"),  # nor QEMU's TCG
+        ({"acceleration": "warp"}, "acceleration", "Select a valid choice"),
         ({"vcpus": None, "flavor": ""}, "vcpus", "Choose a flavor or give this"),
     ],
 )
@@ -161,3 +166,14 @@ def test_the_form_starts_from_a_small_guest_on_the_roomiest_pool_and_the_nat_net
     assert 'name="disk_gib" value="10"' in page
     pool, network = storage_host.pools.get(), storage_host.networks.get()
     assert f'<option value="{pool.pk}" selected>' in page and f'<option value="{network.pk}" selected>' in page
+
+
+def test_a_host_that_cannot_emulate_refuses_an_emulated_guest_in_the_action_too(storage_host, admin):
+    """The form offers only what the host can do; the action refuses the rest, whoever calls it."""
+    params = NewGuest(
+        name="web1", vcpus=1, memory_mib=128, disk_bytes=2**30, pool_uuid=storage_host.pools.get().uuid,
+        source="blank", emulated=True,
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="store cannot emulate a CPU"):
+        perform("guest.create", actor=admin, target=storage_host, params=params)
+    assert not Operation.objects.exists()

@@ -193,3 +193,24 @@ def test_uefi_narrows_the_choice_to_hosts_that_have_it(admin_client, two_hosts):
     page = response.content.decode()
     assert "store-a cannot take this guest: it is short of memory." in page
     assert "<li>store-b: has no UEFI firmware</li>" in page
+
+
+def test_emulation_narrows_the_choice_to_hosts_that_can_emulate(admin_client, api, make_token, admin, two_hosts):
+    busy = two_hosts[0]
+    client = api(make_token(admin)[1])
+    for host in ("any", str(busy.pk)):
+        response = client.post("/api/v1/guests/", any_data(host=host, acceleration="emulated"), format="json")
+        assert response.status_code == 400 and "acceleration" in response.json()["fields"], response.json()
+    page = admin_client.get(ANY_URL).content.decode()
+    assert "No host open to you can emulate a CPU (no QEMU TCG)." in page and 'value="emulated"' not in page
+    response = admin_client.post(ANY_URL, any_data(acceleration="emulated"))
+    assert "Select a valid choice. emulated is not one of the available choices." in response.content.decode()
+    Host.objects.filter(pk=busy.pk).update(domain_types=["test", "qemu"])
+    response = admin_client.post(ANY_URL, any_data(acceleration="emulated"))
+    assert response.status_code == 302
+    operation = Operation.objects.get(kind="guest.create")
+    assert operation.host == busy and operation.params["emulated"] is True  # the only one that can, though busier
+    response = admin_client.post(ANY_URL, any_data(acceleration="emulated", memory_mib="2048", name="web2"))
+    page = response.content.decode()
+    assert "store-a cannot take this guest: it is short of memory." in page
+    assert "<li>store-b: cannot emulate a CPU</li>" in page

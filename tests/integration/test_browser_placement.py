@@ -90,4 +90,22 @@ def test_when_no_host_fits_the_page_says_why(two_hosts):
     assert page.input_value("input[name=name]") == "huge"
     page.screenshot(path=ARTIFACTS / "placement-no-host-fits.png", full_page=True)
     assert not Operation.objects.filter(kind="guest.create").exists()
+
+    # Emulated CPUs: only store-a can (QEMU's TCG, as its domain types say), and it is short of memory.
+    Host.objects.filter(name="store-a").update(domain_types=["test", "qemu"])
+    page.goto(f"{base_url}/guests/new/")
+    assert page.locator("select[name=acceleration] option").all_inner_texts() == [
+        "Hardware (KVM), where the host has it",
+        "Emulated (QEMU's TCG)",
+    ]
+    page.fill("input[name=name]", "old-os")
+    page.fill("input[name=memory_mib]", "8192")
+    page.select_option("select[name=iso]", "images/debian.iso")
+    page.select_option("select[name=acceleration]", "emulated")
+    page.click("#guest-create button.primary")
+    page.click("#no-host-fits summary")
+    reasons = page.locator("#no-host-fits li").all_inner_texts()
+    assert "store-b: cannot emulate a CPU" in reasons, reasons
+    page.screenshot(path=ARTIFACTS / "placement-no-host-emulates.png", full_page=True)
+    assert not Operation.objects.filter(kind="guest.create").exists()
     assert two_hosts["problems"] == [] and page.evaluate("window.__problems") == []

@@ -84,11 +84,14 @@ def volume(pool, name):
 
 
 def test_from_an_iso_it_boots_the_iso(create, images_pool):
+    """Emulated (TCG): this machine's nested KVM (kvm_pvm) stops iPXE with an emulation failure,
+    which once closed the console before the boot message (../shared/ENVIRONMENT.md)."""
     iso = volume(images_pool, "ipxe.iso")
-    operation, name = create(images_pool, source="iso", iso=iso.pk)
+    operation, name = create(images_pool, source="iso", iso=iso.pk, acceleration="emulated")
     assert operation.status == "succeeded", operation.message
     guest = operation.guest
     assert guest.state == "running" and virsh("domstate", name).stdout.strip() == "running"
+    assert guest.domain_type == "qemu" and "<domain type='qemu'" in virsh("dumpxml", name).stdout
     assert {d.device for d in guest.disks.all()} == {"disk", "cdrom"}
     assert "Booting from DVD/CD" in serial_output_after_reset(guest, "Booting from DVD/CD")
 

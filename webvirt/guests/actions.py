@@ -128,6 +128,7 @@ class NewGuest:
     pool_uuid: str
     source: str  # blank, iso, template or cloud
     firmware: str = "bios"
+    emulated: bool = False  # QEMU's TCG instead of KVM (where the host has KVM)
     start: bool = True
     iso_path: str = ""
     template: Template | None = None
@@ -151,6 +152,10 @@ def _reserve_new_guest(actor, host, params):
 def _open_for_new_guests(actor, host, params):
     terms = leases.terms_for(host, actor)
     leases.check_days(terms, leases.days_for_new_guest(terms, params.lease_days), staff=False)
+    if params.emulated and not host.can_emulate:
+        raise ValidationError(
+            _("%(host)s cannot emulate a CPU (no QEMU TCG); choose hardware acceleration.") % {"host": host.name}
+        )
     if host.in_maintenance:
         if host.maintenance_reason:
             raise ValidationError(

@@ -111,6 +111,16 @@ class NewGuestForm(forms.Form):
     firmware = forms.ChoiceField(
         choices=[("bios", "BIOS"), ("efi", "UEFI")], initial="bios", label=gettext_lazy("Firmware")
     )
+    acceleration = forms.ChoiceField(
+        choices=[
+            ("hardware", gettext_lazy("Hardware (KVM), where the host has it")),
+            ("emulated", gettext_lazy("Emulated (QEMU's TCG)")),
+        ],
+        initial="hardware",
+        required=False,  # left out: hardware
+        label=gettext_lazy("CPU acceleration"),
+        help_text=gettext_lazy("Emulation is many times slower: for systems that KVM cannot run here."),
+    )
     start = forms.BooleanField(label=gettext_lazy("Start it once created"), required=False, initial=True)
     lease_days = forms.IntegerField(
         label=gettext_lazy("Lease (days)"),
@@ -137,6 +147,7 @@ class NewGuestForm(forms.Form):
         "portgroup",
         "bridge",
         "firmware",
+        "acceleration",
         "start",
         "lease_days",
     ]
@@ -147,7 +158,7 @@ class NewGuestForm(forms.Form):
         "cloud": ("template", "clone_mode", "ssh_keys", "user_data"),
     }
 
-    def __init__(self, *args, user, uefi, **kwargs):
+    def __init__(self, *args, user, uefi, emulation, **kwargs):
         """A small guest to start from, the user's flavors and keys; UEFI where `uefi` says so."""
         super().__init__(*args, **kwargs)
         self.user = user
@@ -161,6 +172,9 @@ class NewGuestForm(forms.Form):
         if not uefi:
             self.fields["firmware"].choices = [("bios", "BIOS")]
             self.fields["firmware"].help_text = self.NO_UEFI
+        if not emulation:
+            self.fields["acceleration"].choices = self.fields["acceleration"].choices[:1]
+            self.fields["acceleration"].help_text = self.NO_EMULATION
         for name, sources in self._sources_by_field().items():
             self.fields[name].sources = " ".join(sources)  # the page shows a field only for these
 
@@ -220,6 +234,7 @@ class GuestCreateForm(NewGuestForm):
     """A new guest on one host: everything is chosen from that host's inventory and checked there."""
 
     NO_UEFI = gettext_lazy("UEFI firmware (OVMF) is not installed on this host.")
+    NO_EMULATION = gettext_lazy("This host cannot emulate a CPU (no QEMU TCG).")
 
     pool = forms.ModelChoiceField(None, label=gettext_lazy("Storage pool for the disk"))
     iso = forms.ModelChoiceField(None, label=gettext_lazy("ISO image"), required=False)
@@ -256,7 +271,7 @@ class GuestCreateForm(NewGuestForm):
     def __init__(self, *args, host, user, **kwargs):
         """Choices are what `user` may build with on `host` (all of it for admins, what was published
         to them otherwise), and a small guest to start from."""
-        super().__init__(*args, user=user, uefi=host.uefi, **kwargs)
+        super().__init__(*args, user=user, uefi=host.uefi, emulation=host.can_emulate, **kwargs)
         self.host = host
         self.lease_terms = leases.terms_for(host, user)
         if self.lease_terms:
@@ -373,6 +388,7 @@ class GuestCreateForm(NewGuestForm):
             user_data=data.get("user_data", "") if cloud else "",
             nic=nic,
             firmware=data["firmware"],
+            emulated=data.get("acceleration") == "emulated",
             start=data["start"],
             lease_days=data.get("lease_days"),
         )
@@ -405,6 +421,7 @@ class AnyHostGuestForm(NewGuestForm):
     created exactly as if the user had chosen that host."""
 
     NO_UEFI = gettext_lazy("UEFI firmware (OVMF) is not installed on any host open to you.")
+    NO_EMULATION = gettext_lazy("No host open to you can emulate a CPU (no QEMU TCG).")
 
     pool = forms.ChoiceField(
         label=gettext_lazy("Storage pool for the disk"),
@@ -417,7 +434,8 @@ class AnyHostGuestForm(NewGuestForm):
     def __init__(self, *args, user, **kwargs):
         self.open_hosts = placement.hosts_open_to(user)
         candidates = self.open_hosts.filter(enabled=True, reachable=True, maintenance_since__isnull=True)
-        super().__init__(*args, user=user, uefi=candidates.filter(uefi=True).exists(), **kwargs)
+        emulation = any("qemu" in types for types in candidates.values_list("domain_types", flat=True))
+        super().__init__(*args, user=user, uefi=candidates.filter(uefi=True).exists(), emulation=emulation, **kwargs)
         self.host = self.host_form = self.placement = None
         pools = published_to(Pool.objects.usable().filter(host__in=candidates), user)
         pool_names = sorted(set(pools.values_list("name", flat=True)))
@@ -476,12 +494,15 @@ class AnyHostGuestForm(NewGuestForm):
         if self.errors:
             return data
         hosts = list(self.open_hosts)
-        without_uefi = [host for host in hosts if not host.uefi] if data["firmware"] == "efi" else []
-        hosts = [host for host in hosts if host not in without_uefi]
+        lacking = {}  # host: what it lacks of what was asked
+        for host in hosts:
+            if data["firmware"] == "efi" and not host.uefi:
+                lacking.setdefault(host, []).append(_("%(host)s: has no UEFI firmware") % {"host": host.name})
+            if data.get("acceleration") == "emulated" and not host.can_emulate:
+                lacking.setdefault(host, []).append(_("%(host)s: cannot emulate a CPU") % {"host": host.name})
+        hosts = [host for host in hosts if host not in lacking]
         self.placement = placement.place(self.demand(), hosts, user=self.user)
-        self.placement.refusals |= {
-            host: [_("%(host)s: has no UEFI firmware") % {"host": host.name}] for host in without_uefi
-        }
+        self.placement.refusals |= lacking
         if self.placement.chosen is None:
             raise forms.ValidationError(self.placement.why_none)
         self.host = self.placement.chosen

@@ -141,7 +141,7 @@ def create(operation, params):
         step = _("defining it")
         xml = hypervisor.build_domain(
             name=p.name,
-            domain_type=host.preferred_domain_type or "qemu",
+            domain_type=host.domain_type_for(p.emulated),
             memory_mib=p.memory_mib,
             vcpus=p.vcpus,
             disks=disks,

@@ -144,6 +144,14 @@ class Host(Publishable, LeaseTerms):
             self.preferred_domain_type, ""
         )
 
+    @property
+    def can_emulate(self):
+        """QEMU's TCG is there: guests can run without KVM (slowly), whether or not KVM is."""
+        return "qemu" in self.domain_types
+
+    def domain_type_for(self, emulated):
+        return "qemu" if emulated else self.preferred_domain_type or "qemu"
+
     def get_secrets(self):
         return decrypt_json(self.credentials)
 
