@@ -1,6 +1,7 @@
 // Live pages: one WebSocket per tab (core/live.py). Elements marked data-live="topic ..." get a
-// `live` event when something they show changed; htmx fragments use hx-trigger="live" to re-read
-// themselves. After a dropped connection every follower re-reads once, so nothing stays stale.
+// `live` event when something they show changed (events named in data-live-ignore are not that);
+// htmx fragments use hx-trigger="live" to re-read themselves. After a dropped connection every
+// follower re-reads once, so nothing stays stale.
 (function () {
   "use strict";
   const COALESCE_MS = 100; // a burst of events (a resync) becomes one re-read per element
@@ -11,9 +12,12 @@
   const following = new Set();
   const pending = new Map(); // element -> last event detail, until its timer fires
 
-  function followers(topic) {
+  function followers(topic, event) {
+    // data-live-ignore="event ...": events on the topic that change nothing the element shows.
     return Array.from(document.querySelectorAll("[data-live]")).filter(
-      (el) => topic === null || el.dataset.live.split(/\s+/).includes(topic)
+      (el) =>
+        (topic === null || el.dataset.live.split(/\s+/).includes(topic)) &&
+        !(event && (el.dataset.liveIgnore || "").split(/\s+/).includes(event))
     );
   }
 
@@ -60,7 +64,7 @@
     const data = JSON.parse(message.data);
     if (!data.topic) return; // a subscription's answer
     document.dispatchEvent(new CustomEvent("webvirt:event", { detail: data }));
-    followers(data.topic).forEach((el) => tell(el, data));
+    followers(data.topic, data.event).forEach((el) => tell(el, data));
   }
 
   function connect() {

@@ -5,11 +5,13 @@ Guests live on libvirt's test driver, driven through the real app and worker pro
 Screenshots are kept in test-artifacts/.
 """
 
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from webvirt.core import events
 from webvirt.core.models import Operation
 from webvirt.guests.models import Guest
 from webvirt.storage.inventory import refresh_storage
@@ -188,6 +190,34 @@ def test_live_refreshes_keep_ticks_and_wait_for_open_dialogs(shell):
     with page.expect_response(lambda response: "part=live" in response.url):
         page.click("#dlg-resize button[command=close]")
     page.wait_for_selector("#tab-hardware dd:text('256 MiB')")
+    assert shell["problems"] == [] and page.evaluate("window.__problems") == []
+
+
+def publish_beside(event, guest, **payload):
+    """Publish as the app would; in a thread of its own, since Playwright's loop runs in this one."""
+    thread = threading.Thread(
+        target=events.publish, args=(event,), kwargs={"groups": [events.guest_group(guest.pk)], **payload}
+    )
+    thread.start()
+    thread.join()
+
+
+def test_the_guest_page_leaves_console_presence_to_the_console(shell):
+    """Someone joining or leaving the console changes nothing the guest page shows: its live
+    part is not read again for that, only for what does change (a guest.changed)."""
+    page, base_url = shell["page"], shell["base_url"]
+    alpha = Guest.objects.get(name="alpha")
+    page.goto(f"{base_url}/guests/{alpha.pk}/")
+    page.wait_for_selector("html[data-live-state=connected]", state="attached")
+    page.wait_for_timeout(300)  # the page's subscription reaches the server
+    requests = []
+    page.on("request", lambda request: "part=live" in request.url and requests.append(request.url))
+    publish_beside("console.presence", alpha, kind="vnc")
+    page.wait_for_timeout(800)
+    assert requests == []
+    with page.expect_response(lambda response: "part=live" in response.url):
+        publish_beside("guest.changed", alpha, guest_id=alpha.pk)
+    assert len(requests) == 1
     assert shell["problems"] == [] and page.evaluate("window.__problems") == []
 
 
