@@ -97,7 +97,7 @@ class TinyLinux:
         """Boot the guest if it is not running; wait for init's ready marker (with its address) and
         for its agent. Twice in CI (two test processes on a loaded machine) a fresh boot's agent
         never connected in libvirt's eyes ("not connected" for minutes, the guest otherwise fine):
-        such a boot is done once more, and said on stderr."""
+        such a boot is done once more, and said in the test's output."""
         if not self.is_running():
             self._boot()
             if not self._agent_answers():
