@@ -138,9 +138,12 @@ def test_lease_terms_renewal_schedule_and_banner_in_the_browser(start_app, brows
     assert guest.schedule_exemptions.count() == 0
     user.screenshot(path=SHOTS / "lease-tab-exempt-refused.png", full_page=True)
     user.fill("#team-schedules input[name=reason]", "benchmark over the weekend")
+    last_day = (timezone.now() + datetime.timedelta(days=10)).date()
+    user.fill("#team-schedules input[name=until]", last_day.isoformat())
     user.click("#team-schedules button:text('Exempt this guest')")
     user.wait_for_selector("text=The power schedule of team devs leaves lab1 alone now.")
     assert "Reason: “benchmark over the weekend” (nora," in team_row.inner_text()
+    assert f"It acts on it again after {last_day.isoformat()}." in team_row.inner_text()
     user.screenshot(path=SHOTS / "lease-tab-exempt.png", full_page=True)
     admin.reload()
     exempt_row = admin.locator(f"#exemptions tr[data-guest='{guest.pk}']")

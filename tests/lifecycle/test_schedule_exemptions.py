@@ -63,6 +63,22 @@ def test_an_exempt_guest_is_left_alone_and_followed_again_once_lifted(run, team_
     assert AuditEvent.objects.filter(action="guest.schedule-follow", actor=sam).count() == 1
 
 
+def test_an_exemption_with_a_last_day_lapses_after_it(run, team_guests, admin):
+    """Its last day counts in the schedule's time zone: 18:00 UTC on Wednesday 2 December is
+    already Thursday in Shanghai, so an exemption until Wednesday has lapsed there (in UTC it
+    would still hold)."""
+    team, _, _, gamma = team_guests
+    shanghai = nightly(stop_at=datetime.time(2), time_zone="Asia/Shanghai")
+    perform("team.power-schedule", actor=admin, target=team, params=shanghai)
+    wednesday = datetime.date(2026, 12, 2)
+    ScheduleExemption.objects.create(schedule=team.power_schedules.get(), guest=gamma, reason="demo", until=wednesday)
+    assert run(TUESDAY_1800_UTC) == ["Shutting down alpha.", "gamma is exempt: demo"]  # 02:00 Wednesday there
+    assert run(TUESDAY_1800_UTC + datetime.timedelta(days=1)) == ["alpha is already off.", "Shutting down gamma."]
+    assert not ScheduleExemption.objects.exists()
+    lifted = AuditEvent.objects.get(action="guest.schedule-follow")
+    assert (lifted.actor, lifted.actor_name, lifted.target) == (None, "", "gamma on testhost")
+
+
 def test_exempting_is_refused_with_reasons(team_guests, admin):
     team, sam, alpha, gamma = team_guests
     other = Team.objects.create(name="day")
@@ -72,6 +88,7 @@ def test_exempting_is_refused_with_reasons(team_guests, admin):
         (Exemption(team=team.pk, reason="x" * 201), "at most 200 characters"),
         (Exemption(team=other.pk, reason="x"), "No team's power schedule with that id acts on gamma."),
         (Exemption(team=999999, reason="x"), "No team's power schedule with that id acts on gamma."),
+        (Exemption(team=team.pk, reason="x", until=datetime.date(2020, 1, 1)), "cannot be in the past"),
     ):
         with pytest.raises(ValidationError, match=re.escape(says)):
             perform("guest.schedule-exempt", actor=sam, target=gamma, params=params)
@@ -110,9 +127,15 @@ def test_the_lease_tab_shows_team_schedules_and_exempts_on_the_page(client, team
     assert "Say why the team&#x27;s schedule should leave it alone." in page and not ScheduleExemption.objects.exists()
     page = client.post(url, {"team": "abc", "reason": "x"}, follow=True).content.decode()
     assert "Enter a whole number." in page and not ScheduleExemption.objects.exists()
-    page = client.post(url, {"team": team.pk, "reason": "demo on Friday"}, follow=True).content.decode()
+    page = client.post(url, {"team": team.pk, "reason": "x", "until": "2020-01-01"}, follow=True).content.decode()
+    assert "The last day of an exemption cannot be in the past." in page and not ScheduleExemption.objects.exists()
+    page = client.post(url, {"team": team.pk, "reason": "x", "until": "Friday"}, follow=True).content.decode()
+    assert "Enter a valid date." in page and not ScheduleExemption.objects.exists()
+    form = {"team": team.pk, "reason": "demo on Friday", "until": "2099-12-31"}
+    page = client.post(url, form, follow=True).content.decode()
     assert "The power schedule of team night leaves gamma alone now." in page
     assert "Exempt: it leaves this guest alone. Reason: “demo on Friday” (sam," in page
+    assert "It acts on it again after 2099-12-31." in page
     assert "Follow the team's schedule again" in page
 
     page = client.post(url, {"team": "", "follow": "1"}, follow=True).content.decode()
@@ -195,12 +218,13 @@ def test_the_api_reads_and_writes_schedules_and_exemptions(api, make_token, team
     assert response.status_code == 400 and "No team's power schedule with that id acts on gamma." in str(
         response.json()
     )
-    response = owner.post(exemptions, {"team": team.pk, "reason": "soak test"}, format="json")
+    response = owner.post(exemptions, {"team": team.pk, "reason": "soak test", "until": "2099-12-31"}, format="json")
     assert response.status_code == 201, response.json()
-    assert {key: response.json()[key] for key in ("guest", "team", "reason", "set_by")} == {
+    assert {key: response.json()[key] for key in ("guest", "team", "reason", "until", "set_by")} == {
         "guest": gamma.pk,
         "team": team.pk,
         "reason": "soak test",
+        "until": "2099-12-31",
         "set_by": "sam",
     }
     assert owner.get(url).json()["team_schedules"][0]["exemption"]["reason"] == "soak test"

@@ -19,7 +19,7 @@ from webvirt.guests import inventory, leases
 from webvirt.guests.models import Guest
 from webvirt.hosts.models import Host
 
-from . import notify, runners, schedules
+from . import notify, runners
 from .models import PowerSchedule, ScheduleExemption, validate_time_zone
 
 TAB_LABEL = gettext_lazy("Lease and power")
@@ -240,6 +240,7 @@ TEAM_POWER_SCHEDULE_REMOVE = declare(
 class Exemption:
     team: int  # the team whose power schedule is to leave the guest alone
     reason: str
+    until: datetime.date | None = None  # its last day in the schedule's time zone; None: until lifted
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ REASON_MAX = ScheduleExemption._meta.get_field("reason").max_length
 
 
 def _team_schedule(guest, team_id):
-    schedule = schedules.team_schedules_of(guest).filter(team_id=team_id).first()
+    schedule = PowerSchedule.objects.of_teams_acting_on(guest).filter(team_id=team_id).first()
     if schedule is None:
         raise ValidationError(_("No team's power schedule with that id acts on %(name)s.") % {"name": guest.name})
     return schedule
@@ -266,6 +267,8 @@ def _may_exempt(actor, guest, params):
         raise ValidationError(_("Say why the team's power schedule should leave %(name)s alone.") % words)
     if len(reason) > REASON_MAX:
         raise ValidationError(_("Say why in at most %(max)s characters.") % {"max": REASON_MAX})
+    if params.until is not None and params.until < schedule.local_today():
+        raise ValidationError(_("The last day of an exemption cannot be in the past."))
     if not schedule.exemptions_allowed and not policy.can(actor, "user.manage"):
         raise ValidationError(
             _("The power schedule of team %(team)s allows no exemptions; an administrator can make one.")
@@ -275,7 +278,7 @@ def _may_exempt(actor, guest, params):
 
 def _exempt(actor, guest, params):
     schedule = _team_schedule(guest, params.team)
-    values = {"reason": params.reason.strip(), "set_by": actor}
+    values = {"reason": params.reason.strip(), "until": params.until, "set_by": actor}
     return ScheduleExemption.objects.update_or_create(schedule=schedule, guest=guest, defaults=values)[0]
 
 

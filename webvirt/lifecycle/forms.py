@@ -89,8 +89,15 @@ class ExemptionForm(forms.Form):
         label=gettext_lazy("Why should the team's schedule leave it alone?"),
         max_length=REASON_MAX,
         error_messages={"required": gettext_lazy("Say why the team's schedule should leave it alone.")},
-        help_text=gettext_lazy("For example: a long test run until Friday. The team's admins see it."),
+        help_text=gettext_lazy("For example: a long test run. The team's admins see it."),
+    )
+    until = forms.DateField(
+        label=gettext_lazy("Until (its last day)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=gettext_lazy("In the schedule's time zone. Empty: until someone lifts it."),
     )
 
     def params(self):
-        return Exemption(team=self.cleaned_data["team"], reason=self.cleaned_data["reason"])
+        data = self.cleaned_data
+        return Exemption(team=data["team"], reason=data["reason"], until=data.get("until"))

@@ -6,6 +6,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from webvirt.core.weekdays import WEEKDAYS
@@ -14,6 +15,16 @@ from webvirt.core.weekdays import WEEKDAYS
 def validate_time_zone(name):
     if name not in zoneinfo.available_timezones():
         raise ValidationError(_("%(zone)s is not a time zone name such as Europe/Berlin.") % {"zone": name})
+
+
+class PowerScheduleQuerySet(models.QuerySet):
+    def of_teams_acting_on(self, guest):
+        """The team schedules that act on `guest` (the mirror of schedules.guests_of): those of
+        its owner's teams and of the teams it is shared with."""
+        teams = models.Q(team__grants__guest=guest)
+        if guest.owner_id:
+            teams |= models.Q(team__members=guest.owner_id)
+        return self.filter(team__isnull=False).filter(teams).distinct().select_related("team")
 
 
 class PowerSchedule(models.Model):
@@ -38,6 +49,8 @@ class PowerSchedule(models.Model):
     last_note = models.CharField(max_length=500, blank=True, help_text=_("What it did or skipped last, and why."))
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = PowerScheduleQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         constraints = [
@@ -51,6 +64,9 @@ class PowerSchedule(models.Model):
     def __str__(self):
         return f"{self.guest or self.team}: {self.days} {self.start_at}-{self.stop_at} {self.time_zone}"
 
+    def local_today(self, now=None):
+        return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(self.time_zone)).date()
+
     def day_names(self):
         names = dict(WEEKDAYS)
         return [names[day] for day in sorted(self.days)]
@@ -63,6 +79,12 @@ class ScheduleExemption(models.Model):
     schedule = models.ForeignKey(PowerSchedule, on_delete=models.CASCADE, related_name="exemptions")
     guest = models.ForeignKey("guests.Guest", on_delete=models.CASCADE, related_name="schedule_exemptions")
     reason = models.CharField(_("reason"), max_length=200)
+    until = models.DateField(
+        _("until"),
+        null=True,
+        blank=True,
+        help_text=_("Its last day, in the schedule's time zone; empty: until lifted."),
+    )
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

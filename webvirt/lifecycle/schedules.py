@@ -15,6 +15,7 @@ from webvirt.core import audit
 from webvirt.core.actions import perform
 from webvirt.guests.models import Guest
 
+from .actions import TeamScheduleRef
 from .models import PowerSchedule
 
 log = logging.getLogger(__name__)
@@ -43,15 +44,6 @@ def guests_of(schedule):
     return list(guests.select_related("host").order_by("name"))
 
 
-def team_schedules_of(guest):
-    """The team schedules that act on `guest` (the other side of guests_of): those of its
-    owner's teams and of the teams it is shared with."""
-    teams = Q(team__grants__guest=guest)
-    if guest.owner_id:
-        teams |= Q(team__members=guest.owner_id)
-    return PowerSchedule.objects.filter(team__isnull=False).filter(teams).distinct().select_related("team")
-
-
 def run(minute):
     """Run every schedule due at `minute` (UTC) once, however many beats call this. Returns the
     notes written, one per guest acted on or skipped."""
@@ -65,12 +57,21 @@ def run(minute):
         claimed = PowerSchedule.objects.filter(pk=schedule.pk).exclude(last_slot=minute).update(last_slot=minute)
         if not claimed:
             continue  # another beat has taken this minute
-        exempt = dict(schedule.exemptions.values_list("guest_id", "reason"))
+        exempt = _exemptions(schedule, minute)
         results = [_act(schedule, guest, action, exempt.get(guest.pk)) for guest in guests_of(schedule)]
         note = " ".join(results) or _("No guests to act on.")
         PowerSchedule.objects.filter(pk=schedule.pk).update(last_note=note[:500])
         notes += results
     return notes
+
+
+def _exemptions(schedule, minute):
+    """{guest id: reason} of the schedule's exemptions; those whose last day has passed (in the
+    schedule's time zone) are lifted first, by webvirt, as whoever set them asked."""
+    ref = TeamScheduleRef(team=schedule.team_id)
+    for lapsed in schedule.exemptions.filter(until__lt=schedule.local_today(minute)).select_related("guest"):
+        perform("guest.schedule-follow", actor=None, target=lapsed.guest, params=ref, system=True)
+    return dict(schedule.exemptions.values_list("guest_id", "reason"))
 
 
 def _act(schedule, guest, action, exempt_because=None):

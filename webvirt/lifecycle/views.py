@@ -21,8 +21,9 @@ from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests import leases
 from webvirt.guests.models import Guest
 
-from . import actions, schedules
+from . import actions
 from .forms import ExemptionForm, PowerScheduleForm, RenewForm, TeamPowerScheduleForm
+from .models import PowerSchedule
 
 TAB = "?tab=lease"
 
@@ -77,7 +78,7 @@ def team_schedules_for(user, guest, may_change):
     exemptions = {each.schedule_id: each for each in guest.schedule_exemptions.select_related("set_by")}
     admin = policy.can(user, "user.manage")
     rows = []
-    for schedule in schedules.team_schedules_of(guest).order_by("team__name"):
+    for schedule in PowerSchedule.objects.of_teams_acting_on(guest).order_by("team__name"):
         exemption = exemptions.get(schedule.pk)
         may_exempt = may_change and exemption is None and (schedule.exemptions_allowed or admin)
         form = ExemptionForm(initial={"team": schedule.team_id}, auto_id=f"id_exempt_{schedule.team_id}_%s")

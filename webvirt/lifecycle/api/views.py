@@ -12,9 +12,9 @@ from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests import leases
 from webvirt.guests.models import Guest
 
-from .. import schedules
 from ..actions import TERMS_HOLDERS, TeamScheduleRef
 from ..forms import ExemptionForm, PowerScheduleForm, RenewForm, TeamPowerScheduleForm
+from ..models import PowerSchedule
 from ..views import lease_facts
 
 
@@ -113,6 +113,9 @@ class ExemptionSerializer(serializers.Serializer):
     guest_name = serializers.CharField(source="guest.name", read_only=True)
     team = serializers.IntegerField(source="schedule.team_id", help_text="The team whose schedule leaves it alone.")
     reason = serializers.CharField(max_length=200)
+    until = serializers.DateField(
+        required=False, allow_null=True, help_text="Its last day, in the schedule's time zone; null: until lifted."
+    )
     set_by = serializers.CharField(source="set_by.username", read_only=True, allow_null=True, default=None)
     created_at = serializers.DateTimeField(read_only=True)
 
@@ -157,7 +160,7 @@ def _performed(name, request, target, params=None):
 
 def _guest_schedules(guest):
     exemptions = {each.schedule_id: each for each in guest.schedule_exemptions.select_related("set_by", "guest")}
-    team_schedules = list(schedules.team_schedules_of(guest).order_by("team__name"))
+    team_schedules = list(PowerSchedule.objects.of_teams_acting_on(guest).order_by("team__name"))
     for schedule in team_schedules:
         schedule.exemption = exemptions.get(schedule.pk)
     return GuestSchedulesSerializer({"schedule": guest.power_schedules.first(), "team_schedules": team_schedules}).data
