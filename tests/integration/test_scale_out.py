@@ -160,6 +160,10 @@ def fleet(start_app, tmp_path, settings):
     celery_app.conf.task_default_queue = "webvirt"
 
 
+def ids_of(operations):
+    return [operation.pk for operation in operations]
+
+
 def test_a_fleet_of_processes_survives_a_killed_worker_and_a_killed_watcher(
     fleet, running_guest, silent_server, tmp_path
 ):
@@ -209,6 +213,7 @@ def test_a_fleet_of_processes_survives_a_killed_worker_and_a_killed_watcher(
         lambda: Operation.objects.filter(host=hung, status="running").first(), 30, "nothing runs on the hung host"
     )
     fleet.kill(victim)
+    running_at_kill = set(Operation.objects.filter(pk__in=ids_of(asked), status="running").values_list("pk", flat=True))
     fleet.kill(watcher)
     killed_at = time.monotonic()
     virsh("destroy", running_guest.name)  # a lifecycle event that no watcher hears
@@ -221,7 +226,7 @@ def test_a_fleet_of_processes_survives_a_killed_worker_and_a_killed_watcher(
     virsh("start", running_guest.name)  # heard at once by the watcher that took over
     wait_until(lambda: Guest.objects.get(pk=running_guest.pk).state == "running", 10, "the new watcher hears nothing")
 
-    ids = [operation.pk for operation in asked]
+    ids = ids_of(asked)
     wait_until(
         lambda: not Operation.objects.filter(pk__in=ids, finished_at=None).exists(),
         120,
@@ -231,11 +236,15 @@ def test_a_fleet_of_processes_survives_a_killed_worker_and_a_killed_watcher(
     assert {row.status for row in rows.values()} <= {"succeeded", "failed"}
     assert all(row.message for row in rows.values())
     abandoned = [row for row in rows.values() if "stopped before it finished" in row.message]
-    assert rows[in_the_middle.pk] in abandoned  # the one the killed worker was in the middle of
-    assert len(abandoned) <= 2  # and at most what its other pool process was running
+    # What the killed worker was in the middle of (usually the hung host's Operation it was found
+    # on, unless a loaded machine let that one's retries run out just before the kill), and nothing
+    # that was not running then; at most what its two pool processes held.
+    assert abandoned and {row.pk for row in abandoned} <= running_at_kill, (in_the_middle, abandoned)
+    assert len(abandoned) <= 2
     failed = [row for row in rows.values() if row.status == "failed" and row not in abandoned]
     assert {row.host_id for row in failed} == {hung.pk}, [(row.target, row.message) for row in failed]
-    assert sum(row.status == "succeeded" for row in rows.values()) == 3 * HOSTS - (len(abandoned) - 1)
+    abandoned_elsewhere = sum(row.host_id != hung.pk for row in abandoned)
+    assert sum(row.status == "succeeded" for row in rows.values()) == 3 * HOSTS - abandoned_elsewhere
     print(f"{len(rows)} Operations finished: {len(abandoned)} abandoned by the killed worker, {len(failed)} failed")
 
     assert Guest.objects.filter(host__in=hosts, gone_at=None).count() == HOSTS * GUESTS
