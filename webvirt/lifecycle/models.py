@@ -26,6 +26,14 @@ class PowerScheduleQuerySet(models.QuerySet):
             teams |= models.Q(team__members=guest.owner_id)
         return self.filter(team__isnull=False).filter(teams).distinct().select_related("team")
 
+    def with_exemption_of(self, guest):
+        """These schedules by team name, each with `exemption`: the guest's exemption from it, or None."""
+        exemptions = {each.schedule_id: each for each in guest.schedule_exemptions.select_related("set_by", "guest")}
+        schedules = list(self.order_by("team__name"))
+        for schedule in schedules:
+            schedule.exemption = exemptions.get(schedule.pk)
+        return schedules
+
 
 class PowerSchedule(models.Model):
     guest = models.ForeignKey(

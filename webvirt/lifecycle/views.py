@@ -75,11 +75,10 @@ def tab_context(request, guest):
 def team_schedules_for(user, guest, may_change):
     """The team schedules acting on the guest, each with its exemption (or None) and, for those who
     may change that, a form to exempt the guest."""
-    exemptions = {each.schedule_id: each for each in guest.schedule_exemptions.select_related("set_by")}
     admin = policy.can(user, "user.manage")
     rows = []
-    for schedule in PowerSchedule.objects.of_teams_acting_on(guest).order_by("team__name"):
-        exemption = exemptions.get(schedule.pk)
+    for schedule in PowerSchedule.objects.of_teams_acting_on(guest).with_exemption_of(guest):
+        exemption = schedule.exemption
         may_exempt = may_change and exemption is None and (schedule.exemptions_allowed or admin)
         form = ExemptionForm(initial={"team": schedule.team_id}, auto_id=f"id_exempt_{schedule.team_id}_%s")
         rows.append({"schedule": schedule, "exemption": exemption, "form": form if may_exempt else None})

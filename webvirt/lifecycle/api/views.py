@@ -8,6 +8,7 @@ from webvirt.accounts.models import Team
 from webvirt.core import policy
 from webvirt.core.actions import perform
 from webvirt.core.api.base import ApiView
+from webvirt.core.api.forms import params_from
 from webvirt.core.shortcuts import get_for_user_or_404
 from webvirt.guests import leases
 from webvirt.guests.models import Guest
@@ -145,10 +146,7 @@ def _plan_params(request, form_class):
     data = request.data
     if not hasattr(data, "getlist"):
         data = {"enabled": True, "exemptions_allowed": True, **data}
-    form = form_class(data)
-    if not form.is_valid():
-        raise serializers.ValidationError(form.errors)
-    return form.params()
+    return params_from(form_class(data))
 
 
 def _performed(name, request, target, params=None):
@@ -159,10 +157,7 @@ def _performed(name, request, target, params=None):
 
 
 def _guest_schedules(guest):
-    exemptions = {each.schedule_id: each for each in guest.schedule_exemptions.select_related("set_by", "guest")}
-    team_schedules = list(PowerSchedule.objects.of_teams_acting_on(guest).order_by("team__name"))
-    for schedule in team_schedules:
-        schedule.exemption = exemptions.get(schedule.pk)
+    team_schedules = PowerSchedule.objects.of_teams_acting_on(guest).with_exemption_of(guest)
     return GuestSchedulesSerializer({"schedule": guest.power_schedules.first(), "team_schedules": team_schedules}).data
 
 
@@ -201,10 +196,7 @@ class GuestExemptionsView(_OnGuest, ApiView):
     @extend_schema(request=ExemptionSerializer, responses={201: ExemptionSerializer}, operation_id="guests_exempt")
     def post(self, request, pk):
         guest = self._guest(request, pk, "start")
-        form = ExemptionForm(request.data)
-        if not form.is_valid():
-            raise serializers.ValidationError(form.errors)
-        exemption = _performed("guest.schedule-exempt", request, guest, form.params())
+        exemption = _performed("guest.schedule-exempt", request, guest, params_from(ExemptionForm(request.data)))
         return Response(ExemptionSerializer(exemption).data, status=201)
 
 
